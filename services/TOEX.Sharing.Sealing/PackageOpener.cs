@@ -1,0 +1,100 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using Jose;
+
+namespace TOEX.Sharing.Sealing;
+
+/// <summary>
+/// What a partner runs to read a package: decrypt the JWE with its private key, then verify the
+/// broker's inner JWS against the broker's public JWKS. Accepts only what <see cref="PackageSealer"/>
+/// produces: ECDH-ES+A256KW or RSA-OAEP-256 with A256GCM, cty "JWT", ES256 by a listed broker key,
+/// typ <see cref="JoseNames.PackageType"/>, signed for this recipient. Every failure is a
+/// <see cref="SealException"/> with a plain message.
+/// </summary>
+public static class PackageOpener
+{
+    private const string Outer = "sealed package";
+    private const string Inner = "package";
+
+    /// <summary>Returns the package JSON.</summary>
+    public static string Open(string compactJwe, string recipientPrivateJwkJson, string brokerJwksJson) =>
+        OpenPackage(compactJwe, recipientPrivateJwkJson, brokerJwksJson).PayloadText;
+
+    /// <summary>Returns the package JSON bytes with the signer and recipient key ids.</summary>
+    public static OpenedPackage OpenPackage(string compactJwe, string recipientPrivateJwkJson, string brokerJwksJson)
+    {
+        ArgumentNullException.ThrowIfNull(compactJwe);
+        ArgumentNullException.ThrowIfNull(recipientPrivateJwkJson);
+        ArgumentNullException.ThrowIfNull(brokerJwksJson);
+        compactJwe = compactJwe.Trim();
+
+        var recipient = JsonWebKeys.ParseObject(recipientPrivateJwkJson, "The recipient's private key");
+        var trusted = new TrustedKeys(brokerJwksJson, "The broker's key set");
+        var kind = JsonWebKeys.KindOf(recipient, "The recipient's private key");
+        var thumbprint = JsonWebKeys.Thumbprint(recipient);
+        var ownKeyId = JsonWebKeys.GetString(recipient, "kid", "The recipient's private key") ?? thumbprint;
+
+        var header = JoseHeader.Read(compactJwe, parts: 5, Outer);
+        var expected = kind == KeyKind.EC ? JoseNames.EcKeyManagement : JoseNames.RsaKeyManagement;
+        var algorithm = header.Get("alg");
+        if (algorithm != expected)
+        {
+            throw new SealException($"The {Outer} uses key management '{algorithm ?? "(none)"}'; {(kind == KeyKind.EC ? "an EC" : "an RSA")} key opens only '{expected}'.");
+        }
+
+        var encryption = header.Get("enc");
+        if (encryption != JoseNames.ContentEncryption)
+        {
+            throw new SealException($"The {Outer} uses content encryption '{encryption ?? "(none)"}'; only '{JoseNames.ContentEncryption}' is accepted.");
+        }
+
+        header.RejectUnsupported("zip", "crit");
+        if (!string.Equals(header.Get("cty"), JoseNames.NestedContentType, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new SealException($"The {Outer} does not contain a signed package (cty is not '{JoseNames.NestedContentType}').");
+        }
+
+        var sealedFor = header.Get("kid");
+        var plaintext = Decrypt(compactJwe, recipient, kind, sealedFor, ownKeyId, thumbprint);
+
+        string jws;
+        try
+        {
+            jws = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(plaintext);
+        }
+        catch (DecoderFallbackException)
+        {
+            throw new SealException($"The {Outer} does not contain a signed package.");
+        }
+
+        var (payload, innerHeader, signer) = CompactJws.Verify(jws, trusted, JoseNames.PackageType, Inner);
+        if (innerHeader.Get(JoseNames.RecipientThumbprintHeader) != thumbprint)
+        {
+            throw new SealException("The package was signed by the broker for another recipient: it has been forwarded, not released to you.");
+        }
+
+        return new OpenedPackage(payload, signer, sealedFor ?? ownKeyId);
+    }
+
+    private static byte[] Decrypt(string compactJwe, JsonObject recipient, KeyKind kind, string? sealedFor, string ownKeyId, string thumbprint)
+    {
+        const string what = "The recipient's private key";
+        using AsymmetricAlgorithm key = kind == KeyKind.EC
+            ? ECDiffieHellman.Create(JsonWebKeys.ReadEc(recipient, requirePrivate: true, what))
+            : RSA.Create(JsonWebKeys.ReadRsa(recipient, requirePrivate: true, what));
+        try
+        {
+            return kind == KeyKind.EC
+                ? JWT.DecryptBytes(compactJwe, key, JweAlgorithm.ECDH_ES_A256KW, JweEncryption.A256GCM)
+                : JWT.DecryptBytes(compactJwe, key, JweAlgorithm.RSA_OAEP_256, JweEncryption.A256GCM);
+        }
+        catch (Exception exception) when (exception is JoseException or CryptographicException or FormatException or ArgumentException)
+        {
+            var notOurs = sealedFor is not null && sealedFor != ownKeyId && sealedFor != thumbprint;
+            throw new SealException(notOurs
+                ? $"The {Outer} was sealed for key '{sealedFor}', not for the key given ('{ownKeyId}'), and does not decrypt with it."
+                : $"The {Outer} does not decrypt with the key given: it was sealed for another key or altered.");
+        }
+    }
+}

@@ -1,0 +1,73 @@
+namespace TOEX.Sharing.Sealing;
+
+/// <summary>
+/// Writes key material so that only the owner can read it: directories 0700, private files 0600,
+/// with the mode set when the file is created (no moment where it is readable by others).
+/// </summary>
+internal static class SecureFiles
+{
+    private const UnixFileMode OwnerOnlyDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+    private const UnixFileMode OwnerOnlyFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    private const UnixFileMode PublicFile = OwnerOnlyFile | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+
+    /// <summary>Creates the directory (and its missing parents) readable by the owner only; an existing one is left as it is.</summary>
+    public static void CreatePrivateDirectory(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            return;
+        }
+
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(path);
+            return;
+        }
+
+        Directory.CreateDirectory(path, OwnerOnlyDirectory);
+        File.SetUnixFileMode(path, OwnerOnlyDirectory);
+    }
+
+    /// <summary>Writes a new file; fails with <see cref="IOException"/> if it exists (keys are never overwritten).</summary>
+    public static void WriteNew(string path, string content, bool isPrivate)
+    {
+        using var stream = new FileStream(path, Options(FileMode.CreateNew, isPrivate));
+        using var writer = new StreamWriter(stream);
+        writer.Write(content);
+    }
+
+    /// <summary>
+    /// Writes through a temporary file and renames it into place, so a reader sees the old or the
+    /// new content, never half. Returns false when <paramref name="overwrite"/> is false and the file
+    /// already exists (another process won the race).
+    /// </summary>
+    public static bool WriteAtomically(string path, string content, bool isPrivate, bool overwrite)
+    {
+        var temporary = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        WriteNew(temporary, content, isPrivate);
+        try
+        {
+            File.Move(temporary, path, overwrite);
+            return true;
+        }
+        catch (IOException) when (!overwrite && File.Exists(path))
+        {
+            return false;
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
+    }
+
+    private static FileStreamOptions Options(FileMode mode, bool isPrivate)
+    {
+        var options = new FileStreamOptions { Mode = mode, Access = FileAccess.Write, Share = FileShare.None };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = isPrivate ? OwnerOnlyFile : PublicFile;
+        }
+
+        return options;
+    }
+}
