@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Runs TOEX.Sharing locally: RabbitMQ (a private node of the installed rabbitmq-server under .local/,
+# unless TOEX_RABBITMQ_URL names a broker), the gateway, PolicyDecision and the audit worker, and a
+# sample partner (bcc-childrens) that polls its feed and opens what it receives. Prints the URLs, then
+# shows a ready example: submits deploy/samples, reads a partner's feed and opens a package.
+# Ctrl-C stops everything (the private broker too, unless --keep-broker).
+#
+# Usage: deploy/run-local.sh [--no-example] [--keep-broker]
+#   TOEX_GATEWAY_PORT (5080), TOEX_AUDIT_PORT (5081), TOEX_RABBITMQ_NODE_PORT (5679) choose ports.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+state="$root/.local"
+logs="$state/logs"
+gateway_port="${TOEX_GATEWAY_PORT:-5080}"
+audit_port="${TOEX_AUDIT_PORT:-5081}"
+example=1
+keep_broker=0
+for arg in "$@"; do
+  case "$arg" in
+    --no-example) example=0 ;;
+    --keep-broker) keep_broker=1 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) echo "run-local: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+mkdir -p "$logs"
+
+say "Building"
+dotnet build "$root/TOEX.Sharing.sln" -c Debug -v quiet -nologo >"$logs/build.log" 2>&1 \
+  || { tail -40 "$logs/build.log"; echo "run-local: build failed (full log: $logs/build.log)" >&2; exit 1; }
+bin() { echo "$root/services/$1/bin/Debug/net10.0/$1.dll"; }
+toex() { dotnet "$root/services/TOEX.Sharing.Cli/bin/Debug/net10.0/toex.dll" "$@"; }
+
+pids=()
+broker_started=0
+cleanup() {
+  trap - EXIT INT TERM
+  say "Stopping"
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [[ $broker_started == 1 && $keep_broker == 0 ]]; then
+    "$root/deploy/rabbitmq/private-node.sh" stop --dir "$state/rabbitmq" || true
+  fi
+}
+trap cleanup EXIT INT TERM
+
+if [[ -n "${TOEX_RABBITMQ_URL:-}" ]]; then
+  say "Using the broker at TOEX_RABBITMQ_URL"
+  broker_url="$TOEX_RABBITMQ_URL"
+else
+  say "Starting a private RabbitMQ node under .local/rabbitmq"
+  broker_url="$("$root/deploy/rabbitmq/private-node.sh" start --dir "$state/rabbitmq")" || {
+    echo "run-local: no RabbitMQ. Install Debian's package (sudo apt-get install rabbitmq-server) or set TOEX_RABBITMQ_URL=amqp://user:pass@host:5672/vhost." >&2
+    exit 1
+  }
+  broker_started=1
+fi
+
+say "Keys (development only, in .local/keys)"
+partners=(rocu-wm wmp staffs nca border-force-mids bcc-childrens bsol-nhs-safeguarding safe-haven)
+for partner in "${partners[@]}"; do
+  [[ -f "$state/keys/partners/$partner.jwks.json" ]] || toex keys generate --out "$state/keys/partners" --name "$partner" >/dev/null
+done
+
+export DOTNET_ENVIRONMENT=Development ASPNETCORE_ENVIRONMENT=Development
+export RabbitMq__Url="$broker_url"
+
+start() { # name dll url-or-empty
+  local name=$1 dll=$2 url=${3:-}
+  ASPNETCORE_URLS="$url" dotnet "$dll" >"$logs/$name.log" 2>&1 &
+  pids+=($!)
+}
+wait_ready() { # name url
+  local name=$1 url=$2
+  for _ in $(seq 1 120); do
+    if curl -fsS "$url" 2>/dev/null | grep -q '"Healthy"'; then return 0; fi
+    sleep 0.5
+  done
+  echo "run-local: $name did not become ready; last lines of $logs/$name.log:" >&2
+  tail -30 "$logs/$name.log" >&2
+  exit 1
+}
+
+say "Starting PolicyDecision, the audit worker and the gateway"
+start policy-decision "$(bin TOEX.Sharing.PolicyDecision)"
+for _ in $(seq 1 120); do grep -q "Application started" "$logs/policy-decision.log" 2>/dev/null && break; sleep 0.5; done
+grep -q "Application started" "$logs/policy-decision.log" || { tail -30 "$logs/policy-decision.log" >&2; exit 1; }
+start audit "$(bin TOEX.Sharing.Audit)" "http://127.0.0.1:$audit_port"
+start gateway "$(bin TOEX.Sharing.Gateway)" "http://127.0.0.1:$gateway_port"
+wait_ready audit "http://127.0.0.1:$audit_port/health"
+wait_ready gateway "http://127.0.0.1:$gateway_port/health"
+
+gateway="http://127.0.0.1:$gateway_port"
+audit="http://127.0.0.1:$audit_port"
+
+say "Starting the sample partner (bcc-childrens, pull feed)"
+"$root/deploy/sample-partner.sh" --gateway "$gateway" --partner bcc-childrens >"$logs/sample-partner.log" 2>&1 &
+pids+=($!)
+
+cat <<MSG
+
+  Gateway        $gateway   (API: /api/v1/..., keys: /.well-known/jwks.json, health: /health)
+  Audit          $audit   (API: /api/v1/audit/entries)
+  RabbitMQ       ${broker_url%%@*}@…  (private node: .local/rabbitmq)
+  Logs           $logs
+  Sample partner bcc-childrens: what it receives is opened into $logs/sample-partner.log
+
+  A token:  dotnet services/TOEX.Sharing.Cli/bin/Debug/net10.0/toex.dll token dev --org rocu-wm --roles Packages.Submit
+
+MSG
+
+if [[ $example == 1 ]]; then
+  say "Example: rocu-wm submits the sample packages"
+  submit_token="$(toex token dev --org rocu-wm --roles Packages.Submit)"
+  ids=()
+  for file in "$root"/deploy/samples/*.json; do
+    answer="$(curl -fsS -X POST "$gateway/api/v1/packages" -H "Authorization: Bearer $submit_token" \
+      -H 'Content-Type: application/json' --data-binary @"$file")"
+    id="$(sed -E 's/.*"id":"([^"]+)".*/\1/' <<<"$answer")"
+    ids+=("$id")
+    echo "  $(basename "$file") -> $answer"
+  done
+  for id in "${ids[@]}"; do
+    for _ in $(seq 1 60); do
+      status="$(curl -fsS "$gateway/api/v1/packages/$id" -H "Authorization: Bearer $submit_token")"
+      grep -q '"status":"decided"' <<<"$status" && break
+      sleep 0.5
+    done
+    echo "  $id: $(grep -oE '"partner":"[^"]+","outcome":"[^"]+"' <<<"$status" | sed -E 's/"partner":"([^"]+)","outcome":"([^"]+)"/\1=\2/' | paste -sd' ')"
+  done
+
+  say "Example: safe-haven reads its feed and opens what it was sent"
+  echo "  \$ toex feed pull --gateway $gateway --dev-org safe-haven --key .local/keys/partners/safe-haven.private.jwk"
+  toex feed pull --gateway "$gateway" --dev-org safe-haven --key "$state/keys/partners/safe-haven.private.jwk" 2>&1 | sed 's/^/  /'
+  echo "  (bcc-childrens, the sample partner, is opening and acknowledging its own copies in $logs/sample-partner.log)"
+
+  say "Example: the audit ledger"
+  audit_token="$(toex token dev --org rocu-wm --roles Audit.Read)"
+  curl -fsS "$audit/api/v1/audit/entries?limit=5" -H "Authorization: Bearer $audit_token" | head -c 1200; echo " …"
+fi
+
+say "Running. Ctrl-C to stop."
+wait

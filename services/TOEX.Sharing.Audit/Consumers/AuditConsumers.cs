@@ -1,0 +1,140 @@
+using MassTransit;
+using TOEX.Sharing.Audit.Data;
+using TOEX.Sharing.Audit.Ledger;
+using TOEX.Sharing.Contracts;
+
+namespace TOEX.Sharing.Audit.Consumers;
+
+/// <summary>A submission: who submitted what, under which purpose and lawful basis, for whom.</summary>
+public sealed class PackageSubmittedAuditConsumer(AuditDb db, LedgerWriter ledger) : IConsumer<PackageSubmitted>
+{
+    public Task Consume(ConsumeContext<PackageSubmitted> context)
+    {
+        var m = context.Message;
+        return ledger.AppendAsync(db, [new LedgerDraft
+        {
+            EventKey = EventKeys.Of(context),
+            Type = "submission",
+            At = m.SubmittedAt,
+            Actor = m.SubmittedBy,
+            Justification = $"purpose {m.Facts.Purpose}; lawful basis {m.Facts.LawfulBasis}"
+                + (m.Facts.StatutoryGateways.Count > 0 ? $"; gateways {string.Join(", ", m.Facts.StatutoryGateways)}" : ""),
+            Recipients = m.Facts.Recipients,
+            PackageId = m.PackageId,
+            Originator = m.Originator,
+            Detail = new Dictionary<string, object?>
+            {
+                ["reference"] = m.Reference,
+                ["contentHash"] = m.ContentHash,
+                ["classification"] = m.Facts.Classification,
+                ["handlingCode"] = m.Facts.HandlingCode,
+                ["dataCategories"] = m.Facts.DataCategories,
+                ["subjectCount"] = m.Facts.SubjectDatesOfBirth.Count,
+            },
+        }], context.CancellationToken);
+    }
+}
+
+/// <summary>A decision: one entry per recipient, with its outcome, agreement and reasons.</summary>
+public sealed class SharingDecidedAuditConsumer(AuditDb db, LedgerWriter ledger, DecisionReader decisions, TimeProvider time)
+    : IConsumer<SharingDecided>
+{
+    public Task Consume(ConsumeContext<SharingDecided> context)
+    {
+        var (decision, verified, why) = decisions.Read(context.Message.DecisionJws);
+        if (decision is null)
+        {
+            return ledger.AppendAsync(db, [new LedgerDraft
+            {
+                EventKey = EventKeys.Of(context),
+                Type = "decision-unreadable",
+                At = time.GetUtcNow(),
+                Actor = "policy-decision",
+                Justification = why ?? "unreadable decision",
+                Recipients = [],
+                PackageId = context.Message.PackageId,
+            }], context.CancellationToken);
+        }
+        var drafts = decision.Decisions.Select(d => new LedgerDraft
+        {
+            EventKey = EventKeys.Of(context, d.Recipient),
+            Type = "decision",
+            At = decision.DecidedAt,
+            Actor = "policy-decision",
+            Justification = d.Reasons.Count == 0 ? "all rules satisfied" : string.Join(", ", d.Reasons.Select(r => r.Code)),
+            Recipients = [d.Recipient],
+            PackageId = decision.PackageId,
+            Partner = d.Recipient,
+            Agreement = d.Agreement,
+            Outcome = d.Outcome,
+            Detail = new Dictionary<string, object?>
+            {
+                ["policyVersion"] = decision.PolicyVersion,
+                ["contentHash"] = decision.ContentHash,
+                ["signatureVerified"] = verified,
+                ["signatureProblem"] = why,
+                ["reasons"] = d.Reasons,
+                ["obligations"] = d.Obligations.Select(o => o.Type).ToList(),
+            },
+        }).ToList();
+        return ledger.AppendAsync(db, drafts, context.CancellationToken);
+    }
+}
+
+/// <summary>A release: a disclosure to one recipient, what was withheld, and on whose authority.</summary>
+public sealed class PackageReleasedAuditConsumer(AuditDb db, LedgerWriter ledger) : IConsumer<PackageReleased>
+{
+    public Task Consume(ConsumeContext<PackageReleased> context)
+    {
+        var m = context.Message;
+        return ledger.AppendAsync(db, [new LedgerDraft
+        {
+            EventKey = EventKeys.Of(context),
+            Type = "release",
+            At = m.ReleasedAt,
+            Actor = $"gateway, authorised by {m.AuthorisedBy}",
+            Justification = $"purpose {m.Purpose}; lawful basis {m.LawfulBasis}; agreement {m.Agreement ?? "none"}",
+            Recipients = [m.Recipient],
+            PackageId = m.PackageId,
+            Originator = m.Originator,
+            Partner = m.Recipient,
+            Agreement = m.Agreement,
+            Outcome = "permit",
+            Detail = new Dictionary<string, object?>
+            {
+                ["reference"] = m.Reference,
+                ["kind"] = m.Kind,
+                ["policyVersion"] = m.PolicyVersion,
+                ["withheldFields"] = m.WithheldFields,
+                ["feedCursor"] = m.FeedCursor,
+                ["sealedSha256"] = m.SealedSha256,
+            },
+        }], context.CancellationToken);
+    }
+}
+
+/// <summary>A decision the gateway refused to act on: nothing released.</summary>
+public sealed class DecisionRejectedAuditConsumer(AuditDb db, LedgerWriter ledger) : IConsumer<DecisionRejected>
+{
+    public Task Consume(ConsumeContext<DecisionRejected> context) =>
+        ledger.AppendAsync(db, [new LedgerDraft
+        {
+            EventKey = EventKeys.Of(context),
+            Type = "decision-rejected",
+            At = context.Message.RejectedAt,
+            Actor = "gateway",
+            Justification = context.Message.Why,
+            Recipients = [],
+            PackageId = context.Message.PackageId,
+        }], context.CancellationToken);
+}
+
+internal static class EventKeys
+{
+    /// <summary>The message id is the idempotency key: a redelivered event is recognised and not appended twice.</summary>
+    public static string Of(ConsumeContext context, string? part = null)
+    {
+        var id = context.MessageId ?? throw new InvalidOperationException("An event without a message id cannot be audited idempotently.");
+        return part is null ? id.ToString("N") : $"{id:N}:{part}";
+    }
+}

@@ -1,0 +1,42 @@
+using Microsoft.EntityFrameworkCore;
+
+namespace TOEX.Sharing.Audit.Data;
+
+/// <summary>The audit worker's own store: the ledger, nothing else.</summary>
+public sealed class AuditDb(DbContextOptions<AuditDb> options) : DbContext(options)
+{
+    public DbSet<LedgerEntry> Entries => Set<LedgerEntry>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder) => modelBuilder.Entity<LedgerEntry>(e =>
+    {
+        e.HasKey(x => x.Index);
+        e.Property(x => x.Index).ValueGeneratedNever();
+        e.HasIndex(x => x.EventKey).IsUnique();
+        e.HasIndex(x => x.PackageId);
+        e.HasIndex(x => x.AtUnixMs);
+    });
+}
+
+/// <summary>
+/// One ledger entry. <see cref="Canonical"/> is the exact byte string that was hashed; the other columns
+/// are copies of its fields for querying, never the source of truth.
+/// </summary>
+public sealed class LedgerEntry
+{
+    public long Index { get; set; }
+    /// <summary>The source message id (and recipient where one message yields several entries): appended once.</summary>
+    public required string EventKey { get; set; }
+    public required string Type { get; set; }
+    public long AtUnixMs { get; set; }
+    public required string Actor { get; set; }
+    public required string Justification { get; set; }
+    public required string RecipientsJson { get; set; }
+    public Guid? PackageId { get; set; }
+    public string? Originator { get; set; }
+    public string? Partner { get; set; }
+    public string? Agreement { get; set; }
+    public string? Outcome { get; set; }
+    public required string Canonical { get; set; }
+    public required string LeafHash { get; set; }
+    public required string ChainHash { get; set; }
+}

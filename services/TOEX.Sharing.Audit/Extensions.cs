@@ -1,0 +1,51 @@
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using TOEX.Sharing.Audit.Consumers;
+using TOEX.Sharing.Audit.Data;
+using TOEX.Sharing.Audit.Ledger;
+using TOEX.Sharing.ServiceDefaults;
+
+namespace TOEX.Sharing.Audit;
+
+public static class Extensions
+{
+    public static WebApplicationBuilder AddAudit(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.Section).ValidateOnStart();
+        var options = builder.Configuration.GetSection(AuditOptions.Section).Get<AuditOptions>() ?? new AuditOptions();
+
+        builder.AddToexAuthentication();
+        builder.Services.AddDbContext<AuditDb>(db =>
+            db.UseSqlite(options.ConnectionString ?? $"Data Source={LocalPaths.Database("audit")}"));
+        builder.Services.AddHealthChecks().AddCheck<LedgerHealthCheck>("ledger");
+        builder.Services.AddSingleton<LedgerWriter>();
+        builder.Services.AddSingleton<DecisionReader>();
+
+        builder.AddToexMessaging(bus =>
+        {
+            bus.AddConsumer<PackageSubmittedAuditConsumer, AuditConsumerDefinition<PackageSubmittedAuditConsumer>>();
+            bus.AddConsumer<SharingDecidedAuditConsumer, AuditConsumerDefinition<SharingDecidedAuditConsumer>>();
+            bus.AddConsumer<PackageReleasedAuditConsumer, AuditConsumerDefinition<PackageReleasedAuditConsumer>>();
+            bus.AddConsumer<DecisionRejectedAuditConsumer, AuditConsumerDefinition<DecisionRejectedAuditConsumer>>();
+        });
+        return builder;
+    }
+
+    public static async Task InitialiseStoreAsync(this WebApplication app)
+    {
+        await using var scope = app.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<AuditDb>();
+        await db.Database.EnsureCreatedAsync();
+        if (db.Database.IsSqlite())
+        {
+            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;");
+        }
+    }
+}
+
+internal sealed class LedgerHealthCheck(AuditDb db) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        await db.Database.CanConnectAsync(cancellationToken) ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("The ledger store is unreachable.");
+}

@@ -1,0 +1,94 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using TOEX.Sharing.Audit.Data;
+using TOEX.Sharing.Contracts;
+
+namespace TOEX.Sharing.Audit.Ledger;
+
+/// <summary>
+/// Appends entries in one order. Each entry's leaf hash is RFC 9162's <c>SHA-256(0x00 || canonical)</c>;
+/// the chain hash <c>SHA-256(previous chain || leaf)</c> links it to every entry before it, so an entry
+/// edited, removed or reordered breaks every chain hash after it. An event key already in the ledger is
+/// not appended again (redelivered events).
+/// </summary>
+public sealed class LedgerWriter : IDisposable
+{
+    private static readonly byte[] Genesis = new byte[32];
+    private readonly SemaphoreSlim _gate = new(1, 1);
+
+    public async Task<int> AppendAsync(AuditDb db, IReadOnlyList<LedgerDraft> drafts, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            var keys = drafts.Select(d => d.EventKey).ToList();
+            var known = await db.Entries.Where(e => keys.Contains(e.EventKey)).Select(e => e.EventKey).ToListAsync(cancellationToken);
+            var last = await db.Entries.OrderByDescending(e => e.Index).Select(e => new { e.Index, e.ChainHash })
+                .FirstOrDefaultAsync(cancellationToken);
+            var index = last?.Index ?? -1;
+            var chain = last is null ? Genesis : Convert.FromHexString(last.ChainHash);
+
+            var appended = 0;
+            foreach (var draft in drafts.Where(d => !known.Contains(d.EventKey)).DistinctBy(d => d.EventKey))
+            {
+                index++;
+                var record = new LedgerRecord
+                {
+                    Index = index,
+                    Type = draft.Type,
+                    At = draft.At.ToUniversalTime(),
+                    Actor = draft.Actor,
+                    Justification = draft.Justification,
+                    Recipients = draft.Recipients,
+                    PackageId = draft.PackageId,
+                    Originator = draft.Originator,
+                    Partner = draft.Partner,
+                    Agreement = draft.Agreement,
+                    Outcome = draft.Outcome,
+                    Detail = draft.Detail,
+                    EventKey = draft.EventKey,
+                };
+                var canonical = ToexJson.Serialize(record);
+                var leaf = LeafHash(Encoding.UTF8.GetBytes(canonical));
+                chain = SHA256.HashData([.. chain, .. leaf]);
+                db.Entries.Add(new LedgerEntry
+                {
+                    Index = index,
+                    EventKey = draft.EventKey,
+                    Type = draft.Type,
+                    AtUnixMs = record.At.ToUnixTimeMilliseconds(),
+                    Actor = draft.Actor,
+                    Justification = draft.Justification,
+                    RecipientsJson = ToexJson.Serialize(draft.Recipients),
+                    PackageId = draft.PackageId,
+                    Originator = draft.Originator,
+                    Partner = draft.Partner,
+                    Agreement = draft.Agreement,
+                    Outcome = draft.Outcome,
+                    Canonical = canonical,
+                    LeafHash = Convert.ToHexStringLower(leaf),
+                    ChainHash = Convert.ToHexStringLower(chain),
+                });
+                appended++;
+            }
+            await db.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return appended;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public void Dispose() => _gate.Dispose();
+
+    public static byte[] LeafHash(ReadOnlySpan<byte> entry)
+    {
+        var buffer = new byte[entry.Length + 1];
+        entry.CopyTo(buffer.AsSpan(1));
+        return SHA256.HashData(buffer);
+    }
+}

@@ -1,0 +1,213 @@
+using System.Globalization;
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text.Json;
+using MassTransit;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using TOEX.Sharing.Contracts;
+using TOEX.Sharing.Gateway.Data;
+using TOEX.Sharing.Gateway.Validation;
+using TOEX.Sharing.Policy;
+using TOEX.Sharing.ServiceDefaults;
+
+namespace TOEX.Sharing.Gateway.Apis;
+
+public sealed record SubmissionAccepted(Guid Id, string Status);
+
+public sealed record DeliveryView(string State, int Attempts, string? LastError);
+
+public sealed record RecipientView(
+    string Partner, string? Outcome, string? Agreement, IReadOnlyList<Reason> Reasons,
+    IReadOnlyList<Obligation> Obligations, DeliveryView Delivery);
+
+public sealed record PackageView(
+    Guid Id, string Reference, string Status, DateTimeOffset SubmittedAt, DateTimeOffset? DecidedAt,
+    string? PolicyVersion, IReadOnlyList<RecipientView> Recipients);
+
+public static class PackagesApi
+{
+    public static RouteGroupBuilder MapPackagesApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/v1");
+        api.MapPost("/packages", Submit).RequireAuthorization(Roles.PackagesSubmit);
+        api.MapGet("/packages/{id:guid}", GetPackage).RequireAuthorization();
+        api.MapPost("/simulations", Simulate).RequireAuthorization(Roles.PackagesSubmit);
+        return api;
+    }
+
+    public static async Task<IResult> Submit(
+        HttpContext http, GatewayDb db, IPublishEndpoint publisher, IOptions<GatewayOptions> options,
+        TimeProvider time, ILogger<GatewayDb> logger, CancellationToken cancellationToken)
+    {
+        var (package, problem) = await ReadPackageAsync(http, cancellationToken);
+        if (package is null)
+        {
+            return problem!;
+        }
+
+        var canonical = ToexJson.Serialize(package);
+        var contentHash = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(canonical)));
+
+        var existing = await db.Submissions.AsNoTracking()
+            .SingleOrDefaultAsync(s => s.Originator == package.Originator && s.Reference == package.Reference, cancellationToken);
+        if (existing is null)
+        {
+            existing = new Submission
+            {
+                Id = NewId.NextGuid(),
+                Reference = package.Reference,
+                Originator = package.Originator,
+                ContentHash = contentHash,
+                SubmittedBy = http.User.Actor(),
+                SubmittedAt = time.GetUtcNow(),
+                PackageJson = canonical,
+                Status = SubmissionStatus.Submitted,
+                Recipients = [.. package.Recipients.Select((r, i) => new RecipientState
+                {
+                    Partner = r,
+                    Position = i,
+                    DeliveryState = DeliveryState.Pending,
+                })],
+            };
+            db.Submissions.Add(existing);
+            try
+            {
+                await db.SaveChangesAsync(cancellationToken);
+            }
+            catch (DbUpdateException)
+            {
+                // The same reference arrived concurrently: answer as for a repeated submission.
+                db.ChangeTracker.Clear();
+                existing = await db.Submissions.AsNoTracking()
+                    .SingleAsync(s => s.Originator == package.Originator && s.Reference == package.Reference, cancellationToken);
+            }
+        }
+
+        if (existing.ContentHash != contentHash)
+        {
+            return Problems.Status(StatusCodes.Status409Conflict, "reference-conflict",
+                "A different package was already submitted with this reference.",
+                $"Reference '{package.Reference}' is package {existing.Id}.");
+        }
+
+        if (!existing.Published)
+        {
+            var published = await PublishAsync(existing, package, publisher, options.Value, logger, cancellationToken);
+            if (!published)
+            {
+                // Nothing half-recorded: a submission the broker never confirmed is removed.
+                await db.Submissions.Where(s => s.Id == existing.Id && !s.Published).ExecuteDeleteAsync(CancellationToken.None);
+                http.Response.Headers.RetryAfter = options.Value.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+                return Problems.Status(StatusCodes.Status503ServiceUnavailable, "broker-unavailable",
+                    "The message broker did not confirm the submission; nothing was recorded. Try again later.");
+            }
+            await db.Submissions.Where(s => s.Id == existing.Id)
+                .ExecuteUpdateAsync(s => s.SetProperty(x => x.Published, true), CancellationToken.None);
+            logger.LogInformation("Package {PackageId} submitted by {Originator} for {RecipientCount} recipients",
+                existing.Id, existing.Originator, package.Recipients.Count);
+        }
+
+        return TypedResults.Accepted($"/api/v1/packages/{existing.Id}", new SubmissionAccepted(existing.Id, existing.Status));
+    }
+
+    private static async Task<bool> PublishAsync(Submission submission, IntelligencePackage package, IPublishEndpoint publisher,
+        GatewayOptions options, ILogger logger, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.PublishTimeout);
+        try
+        {
+            await publisher.Publish(new PackageSubmitted
+            {
+                PackageId = submission.Id,
+                Reference = submission.Reference,
+                Originator = submission.Originator,
+                SubmittedBy = submission.SubmittedBy,
+                SubmittedAt = submission.SubmittedAt,
+                ContentHash = submission.ContentHash,
+                Facts = package.ToFacts(),
+            }, publish => publish.MessageId = DerivedId.From(submission.Id, "package-submitted"), timeout.Token);
+            return true;
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            logger.LogWarning("Package {PackageId} not published: the broker did not confirm ({Error})", submission.Id, e.GetType().Name);
+            return false;
+        }
+    }
+
+    public static async Task<Results<Ok<PackageView>, NotFound>> GetPackage(
+        Guid id, ClaimsPrincipal user, GatewayDb db, CancellationToken cancellationToken)
+    {
+        var organisation = user.FindFirst(Authentication.OrganisationClaim)?.Value;
+        var submission = await db.Submissions.AsNoTracking().Include(s => s.Recipients)
+            .SingleOrDefaultAsync(s => s.Id == id, cancellationToken);
+        if (submission is null || submission.Originator != organisation)
+        {
+            // Another organisation's package does not exist, as far as this caller can tell.
+            return TypedResults.NotFound();
+        }
+        return TypedResults.Ok(ToView(submission));
+    }
+
+    internal static PackageView ToView(Submission submission) => new(
+        submission.Id, submission.Reference, submission.Status, submission.SubmittedAt, submission.DecidedAt,
+        submission.PolicyVersion,
+        [.. submission.Recipients.OrderBy(r => r.Position).Select(r => new RecipientView(
+            r.Partner, r.Outcome, r.Agreement,
+            r.ReasonsJson is null ? [] : ToexJson.Deserialize<List<Reason>>(r.ReasonsJson),
+            r.ObligationsJson is null ? [] : ToexJson.Deserialize<List<Obligation>>(r.ObligationsJson),
+            new DeliveryView(r.DeliveryState, r.Attempts, r.LastError)))]);
+
+    public static async Task<IResult> Simulate(
+        HttpContext http, string? at, PolicyEngine engine, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var instant = time.GetUtcNow();
+        if (at is not null && !DateTimeOffset.TryParse(at, CultureInfo.InvariantCulture,
+                DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out instant))
+        {
+            return Problems.Validation(new Dictionary<string, string[]> { ["at"] = ["Malformed instant: expected ISO-8601, e.g. 2026-11-25T12:00:00Z."] });
+        }
+        var (package, problem) = await ReadPackageAsync(http, cancellationToken);
+        if (package is null)
+        {
+            return problem!;
+        }
+        return TypedResults.Ok(engine.Decide(package.ToFacts(), instant));
+    }
+
+    /// <summary>Reads, validates and binds a package, and checks the caller speaks for its originator.</summary>
+    private static async Task<(IntelligencePackage? Package, IResult? Problem)> ReadPackageAsync(HttpContext http, CancellationToken cancellationToken)
+    {
+        var (document, problem) = await JsonBody.ReadAsync(http.Request, cancellationToken);
+        if (document is null)
+        {
+            return (null, problem);
+        }
+        using (document)
+        {
+            var errors = PackageValidator.Validate(document.RootElement);
+            if (errors.Count > 0)
+            {
+                return (null, Problems.Validation(errors));
+            }
+            IntelligencePackage package;
+            try
+            {
+                package = document.RootElement.Deserialize<IntelligencePackage>(ToexJson.Options)!;
+            }
+            catch (JsonException e)
+            {
+                return (null, Problems.Validation(new Dictionary<string, string[]> { [e.Path ?? "$"] = ["Invalid value."] }));
+            }
+            if (package.Originator != http.User.Organisation())
+            {
+                return (null, Problems.Status(StatusCodes.Status403Forbidden, "originator-mismatch",
+                    "The originator is not the caller's organisation."));
+            }
+            return (package, null);
+        }
+    }
+}

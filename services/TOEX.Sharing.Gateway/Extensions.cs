@@ -1,0 +1,66 @@
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using TOEX.Sharing.Gateway.Consumers;
+using TOEX.Sharing.Gateway.Data;
+using TOEX.Sharing.Gateway.Release;
+using TOEX.Sharing.Policy;
+using TOEX.Sharing.Sealing;
+using TOEX.Sharing.ServiceDefaults;
+
+namespace TOEX.Sharing.Gateway;
+
+public static class Extensions
+{
+    public static WebApplicationBuilder AddGateway(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<GatewayOptions>()
+            .BindConfiguration(GatewayOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        var options = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();
+
+        // Bodies over 1 MiB are refused by the server before they are buffered.
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = Apis.JsonBody.MaxBytes);
+
+        builder.AddToexAuthentication();
+
+        builder.Services.AddDbContext<GatewayDb>(db =>
+            db.UseSqlite(options.ConnectionString ?? $"Data Source={LocalPaths.Database("gateway")}"));
+        builder.Services.AddHealthChecks().AddCheck<StoreHealthCheck>("store");
+
+        var policies = PolicySet.Load(options.PoliciesPath ?? PolicyPaths.FindDefault());
+        builder.Services.AddSingleton(policies);
+        builder.Services.AddSingleton(new PolicyEngine(policies));
+
+        builder.Services.AddSingleton<IKeyRing>(services => LocalKeyRing.OpenOrCreate(
+            options.KeyRingPath ?? LocalPaths.KeyRing("broker"), services.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton(services => new PackageSealer(services.GetRequiredService<IKeyRing>()));
+        builder.Services.AddSingleton<PartnerKeys>();
+        builder.Services.AddSingleton<DecisionKeys>();
+        builder.Services.AddSingleton<OutboxSignal>();
+        builder.Services.AddHostedService<OutboxRelay>();
+
+        builder.AddToexMessaging(bus => bus.AddConsumer<SharingDecidedConsumer, SharingDecidedConsumerDefinition>());
+        return builder;
+    }
+
+    /// <summary>Creates the store's schema if it is new and turns on SQLite's write-ahead log.</summary>
+    public static async Task InitialiseStoreAsync(this WebApplication app)
+    {
+        await using var scope = app.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<GatewayDb>();
+        await db.Database.EnsureCreatedAsync();
+        if (db.Database.IsSqlite())
+        {
+            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;");
+        }
+    }
+}
+
+internal sealed class StoreHealthCheck(GatewayDb db) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        await db.Database.CanConnectAsync(cancellationToken) ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("The store is unreachable.");
+}

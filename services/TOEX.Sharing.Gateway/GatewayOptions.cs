@@ -1,0 +1,34 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace TOEX.Sharing.Gateway;
+
+public sealed class GatewayOptions
+{
+    public const string Section = "Gateway";
+
+    /// <summary>How long a submission waits for the broker to confirm its publish before answering 503.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:01:00", ErrorMessage = "Gateway:PublishTimeout must be between 1 s and 1 min.")]
+    public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>What a 503 tells the caller to wait, in seconds.</summary>
+    [Range(1, 3600, ErrorMessage = "Gateway:RetryAfterSeconds must be between 1 and 3600.")]
+    public int RetryAfterSeconds { get; set; } = 30;
+
+    /// <summary>The broker's signing key ring; default <c>&lt;repo&gt;/.local/keys/broker</c>.</summary>
+    public string? KeyRingPath { get; set; }
+
+    /// <summary>The partner registry's public keys: one <c>PARTNER.jwks.json</c> per partner.</summary>
+    public string? PartnerKeysPath { get; set; }
+
+    /// <summary>PolicyDecision's public JWKS: the only keys a decision may be signed with.</summary>
+    public string? DecisionJwksPath { get; set; }
+
+    /// <summary>The policy set used for simulations; default the repository's <c>policies/</c>.</summary>
+    public string? PoliciesPath { get; set; }
+
+    /// <summary>The store; default SQLite at <c>&lt;repo&gt;/.local/data/gateway.db</c>.</summary>
+    public string? ConnectionString { get; set; }
+
+    [Range(1, 1000, ErrorMessage = "Gateway:FeedPageMax must be between 1 and 1000.")]
+    public int FeedPageMax { get; set; } = 500;
+}

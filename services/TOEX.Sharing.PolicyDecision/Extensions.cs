@@ -1,0 +1,50 @@
+using MassTransit;
+using TOEX.Sharing.Policy;
+using TOEX.Sharing.Sealing;
+using TOEX.Sharing.ServiceDefaults;
+
+namespace TOEX.Sharing.PolicyDecision;
+
+public sealed class PolicyDecisionOptions
+{
+    public const string Section = "PolicyDecision";
+
+    /// <summary>The policy set folder; default the repository's <c>policies/</c>.</summary>
+    public string? PoliciesPath { get; set; }
+
+    /// <summary>The key ring this service signs decisions with; default <c>&lt;repo&gt;/.local/keys/policy-decision</c>.</summary>
+    public string? KeyRingPath { get; set; }
+
+    /// <summary>Where this service writes its public JWKS for the gateway (and audit) to verify decisions with.</summary>
+    public string? PublicJwksPath { get; set; }
+}
+
+public static class Extensions
+{
+    public static IHostApplicationBuilder AddPolicyDecision(this IHostApplicationBuilder builder)
+    {
+        var options = builder.Configuration.GetSection(PolicyDecisionOptions.Section).Get<PolicyDecisionOptions>()
+            ?? new PolicyDecisionOptions();
+
+        // Loaded now, not lazily: a broken policy set must stop the service at start.
+        var policies = PolicySet.Load(options.PoliciesPath ?? PolicyPaths.FindDefault());
+        builder.Services.AddSingleton(policies);
+        builder.Services.AddSingleton(new PolicyEngine(policies));
+        var keys = LocalKeyRing.OpenOrCreate(options.KeyRingPath ?? LocalPaths.KeyRing("policy-decision"), TimeProvider.System);
+        builder.Services.AddSingleton<IKeyRing>(keys);
+        PublishVerificationKeys(keys, options.PublicJwksPath ?? Path.Combine(LocalPaths.Root(), "keys", "policy-decision.jwks.json"));
+
+        builder.AddToexMessaging(bus => bus.AddConsumer<PackageSubmittedConsumer, PackageSubmittedConsumerDefinition>(),
+            waitUntilStarted: true);
+        return builder;
+    }
+
+    /// <summary>Writes the public half of the decision keys where the gateway reads them. Public keys only.</summary>
+    private static void PublishVerificationKeys(LocalKeyRing keys, string path)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        var temporary = path + ".tmp";
+        File.WriteAllText(temporary, keys.PublicJwks());
+        File.Move(temporary, path, overwrite: true);
+    }
+}

@@ -1,0 +1,67 @@
+using System.ComponentModel.DataAnnotations;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace TOEX.Sharing.ServiceDefaults;
+
+/// <summary>Where the broker is: <c>RabbitMq:Url</c>, e.g. <c>amqp://user:pass@127.0.0.1:5672/vhost</c>.</summary>
+public sealed class RabbitMqOptions
+{
+    public const string Section = "RabbitMq";
+
+    [Required(ErrorMessage = "RabbitMq:Url is required (amqp://user:password@host:port/vhost).")]
+    public string Url { get; set; } = "";
+}
+
+public static class Messaging
+{
+    /// <summary>
+    /// MassTransit over RabbitMQ: kebab-case endpoints, publisher confirms, quorum queues with a delivery
+    /// limit, and the service's consumers registered by <paramref name="configure"/>.
+    /// </summary>
+    public static IHostApplicationBuilder AddToexMessaging(
+        this IHostApplicationBuilder builder, Action<IBusRegistrationConfigurator> configure, bool waitUntilStarted = false)
+    {
+        builder.Services.AddOptions<RabbitMqOptions>()
+            .BindConfiguration(RabbitMqOptions.Section)
+            .ValidateDataAnnotations()
+            .Validate(o => Uri.TryCreate(o.Url, UriKind.Absolute, out var uri) && uri.Scheme is "amqp" or "amqps",
+                "RabbitMq:Url must be an amqp:// or amqps:// URL.")
+            .ValidateOnStart();
+
+        builder.Services.AddMassTransit(bus =>
+        {
+            bus.SetKebabCaseEndpointNameFormatter();
+            configure(bus);
+            bus.UsingRabbitMq((context, cfg) =>
+            {
+                var url = new Uri(context.GetRequiredService<IOptions<RabbitMqOptions>>().Value.Url);
+                var credentials = url.UserInfo.Split(':', 2);
+                var virtualHost = Uri.UnescapeDataString(url.AbsolutePath.TrimStart('/'));
+                cfg.Host(url.Host, (ushort)(url.IsDefaultPort || url.Port < 0 ? 5672 : url.Port),
+                    virtualHost.Length == 0 ? "/" : virtualHost, h =>
+                {
+                    if (credentials.Length == 2)
+                    {
+                        h.Username(Uri.UnescapeDataString(credentials[0]));
+                        h.Password(Uri.UnescapeDataString(credentials[1]));
+                    }
+                    h.PublisherConfirmation = true;
+                    if (url.Scheme == "amqps")
+                    {
+                        h.UseSsl(ssl => ssl.ServerName = url.Host);
+                    }
+                });
+                cfg.ConfigureEndpoints(context);
+            });
+        });
+        builder.Services.AddOptions<MassTransitHostOptions>().Configure(o =>
+        {
+            o.WaitUntilStarted = waitUntilStarted;
+            o.StopTimeout = TimeSpan.FromSeconds(10);
+        });
+        return builder;
+    }
+}

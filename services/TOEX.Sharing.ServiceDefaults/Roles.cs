@@ -1,0 +1,13 @@
+namespace TOEX.Sharing.ServiceDefaults;
+
+/// <summary>The application roles of API.md.</summary>
+public static class Roles
+{
+    public const string PackagesSubmit = "Packages.Submit";
+    public const string FeedRead = "Feed.Read";
+    public const string AuditRead = "Audit.Read";
+    public const string DisclosuresApprove = "Disclosures.Approve";
+    public const string PoliciesRead = "Policies.Read";
+
+    public static readonly IReadOnlyList<string> All = [PackagesSubmit, FeedRead, AuditRead, DisclosuresApprove, PoliciesRead];
+}

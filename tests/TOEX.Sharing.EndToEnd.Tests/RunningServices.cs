@@ -1,0 +1,166 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using TOEX.Sharing.Sealing;
+using TOEX.Sharing.Testing;
+
+namespace TOEX.Sharing.EndToEnd.Tests;
+
+/// <summary>
+/// A private RabbitMQ virtual host and the three services as separate processes, with their own keys,
+/// stores and development issuer, and the clock starting at <see cref="StartsAt"/>.
+/// </summary>
+public sealed class RunningServices : IAsyncLifetime
+{
+    public const string StartsAt = "2026-11-25T12:00:00Z";
+
+    /// <summary>Every registered partner gets a key pair; nca's is RSA, the others EC P-256.</summary>
+    public static readonly string[] Partners =
+        ["rocu-wm", "wmp", "staffs", "nca", "border-force-mids", "bcc-childrens", "bsol-nhs-safeguarding", "safe-haven"];
+
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
+    private readonly List<ChildProcess> _processes = [];
+    private RabbitMqBroker _broker = null!;
+
+    public string Root { get; } = Directory.CreateTempSubdirectory("toex-e2e-").FullName;
+    public BrokerVhost Vhost { get; private set; } = null!;
+    public Uri Gateway { get; private set; } = null!;
+    public Uri Audit { get; private set; } = null!;
+    public Dictionary<string, string> PartnerPrivateKeys { get; } = [];
+    public ChildProcess GatewayProcess { get; private set; } = null!;
+
+    private string DevIssuerDirectory => Path.Combine(Root, "dev-issuer");
+    private string DecisionJwks => Path.Combine(Root, "policy-decision.jwks.json");
+
+    public async Task InitializeAsync()
+    {
+        _broker = await RabbitMqBroker.GetSharedAsync();
+        Vhost = await _broker.CreateVirtualHostAsync("e2e");
+        var partnerKeys = Path.Combine(Root, "partners");
+        foreach (var partner in Partners)
+        {
+            var key = KeyFiles.Generate(partnerKeys, partner == "nca" ? KeyKind.Rsa : KeyKind.EC, KeyUse.Encryption, partner);
+            PartnerPrivateKeys[partner] = KeyFiles.ReadPrivateJwk(key.PrivateJwkPath);
+        }
+
+        var common = new Dictionary<string, string?>
+        {
+            ["DOTNET_ENVIRONMENT"] = "Development",
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["RabbitMq__Url"] = Vhost.AmqpUri.ToString(),
+            ["Authentication__DevIssuer__Directory"] = DevIssuerDirectory,
+            ["Clock__StartsAt"] = StartsAt,
+        };
+
+        var policyDecision = Start("TOEX.Sharing.PolicyDecision", common, new()
+        {
+            ["PolicyDecision__PoliciesPath"] = RepoPaths.Policies,
+            ["PolicyDecision__KeyRingPath"] = Path.Combine(Root, "keys", "policy-decision"),
+            ["PolicyDecision__PublicJwksPath"] = DecisionJwks,
+        });
+        await Ready(policyDecision, () => policyDecision.WaitForOutputAsync("Application started", StartTimeout));
+
+        var auditPort = FreePort.Next();
+        Audit = new Uri($"http://127.0.0.1:{auditPort}");
+        var audit = Start("TOEX.Sharing.Audit", common, new()
+        {
+            ["ASPNETCORE_URLS"] = Audit.ToString(),
+            ["Audit__ConnectionString"] = $"Data Source={Path.Combine(Root, "audit.db")}",
+            ["Audit__DecisionJwksPath"] = DecisionJwks,
+        });
+
+        var gatewayPort = FreePort.Next(p => p != auditPort);
+        Gateway = new Uri($"http://127.0.0.1:{gatewayPort}");
+        GatewayProcess = Start("TOEX.Sharing.Gateway", common, new()
+        {
+            ["ASPNETCORE_URLS"] = Gateway.ToString(),
+            ["Gateway__ConnectionString"] = $"Data Source={Path.Combine(Root, "gateway.db")}",
+            ["Gateway__KeyRingPath"] = Path.Combine(Root, "keys", "broker"),
+            ["Gateway__PartnerKeysPath"] = partnerKeys,
+            ["Gateway__DecisionJwksPath"] = DecisionJwks,
+            ["Gateway__PoliciesPath"] = RepoPaths.Policies,
+        });
+        await Ready(audit, () => audit.WaitForHttpAsync(new Uri(Audit, "/health"), StartTimeout));
+        await Ready(GatewayProcess, () => GatewayProcess.WaitForHttpAsync(new Uri(Gateway, "/health"), StartTimeout));
+    }
+
+    private ChildProcess Start(string project, Dictionary<string, string?> common, Dictionary<string, string?> own)
+    {
+        var environment = new Dictionary<string, string?>(common);
+        foreach (var (key, value) in own)
+        {
+            environment[key] = value;
+        }
+        var process = ChildProcess.StartDotnet(ChildProcess.BuiltServicePath(project), environment, name: project, workingDirectory: Root);
+        _processes.Add(process);
+        return process;
+    }
+
+    private static async Task Ready(ChildProcess process, Func<Task> wait)
+    {
+        try
+        {
+            await wait();
+        }
+        catch (Exception e)
+        {
+            throw new InvalidOperationException($"{process.Name} did not start: {e.Message}\n{process.FormatRecentOutput(80)}", e);
+        }
+    }
+
+    /// <summary>A client for a service carrying a development-issuer token.</summary>
+    public HttpClient Client(Uri service, string organisation, params string[] roles)
+    {
+        var client = new HttpClient { BaseAddress = service, Timeout = TimeSpan.FromSeconds(30) };
+        using var issuer = DevIssuer.OpenOrCreate(DevIssuerDirectory, TimeProvider.System);
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer",
+            issuer.CreateToken(organisation, roles, $"{organisation}-e2e", TimeSpan.FromMinutes(30)));
+        return client;
+    }
+
+    public async Task<string> BrokerJwksAsync()
+    {
+        using var client = new HttpClient { BaseAddress = Gateway };
+        return await client.GetStringAsync("/.well-known/jwks.json");
+    }
+
+    /// <summary>Polls until <paramref name="probe"/> answers non-null, or fails with the services' recent output.</summary>
+    public async Task<T> EventuallyAsync<T>(Func<Task<T?>> probe, string what, TimeSpan? timeout = null) where T : class
+    {
+        var limit = timeout ?? TimeSpan.FromSeconds(60);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (clock.Elapsed < limit)
+        {
+            if (await probe() is { } value)
+            {
+                return value;
+            }
+            await Task.Delay(50);
+        }
+        throw new TimeoutException($"Timed out waiting for {what}.\n"
+            + string.Join("\n", _processes.Select(p => p.FormatRecentOutput(40))));
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var process in _processes)
+        {
+            await process.DisposeAsync();
+        }
+        await _broker.DeleteVirtualHostAsync(Vhost.Name);
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Left for the OS to clean.
+        }
+    }
+
+    public static async Task<JsonObject> ReadJsonAsync(HttpResponseMessage response)
+    {
+        var body = await response.Content.ReadFromJsonAsync<JsonObject>();
+        return body ?? throw new InvalidOperationException("Empty JSON body.");
+    }
+}

@@ -1,0 +1,193 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using TOEX.Sharing.Sealing;
+using TOEX.Sharing.Testing;
+
+namespace TOEX.Sharing.EndToEnd.Tests;
+
+/// <summary>
+/// Submit → decide → seal → feed → audit with the gateway, PolicyDecision and the audit worker as
+/// separate processes on a real RabbitMQ, for the four sample packages of <c>deploy/samples</c>.
+/// </summary>
+public sealed class SpineTests(RunningServices stack) : IClassFixture<RunningServices>
+{
+    /// <summary>What each recipient of each sample must be decided at 2026-11-25T12:00:00Z.</summary>
+    private static readonly (string File, string Recipient, string Outcome, string? Agreement)[] Expected =
+    [
+        ("rocuwm-2026-000123.json", "bcc-childrens", "permit", "ISA-BCC-003"),
+        ("rocuwm-2026-000123.json", "wmp", "deny", "DSA-POLICE-001"),
+        ("rocuwm-2026-000124.json", "wmp", "permit", "DSA-POLICE-001"),
+        ("rocuwm-2026-000124.json", "staffs", "permit", "DSA-POLICE-001"),
+        ("rocuwm-2026-000124.json", "nca", "permit", "DSA-NCA-002"),
+        ("rocuwm-2026-000125.json", "safe-haven", "permit", "ISA-SH-006"),
+        ("rocuwm-2026-000125.json", "bsol-nhs-safeguarding", "deny", "ISA-NHS-004"),
+        ("rocuwm-2026-000125.json", "border-force-mids", "deny", "DSA-BF-005"),
+        ("rocuwm-2026-000125.json", "acme-logistics", "deny", null),
+        ("rocuwm-2026-000126.json", "bcc-childrens", "refer", "ISA-BCC-003"),
+    ];
+
+    /// <summary>The fields of the package wire format (v1) other than recipients.</summary>
+    private static readonly string[] WireFields =
+        ["reference", "originator", "classification", "handlingCode", "handlingConditions", "sourceEvaluation",
+         "intelligenceAssessment", "purpose", "lawfulBasis", "statutoryGateways", "dataCategories", "sensitiveCondition",
+         "originatorConsentRequired", "subjects", "summary", "body", "sourceDetails", "moRiLE", "reviewDate"];
+
+    /// <summary>What a recipient that is not a competent authority never sees (DOMAIN.md), besides subject identifiers.</summary>
+    private static readonly string[] Withheld = ["sourceEvaluation", "intelligenceAssessment", "sourceDetails", "moRiLE"];
+
+    private static readonly string[] Samples = [.. Expected.Select(e => e.File).Distinct()];
+
+    private async Task<Dictionary<string, Guid>> SubmitSamplesAsync()
+    {
+        using var client = stack.Client(stack.Gateway, "rocu-wm", "Packages.Submit");
+        var ids = new Dictionary<string, Guid>();
+        foreach (var file in Samples)
+        {
+            var json = await File.ReadAllTextAsync(Path.Combine(RepoPaths.Root, "deploy", "samples", file));
+            var response = await client.PostAsync("/api/v1/packages", new StringContent(json, Encoding.UTF8, "application/json"));
+            Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"{file}: {response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            ids[file] = Guid.Parse((string)(await RunningServices.ReadJsonAsync(response))["id"]!);
+        }
+        return ids;
+    }
+
+    private async Task<JsonObject> DecidedAsync(HttpClient client, Guid id) =>
+        await stack.EventuallyAsync(async () =>
+        {
+            var status = await client.GetFromJsonAsync<JsonObject>($"/api/v1/packages/{id}");
+            return (string?)status?["status"] == "decided" ? status : null;
+        }, $"package {id} to be decided");
+
+    [Fact]
+    public async Task Each_recipient_receives_exactly_what_its_agreement_allows_and_the_ledger_records_every_step()
+    {
+        var ids = await SubmitSamplesAsync();
+        using var originator = stack.Client(stack.Gateway, "rocu-wm", "Packages.Submit");
+
+        // 1. Per-recipient outcomes, as the policy set decides them.
+        foreach (var file in Samples)
+        {
+            var status = await DecidedAsync(originator, ids[file]);
+            var recipients = status["recipients"]!.AsArray().ToDictionary(r => (string)r!["partner"]!, r => r!.AsObject());
+            foreach (var expected in Expected.Where(e => e.File == file))
+            {
+                var recipient = recipients[expected.Recipient];
+                Assert.True((string?)recipient["outcome"] == expected.Outcome,
+                    $"{file} → {expected.Recipient}: expected {expected.Outcome}, got {recipient.ToJsonString()}");
+                Assert.Equal(expected.Agreement, (string?)recipient["agreement"]);
+                var state = (string)recipient["delivery"]!["state"]!;
+                Assert.Equal(expected.Outcome switch { "permit" => "released", "refer" => "awaiting-referral", _ => "withheld" }, state);
+            }
+        }
+
+        // 2. Each permitted copy on the right feed only, opening with that recipient's key to exactly the allowed fields.
+        var jwks = await stack.BrokerJwksAsync();
+        var permitted = Expected.Where(e => e.Outcome == "permit").ToList();
+        var feeds = new Dictionary<string, JsonArray>();
+        foreach (var partner in RunningServices.Partners.Append("acme-logistics"))
+        {
+            using var reader = stack.Client(stack.Gateway, partner, "Feed.Read");
+            var page = await reader.GetFromJsonAsync<JsonObject>("/api/v1/feed?limit=500");
+            var items = new JsonArray([.. page!["items"]!.AsArray()
+                .Where(i => ids.ContainsValue(Guid.Parse((string)i!["packageId"]!))).Select(i => i!.DeepClone())]);
+            feeds[partner] = items;
+            var expected = permitted.Where(p => p.Recipient == partner).Select(p => ids[p.File]).Order().ToList();
+            Assert.True(expected.SequenceEqual(items.Select(i => Guid.Parse((string)i!["packageId"]!)).Order()),
+                $"{partner}'s feed: expected {expected.Count} package(s), got {items.ToJsonString()}");
+        }
+
+        foreach (var (file, partner, _, agreement) in permitted)
+        {
+            var item = feeds[partner].Single(i => Guid.Parse((string)i!["packageId"]!) == ids[file])!;
+            var copy = JsonNode.Parse(PackageOpener.Open((string)item["sealed"]!, stack.PartnerPrivateKeys[partner], jwks))!.AsObject();
+            Assert.Equal(partner, (string)copy["recipient"]!);
+            Assert.Equal(agreement, (string)copy["agreement"]!);
+            var package = copy["package"]!.AsObject();
+            var original = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(RepoPaths.Root, "deploy", "samples", file)))!.AsObject();
+            var competent = partner is "wmp" or "staffs" or "nca";
+            Assert.False(package.ContainsKey("recipients"), "a copy never names the other recipients");
+            Assert.All(package.Select(p => p.Key), key => Assert.Contains(key, WireFields));
+            foreach (var (key, value) in original.Where(p => p.Key != "recipients" && p.Value is not null))
+            {
+                if (!competent && Withheld.Contains(key))
+                {
+                    Assert.False(package.ContainsKey(key), $"{partner} must not see {key}");
+                }
+                else if (key != "subjects")
+                {
+                    Assert.True(JsonNode.DeepEquals(value, package[key]), $"{partner}'s {key} differs from the original");
+                }
+            }
+            var subjects = package["subjects"]!.AsArray().Select(s => s!.AsObject()).ToList();
+            var originalSubjects = original["subjects"]!.AsArray().Select(s => s!.AsObject()).ToList();
+            Assert.Equal(originalSubjects.Count, subjects.Count);
+            for (var i = 0; i < subjects.Count; i++)
+            {
+                Assert.Equal((string)originalSubjects[i]["name"]!, (string)subjects[i]["name"]!);
+                Assert.Equal(competent && originalSubjects[i].ContainsKey("identifiers"), subjects[i].ContainsKey("identifiers"));
+            }
+
+            // A copy sealed for this partner does not open with any other partner's key.
+            var other = partner == "safe-haven" ? "bcc-childrens" : "safe-haven";
+            Assert.Throws<SealException>(() => PackageOpener.Open((string)item["sealed"]!, stack.PartnerPrivateKeys[other], jwks));
+        }
+
+        // bcc-childrens' copy of the example carries the obligations of ISA-BCC-003.
+        var bccItem = feeds["bcc-childrens"].Single()!;
+        var bccCopy = JsonNode.Parse(PackageOpener.Open((string)bccItem["sealed"]!, stack.PartnerPrivateKeys["bcc-childrens"], jwks))!;
+        Assert.Equal("2027-11-25", (string)bccCopy["retainUntil"]!);
+        Assert.True((bool)bccCopy["noOnwardSharing"]!);
+        Assert.True((bool)bccCopy["acknowledgementRequired"]!);
+        Assert.Equal(2, bccCopy["handlingConditions"]!.AsArray().Count);
+
+        // 3. Nothing on a denied recipient's feed.
+        foreach (var denied in new[] { "bsol-nhs-safeguarding", "border-force-mids", "acme-logistics", "rocu-wm" })
+        {
+            Assert.Empty(feeds[denied]);
+        }
+
+        // 4. The ledger holds submission, decision and release entries for each package.
+        using var auditor = stack.Client(stack.Audit, "rocu-wm", "Audit.Read");
+        foreach (var file in Samples)
+        {
+            var id = ids[file];
+            var releases = permitted.Count(p => p.File == file);
+            var recipients = Expected.Count(e => e.File == file);
+            var entries = await stack.EventuallyAsync(async () =>
+            {
+                var page = await auditor.GetFromJsonAsync<JsonObject>($"/api/v1/audit/entries?package={id}");
+                var items = page!["items"]!.AsArray();
+                return items.Count(i => (string)i!["type"]! == "release") == releases ? items : null;
+            }, $"the ledger entries of {file}");
+            Assert.Single(entries, e => (string)e!["type"]! == "submission");
+            Assert.Equal(recipients, entries.Count(e => (string)e!["type"]! == "decision"));
+            foreach (var entry in entries.Where(e => (string)e!["type"]! == "release"))
+            {
+                Assert.Contains("purpose", (string)entry!["justification"]!, StringComparison.Ordinal);
+                Assert.Matches("^[0-9a-f]{64}$", (string)entry["leafHash"]!);
+            }
+            var serialised = entries.ToJsonString();
+            Assert.DoesNotContain("Jane Example", serialised, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task A_partner_reads_its_own_feed_only_and_an_originator_its_own_packages_only()
+    {
+        var ids = await SubmitSamplesAsync();
+        using var originator = stack.Client(stack.Gateway, "rocu-wm", "Packages.Submit");
+        await DecidedAsync(originator, ids["rocuwm-2026-000123.json"]);
+
+        using var wmp = stack.Client(stack.Gateway, "wmp", "Packages.Submit", "Feed.Read");
+        var notTheirs = await wmp.GetAsync($"/api/v1/packages/{ids["rocuwm-2026-000123.json"]}");
+        var ackOther = await wmp.PostAsync($"/api/v1/feed/{ids["rocuwm-2026-000123.json"]}/ack", null);
+        using var anonymous = new HttpClient { BaseAddress = stack.Gateway };
+        var noToken = await anonymous.GetAsync("/api/v1/feed");
+
+        Assert.Equal(HttpStatusCode.NotFound, notTheirs.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, ackOther.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, noToken.StatusCode);
+    }
+}

@@ -1,0 +1,77 @@
+using System.Net.Http.Headers;
+using MassTransit;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using TOEX.Sharing.Gateway.Consumers;
+using TOEX.Sharing.Sealing;
+using TOEX.Sharing.Testing;
+
+namespace TOEX.Sharing.Gateway.Tests;
+
+/// <summary>
+/// The gateway in process with its own temporary store, keys and development issuer. With
+/// <paramref name="rabbitMqUrl"/> null the bus is MassTransit's test harness; otherwise that broker.
+/// </summary>
+public sealed class GatewayFactory(string? rabbitMqUrl = null, TimeSpan? publishTimeout = null) : WebApplicationFactory<Program>
+{
+    public string Root { get; } = Directory.CreateTempSubdirectory("toex-gateway-").FullName;
+
+    public string DevIssuerDirectory => Path.Combine(Root, "dev-issuer");
+    public string PartnerKeysDirectory => Path.Combine(Root, "partners");
+    public string DecisionKeyRingDirectory => Path.Combine(Root, "policy-decision");
+    public string DecisionJwksPath => Path.Combine(Root, "policy-decision.jwks.json");
+    public string DatabasePath => Path.Combine(Root, "gateway.db");
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Development");
+        builder.UseSetting("Authentication:DevIssuer:Directory", DevIssuerDirectory);
+        builder.UseSetting("Gateway:KeyRingPath", Path.Combine(Root, "broker"));
+        builder.UseSetting("Gateway:PartnerKeysPath", PartnerKeysDirectory);
+        builder.UseSetting("Gateway:DecisionJwksPath", DecisionJwksPath);
+        builder.UseSetting("Gateway:ConnectionString", $"Data Source={DatabasePath}");
+        builder.UseSetting("Gateway:PoliciesPath", RepoPaths.Policies);
+        builder.UseSetting("Gateway:PublishTimeout", (publishTimeout ?? TimeSpan.FromSeconds(10)).ToString());
+        builder.UseSetting("RabbitMq:Url", rabbitMqUrl ?? "amqp://unused:unused@127.0.0.1:1/");
+        if (rabbitMqUrl is null)
+        {
+            builder.ConfigureTestServices(services => services.AddMassTransitTestHarness(bus =>
+            {
+                bus.SetTestTimeouts(testTimeout: TimeSpan.FromSeconds(60), testInactivityTimeout: TimeSpan.FromSeconds(3));
+                bus.AddConsumer<SharingDecidedConsumer, SharingDecidedConsumerDefinition>();
+            }));
+        }
+    }
+
+    /// <summary>A client carrying a development-issuer token for <paramref name="organisation"/> with <paramref name="roles"/>.</summary>
+    public HttpClient ClientFor(string organisation, params string[] roles)
+    {
+        var client = CreateClient();
+        using var issuer = DevIssuer.OpenOrCreate(DevIssuerDirectory, TimeProvider.System);
+        var token = issuer.CreateToken(organisation, roles, $"{organisation}-tester", TimeSpan.FromMinutes(10));
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
+
+    /// <summary>Generates a partner's key pair into the registry; returns the private JWK.</summary>
+    public string RegisterPartnerKey(string partner, KeyKind kind = KeyKind.EC)
+    {
+        var key = KeyFiles.Generate(PartnerKeysDirectory, kind, KeyUse.Encryption, partner);
+        return KeyFiles.ReadPrivateJwk(key.PrivateJwkPath);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+            // The store may still be held open for an instant; the temp folder is cleaned by the OS.
+        }
+    }
+}

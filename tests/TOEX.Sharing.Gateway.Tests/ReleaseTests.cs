@@ -1,0 +1,208 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using MassTransit.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using TOEX.Sharing.Contracts;
+using TOEX.Sharing.Policy;
+using TOEX.Sharing.Sealing;
+using TOEX.Sharing.Testing;
+
+namespace TOEX.Sharing.Gateway.Tests;
+
+/// <summary>The gateway's decision consumer, driven through MassTransit's test harness.</summary>
+public sealed class ReleaseTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset At = DateTimeOffset.Parse("2026-11-25T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
+    private readonly GatewayFactory _factory = new();
+    private LocalKeyRing _decisionKeys = null!;
+    private string _bccKey = null!;
+    private string _wmpKey = null!;
+
+    public Task InitializeAsync()
+    {
+        _decisionKeys = LocalKeyRing.OpenOrCreate(_factory.DecisionKeyRingDirectory, TimeProvider.System);
+        File.WriteAllText(_factory.DecisionJwksPath, _decisionKeys.PublicJwks());
+        _bccKey = _factory.RegisterPartnerKey("bcc-childrens");
+        _wmpKey = _factory.RegisterPartnerKey("wmp");
+        return Task.CompletedTask;
+    }
+
+    public Task DisposeAsync()
+    {
+        _decisionKeys.Dispose();
+        _factory.Dispose();
+        return Task.CompletedTask;
+    }
+
+    private async Task<(Guid Id, PackageSubmitted Submitted)> SubmitAsync(JsonObject package)
+    {
+        var response = await _factory.ClientFor("rocu-wm", "Packages.Submit").PostAsync("/api/v1/packages", Packages.Json(package));
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var id = Guid.Parse((string)(await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!);
+        var harness = _factory.Services.GetRequiredService<ITestHarness>();
+        // First, not Single: enumerating a harness list to its end waits for the harness to go idle.
+        return (id, harness.Published.Select<PackageSubmitted>(m => m.Context.Message.PackageId == id).First().Context.Message);
+    }
+
+    private static SignedDecision Decide(PackageSubmitted submitted) =>
+        Decide(submitted, new PolicyEngine(PolicySet.Load(RepoPaths.Policies)).Decide(submitted.Facts, At));
+
+    private static SignedDecision Decide(PackageSubmitted submitted, DecisionDocument document) => new()
+    {
+        PackageId = submitted.PackageId,
+        ContentHash = submitted.ContentHash,
+        DecidedAt = At,
+        PolicyVersion = document.PolicyVersion,
+        Decisions = document.Decisions,
+    };
+
+    private async Task DeliverAsync(Guid id, string jws)
+    {
+        var harness = _factory.Services.GetRequiredService<ITestHarness>();
+        await harness.Bus.Publish(new SharingDecided { PackageId = id, DecisionJws = jws });
+        // An explicit time limit: the harness's inactivity timer may already have run out before this publish.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var consumed = await harness.Consumed.Any<SharingDecided>(m => m.Context.Message.PackageId == id, timeout.Token);
+        var failure = consumed ? harness.Consumed.Select<SharingDecided>(m => m.Context.Message.PackageId == id).First().Exception : null;
+        Assert.True(consumed && failure is null, $"The decision was not consumed cleanly: {failure}");
+    }
+
+    private async Task<JsonArray> FeedAsync(string partner)
+    {
+        var feed = await _factory.ClientFor(partner, "Feed.Read").GetFromJsonAsync<JsonObject>("/api/v1/feed");
+        return feed!["items"]!.AsArray();
+    }
+
+    private async Task<JsonObject> StatusAsync(Guid id) =>
+        (await _factory.ClientFor("rocu-wm", "Packages.Submit").GetFromJsonAsync<JsonObject>($"/api/v1/packages/{id}"))!;
+
+    private string BrokerJwks() => _factory.Services.GetRequiredService<IKeyRing>().PublicJwks();
+
+    [Fact]
+    public async Task Releases_a_sanitised_copy_sealed_for_the_permitted_recipient_only()
+    {
+        var (id, submitted) = await SubmitAsync(Packages.Example());
+
+        await DeliverAsync(id, new DecisionSigner(_decisionKeys.Current).Sign(Decide(submitted)));
+
+        var items = await FeedAsync("bcc-childrens");
+        var item = Assert.Single(items);
+        Assert.Equal("package", (string)item!["kind"]!);
+        var copy = JsonNode.Parse(PackageOpener.Open((string)item["sealed"]!, _bccKey, BrokerJwks()))!.AsObject();
+        var package = copy["package"]!.AsObject();
+        Assert.Equal("ROCUWM-2026-000123", (string)package["reference"]!);
+        foreach (var withheld in new[] { "sourceEvaluation", "intelligenceAssessment", "sourceDetails", "moRiLE", "recipients" })
+        {
+            Assert.False(package.ContainsKey(withheld), $"{withheld} should have been removed");
+        }
+        Assert.All(package["subjects"]!.AsArray(), s => Assert.False(s!.AsObject().ContainsKey("identifiers")));
+        Assert.Equal(["Do not disclose to the subject", "Consult the originator before action"],
+            copy["handlingConditions"]!.AsArray().Select(c => (string)c!));
+        Assert.True((bool)copy["acknowledgementRequired"]!);
+        Assert.Equal("2027-11-25", (string)copy["retainUntil"]!);
+        Assert.True((bool)copy["noOnwardSharing"]!);
+        Assert.Throws<SealException>(() => PackageOpener.Open((string)item["sealed"]!, _wmpKey, BrokerJwks()));
+
+        Assert.Empty(await FeedAsync("wmp"));
+        var status = await StatusAsync(id);
+        Assert.Equal("decided", (string)status["status"]!);
+        Assert.Equal("released", (string)status["recipients"]![0]!["delivery"]!["state"]!);
+        Assert.Equal("withheld", (string)status["recipients"]![1]!["delivery"]!["state"]!);
+        Assert.Equal(["PURPOSE_NOT_PERMITTED", "GATEWAY_NOT_PERMITTED", "ADVICE_REVIEW_OVERDUE"],
+            status["recipients"]![1]!["reasons"]!.AsArray().Select(r => (string)r!["code"]!));
+
+        var harness = _factory.Services.GetRequiredService<ITestHarness>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        Assert.True(await harness.Published.Any<PackageReleased>(m => m.Context.Message.PackageId == id && m.Context.Message.Recipient == "bcc-childrens", timeout.Token));
+        Assert.False(await harness.Published.Any<PackageReleased>(m => m.Context.Message.Recipient == "wmp", timeout.Token));
+    }
+
+    [Fact]
+    public async Task Releases_nothing_on_a_decision_signed_by_another_key()
+    {
+        var (id, submitted) = await SubmitAsync(Packages.Example());
+        using var forger = LocalKeyRing.OpenOrCreate(Path.Combine(_factory.Root, "forger"), TimeProvider.System);
+
+        await DeliverAsync(id, new DecisionSigner(forger.Current).Sign(Decide(submitted)));
+
+        Assert.Empty(await FeedAsync("bcc-childrens"));
+        var status = await StatusAsync(id);
+        Assert.Equal("decision-rejected", (string)status["status"]!);
+        var harness = _factory.Services.GetRequiredService<ITestHarness>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        Assert.True(await harness.Published.Any<DecisionRejected>(m => m.Context.Message.PackageId == id, timeout.Token));
+    }
+
+    [Fact]
+    public async Task Releases_nothing_on_a_decision_for_other_content()
+    {
+        var (id, submitted) = await SubmitAsync(Packages.Example());
+        var forged = Decide(submitted) with { ContentHash = "sha256:" + new string('0', 64) };
+
+        await DeliverAsync(id, new DecisionSigner(_decisionKeys.Current).Sign(forged));
+
+        Assert.Empty(await FeedAsync("bcc-childrens"));
+        Assert.Equal("decision-rejected", (string)(await StatusAsync(id))["status"]!);
+    }
+
+    [Fact]
+    public async Task Acts_on_a_redelivered_decision_once()
+    {
+        var (id, submitted) = await SubmitAsync(Packages.Example());
+        var jws = new DecisionSigner(_decisionKeys.Current).Sign(Decide(submitted));
+
+        await DeliverAsync(id, jws);
+        await DeliverAsync(id, jws);
+
+        Assert.Single(await FeedAsync("bcc-childrens"));
+    }
+
+    [Fact]
+    public async Task Holds_a_referral_and_releases_nothing()
+    {
+        var (id, submitted) = await SubmitAsync(Packages.Load("rocuwm-2026-000126.json"));
+
+        await DeliverAsync(id, new DecisionSigner(_decisionKeys.Current).Sign(Decide(submitted)));
+
+        Assert.Empty(await FeedAsync("bcc-childrens"));
+        var recipient = (await StatusAsync(id))["recipients"]![0]!;
+        Assert.Equal("refer", (string)recipient["outcome"]!);
+        Assert.Equal("awaiting-referral", (string)recipient["delivery"]!["state"]!);
+    }
+
+    [Fact]
+    public async Task Releases_nothing_to_a_permitted_partner_without_a_registered_key()
+    {
+        File.Delete(Path.Combine(_factory.PartnerKeysDirectory, "bcc-childrens.jwks.json"));
+        var (id, submitted) = await SubmitAsync(Packages.Example());
+
+        await DeliverAsync(id, new DecisionSigner(_decisionKeys.Current).Sign(Decide(submitted)));
+
+        Assert.Empty(await FeedAsync("bcc-childrens"));
+        Assert.Equal("failed", (string)(await StatusAsync(id))["recipients"]![0]!["delivery"]!["state"]!);
+    }
+
+    [Fact]
+    public async Task Pages_a_feed_by_cursor_and_acknowledges_own_items_only()
+    {
+        var (id, submitted) = await SubmitAsync(Packages.Example());
+        await DeliverAsync(id, new DecisionSigner(_decisionKeys.Current).Sign(Decide(submitted)));
+        var bcc = _factory.ClientFor("bcc-childrens", "Feed.Read");
+
+        var first = await bcc.GetFromJsonAsync<JsonObject>("/api/v1/feed?limit=1");
+        var next = (string)first!["next"]!;
+        var after = await bcc.GetFromJsonAsync<JsonObject>($"/api/v1/feed?after={next}");
+        var badLimit = await bcc.GetAsync("/api/v1/feed?limit=100000");
+        var otherAck = await _factory.ClientFor("wmp", "Feed.Read").PostAsync($"/api/v1/feed/{id}/ack", null);
+        var ack = await bcc.PostAsync($"/api/v1/feed/{id}/ack", null);
+
+        Assert.Single(first["items"]!.AsArray());
+        Assert.Empty(after!["items"]!.AsArray());
+        Assert.Equal(next, (string)after["next"]!);
+        Assert.Equal(HttpStatusCode.BadRequest, badLimit.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, otherAck.StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, ack.StatusCode);
+        Assert.Equal("acknowledged", (string)(await StatusAsync(id))["recipients"]![0]!["delivery"]!["state"]!);
+    }
+}

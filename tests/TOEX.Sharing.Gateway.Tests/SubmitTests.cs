@@ -1,0 +1,229 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using MassTransit.Testing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using TOEX.Sharing.Contracts;
+using TOEX.Sharing.Gateway.Data;
+
+namespace TOEX.Sharing.Gateway.Tests;
+
+public sealed class SubmitTests : IDisposable
+{
+    private readonly GatewayFactory _factory = new();
+
+    public void Dispose() => _factory.Dispose();
+
+    private HttpClient Submitter(string organisation = "rocu-wm") => _factory.ClientFor(organisation, "Packages.Submit");
+
+    [Fact]
+    public async Task Accepts_a_valid_package_and_publishes_only_its_facts()
+    {
+        var response = await Submitter().PostAsync("/api/v1/packages", Packages.Json(Packages.Example()));
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonObject>();
+        var id = Guid.Parse((string)body!["id"]!);
+        Assert.Equal("submitted", (string)body["status"]!);
+        Assert.Equal($"/api/v1/packages/{id}", response.Headers.Location!.OriginalString);
+
+        var harness = _factory.Services.GetRequiredService<ITestHarness>();
+        Assert.True(await harness.Published.Any<PackageSubmitted>());
+        var published = harness.Published.Select<PackageSubmitted>().First().Context.Message;
+        Assert.Equal(id, published.PackageId);
+        Assert.Equal(["bcc-childrens", "wmp"], published.Facts.Recipients);
+        Assert.Equal("rocu-wm/rocu-wm-tester", published.SubmittedBy);
+        var wire = ToexJson.Serialize(published);
+        Assert.DoesNotContain("Jane Example", wire, StringComparison.Ordinal);
+        Assert.DoesNotContain("10/123456X", wire, StringComparison.Ordinal);
+        Assert.DoesNotContain("Provenance", wire, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Treats_the_same_reference_and_content_as_the_same_submission()
+    {
+        var client = Submitter();
+        var first = await client.PostAsync("/api/v1/packages", Packages.Json(Packages.Example()));
+        // Same content, other property order and whitespace.
+        var reordered = new JsonObject(Packages.Example().Reverse().Select(p => KeyValuePair.Create(p.Key, p.Value?.DeepClone())));
+        var second = await client.PostAsync("/api/v1/packages", new StringContent(reordered.ToJsonString(new() { WriteIndented = true }), Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, second.StatusCode);
+        Assert.Equal(first.Headers.Location, second.Headers.Location);
+        var harness = _factory.Services.GetRequiredService<ITestHarness>();
+        Assert.Single(harness.Published.Select<PackageSubmitted>());
+    }
+
+    [Fact]
+    public async Task Answers_409_for_the_same_reference_with_other_content()
+    {
+        var client = Submitter();
+        await client.PostAsync("/api/v1/packages", Packages.Json(Packages.Example()));
+        var changed = Packages.Example();
+        changed["summary"] = "Something else.";
+
+        var response = await client.PostAsync("/api/v1/packages", Packages.Json(changed));
+
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+    }
+
+    [Fact]
+    public async Task Names_every_bad_field()
+    {
+        var package = Packages.Example();
+        package["colour"] = "blue";
+        package["classification"] = "RESTRICTED";
+        package["handlingConditions"] = new JsonArray();
+        package["reviewDate"] = "25/11/2027";
+        package["subjects"]![0]!["dateOfBirth"] = "2010-02-30";
+        package["subjects"]![1]!["role"] = "bystander";
+        package["dataCategories"] = new JsonArray("personal", "gossip");
+        package["recipients"] = new JsonArray("wmp", "bcc-childrens", "wmp");
+
+        var response = await Submitter().PostAsync("/api/v1/packages", Packages.Json(package));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+        var errors = (await response.Content.ReadFromJsonAsync<JsonObject>())!["errors"]!.AsObject();
+        Assert.Equal(
+            new[] { "classification", "colour", "dataCategories[1]", "handlingConditions", "recipients[2]", "reviewDate", "subjects[0].dateOfBirth", "subjects[1].role" },
+            errors.Select(e => e.Key).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task Refuses_handling_code_P_with_conditions_and_no_recipients()
+    {
+        var package = Packages.Example();
+        package["handlingCode"] = "P";
+        package["recipients"] = new JsonArray();
+
+        var response = await Submitter().PostAsync("/api/v1/packages", Packages.Json(package));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = (await response.Content.ReadFromJsonAsync<JsonObject>())!["errors"]!.AsObject();
+        Assert.Contains("handlingConditions", errors.Select(e => e.Key));
+        Assert.Contains("recipients", errors.Select(e => e.Key));
+    }
+
+    [Fact]
+    public async Task Refuses_malformed_json_naming_where()
+    {
+        var response = await Submitter().PostAsync("/api/v1/packages",
+            new StringContent("{\"reference\": ", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = (await response.Content.ReadFromJsonAsync<JsonObject>())!["errors"]!.AsObject();
+        Assert.Contains("$", errors.Select(e => e.Key));
+    }
+
+    [Fact]
+    public async Task Answers_403_when_the_originator_is_not_the_callers_organisation()
+    {
+        var response = await Submitter("wmp").PostAsync("/api/v1/packages", Packages.Json(Packages.Example()));
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+    }
+
+    [Fact]
+    public async Task Answers_413_for_a_body_over_1_MiB()
+    {
+        var package = Packages.Example();
+        package["body"] = new string('x', 1024 * 1024);
+
+        var response = await Submitter().PostAsync("/api/v1/packages", Packages.Json(package));
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Answers_413_for_an_undeclared_length_over_1_MiB()
+    {
+        var content = new StreamContent(new MemoryStream(new byte[2 * 1024 * 1024]));
+        content.Headers.ContentType = new("application/json");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/packages") { Content = content };
+        request.Headers.TransferEncodingChunked = true;
+
+        var response = await Submitter().SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Answers_415_for_a_body_that_is_not_json()
+    {
+        var response = await Submitter().PostAsync("/api/v1/packages", new StringContent("reference=x", Encoding.UTF8, "text/plain"));
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Answers_401_without_a_token_and_403_without_the_role()
+    {
+        var anonymous = await _factory.CreateClient().PostAsync("/api/v1/packages", Packages.Json(Packages.Example()));
+        var reader = await _factory.ClientFor("rocu-wm", "Feed.Read").PostAsync("/api/v1/packages", Packages.Json(Packages.Example()));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, reader.StatusCode);
+        await using var scope = _factory.Services.CreateAsyncScope();
+        Assert.Empty(await scope.ServiceProvider.GetRequiredService<GatewayDb>().Submissions.ToListAsync());
+    }
+
+    [Fact]
+    public async Task Shows_a_package_to_its_originator_only()
+    {
+        var submitted = await Submitter().PostAsync("/api/v1/packages", Packages.Json(Packages.Example()));
+        var location = submitted.Headers.Location!.OriginalString;
+
+        var own = await _factory.ClientFor("rocu-wm", "Packages.Submit").GetAsync(location);
+        var other = await _factory.ClientFor("wmp", "Packages.Submit").GetAsync(location);
+
+        Assert.Equal(HttpStatusCode.OK, own.StatusCode);
+        var status = await own.Content.ReadFromJsonAsync<JsonObject>();
+        Assert.Equal("ROCUWM-2026-000123", (string)status!["reference"]!);
+        Assert.Equal(["bcc-childrens", "wmp"], status["recipients"]!.AsArray().Select(r => (string)r!["partner"]!));
+        Assert.Equal("pending", (string)status["recipients"]![0]!["delivery"]!["state"]!);
+        Assert.Equal(HttpStatusCode.NotFound, other.StatusCode);
+    }
+
+    [Fact]
+    public async Task Simulates_the_domain_example_without_side_effects()
+    {
+        var response = await Submitter().PostAsync("/api/v1/simulations?at=2026-11-25T12:00:00Z", Packages.Json(Packages.Example()));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var document = await response.Content.ReadFromJsonAsync<JsonObject>();
+        Assert.StartsWith("sha256:", (string)document!["policyVersion"]!, StringComparison.Ordinal);
+        var decisions = document["decisions"]!.AsArray();
+        Assert.Equal("permit", (string)decisions[0]!["outcome"]!);
+        Assert.Equal("ISA-BCC-003", (string)decisions[0]!["agreement"]!);
+        Assert.Equal("deny", (string)decisions[1]!["outcome"]!);
+        var harness = _factory.Services.GetRequiredService<ITestHarness>();
+        Assert.Empty(harness.Published.Select<PackageSubmitted>());
+    }
+
+    [Fact]
+    public async Task Refuses_a_malformed_simulation_instant()
+    {
+        var response = await Submitter().PostAsync("/api/v1/simulations?at=yesterday", Packages.Json(Packages.Example()));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = (await response.Content.ReadFromJsonAsync<JsonObject>())!["errors"]!.AsObject();
+        Assert.Contains("at", errors.Select(e => e.Key));
+    }
+
+    [Fact]
+    public async Task Publishes_the_broker_keys_to_anyone()
+    {
+        var response = await _factory.CreateClient().GetAsync("/.well-known/jwks.json");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var keys = (await response.Content.ReadFromJsonAsync<JsonObject>())!["keys"]!.AsArray();
+        Assert.NotEmpty(keys);
+        Assert.All(keys, k => Assert.Null(k!["d"]));
+    }
+}
