@@ -100,7 +100,7 @@ public sealed class DevIssuerTests : IDisposable
             Assert.Equal(directory.Combine("from-env"), DevIssuer.DefaultDirectory());
 
             Environment.SetEnvironmentVariable(DevIssuer.DirectoryVariable, null);
-            Assert.Equal(Path.Combine(RepositoryPaths.Root, ".local", "dev-issuer"), DevIssuer.DefaultDirectory());
+            Assert.Equal(Path.Combine(TOEX.Sharing.Testing.RepoPaths.Root, ".local", "dev-issuer"), DevIssuer.DefaultDirectory());
         }
         finally
         {

@@ -92,23 +92,3 @@ internal static class TestClock
 
     public static FakeTimeProvider Create() => new(Start);
 }
-
-internal static class RepositoryPaths
-{
-    /// <summary>The folder holding TOEX.Sharing.sln, found above the test assembly.</summary>
-    public static string Root
-    {
-        get
-        {
-            for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-            {
-                if (File.Exists(System.IO.Path.Combine(directory.FullName, "TOEX.Sharing.sln")))
-                {
-                    return directory.FullName;
-                }
-            }
-
-            throw new InvalidOperationException("TOEX.Sharing.sln was not found above the test assembly.");
-        }
-    }
-}
