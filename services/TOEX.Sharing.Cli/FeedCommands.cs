@@ -14,9 +14,15 @@ namespace TOEX.Sharing.Cli;
 /// </summary>
 public static class FeedCommands
 {
+    private static readonly JsonSerializerOptions Indented = new()
+    {
+        WriteIndented = true,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
     public static Command Create()
     {
-        var gateway = new Option<Uri>("--gateway") { Description = "The gateway's base URL, e.g. http://127.0.0.1:5080", Required = true };
+        var gateway = new Option<string>("--gateway") { Description = "The gateway's base URL, e.g. http://127.0.0.1:5080", Required = true };
         var key = new Option<FileInfo>("--key") { Description = "The partner's private JWK", Required = true };
         var token = new Option<string?>("--token") { Description = "A bearer token with Feed.Read (default: TOEX_TOKEN)" };
         var devOrg = new Option<string?>("--dev-org") { Description = "Mint a development-issuer token for this organisation instead (local runs only)" };
@@ -29,9 +35,17 @@ public static class FeedCommands
         {
             gateway, key, token, devOrg, after, follow, acknowledge, interval,
         };
-        pull.SetAction((parse, cancellationToken) => PullAsync(new PullOptions(
-            parse.GetValue(gateway)!, parse.GetValue(key)!, parse.GetValue(token), parse.GetValue(devOrg), parse.GetValue(after),
-            parse.GetValue(follow), parse.GetValue(acknowledge), parse.GetValue(interval)), cancellationToken));
+        pull.SetAction((parse, cancellationToken) =>
+        {
+            if (!Uri.TryCreate(parse.GetValue(gateway), UriKind.Absolute, out var baseAddress) || baseAddress.Scheme is not ("http" or "https"))
+            {
+                parse.InvocationConfiguration.Error.WriteLine("--gateway must be an http(s) URL, e.g. http://127.0.0.1:5080");
+                return Task.FromResult(ExitCodes.Usage);
+            }
+            return PullAsync(new PullOptions(
+            baseAddress, parse.GetValue(key)!, parse.GetValue(token), parse.GetValue(devOrg), parse.GetValue(after),
+            parse.GetValue(follow), parse.GetValue(acknowledge), parse.GetValue(interval)), cancellationToken);
+        });
 
         return new Command("feed", "A partner's pull feed") { pull };
     }
@@ -114,7 +128,7 @@ public static class FeedCommands
         }
         var copy = JsonNode.Parse(payload)!.AsObject();
         Console.WriteLine($"--- item {cursor}: {(string?)copy["kind"]} {(string?)copy["packageId"]} under {(string?)copy["agreement"]}");
-        Console.WriteLine(copy.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        Console.WriteLine(copy.ToJsonString(Indented));
         if (acknowledge && (bool?)copy["acknowledgementRequired"] == true)
         {
             using var response = await http.PostAsync(

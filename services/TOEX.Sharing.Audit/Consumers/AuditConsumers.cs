@@ -11,7 +11,7 @@ public sealed class PackageSubmittedAuditConsumer(AuditDb db, LedgerWriter ledge
     public Task Consume(ConsumeContext<PackageSubmitted> context)
     {
         var m = context.Message;
-        return ledger.AppendAsync(db, [new LedgerDraft
+        return ledger.AppendAsync(db, [new LedgerRecord
         {
             EventKey = EventKeys.Of(context),
             Type = "submission",
@@ -44,7 +44,7 @@ public sealed class SharingDecidedAuditConsumer(AuditDb db, LedgerWriter ledger,
         var (decision, verified, why) = decisions.Read(context.Message.DecisionJws);
         if (decision is null)
         {
-            return ledger.AppendAsync(db, [new LedgerDraft
+            return ledger.AppendAsync(db, [new LedgerRecord
             {
                 EventKey = EventKeys.Of(context),
                 Type = "decision-unreadable",
@@ -55,7 +55,7 @@ public sealed class SharingDecidedAuditConsumer(AuditDb db, LedgerWriter ledger,
                 PackageId = context.Message.PackageId,
             }], context.CancellationToken);
         }
-        var drafts = decision.Decisions.Select(d => new LedgerDraft
+        var drafts = decision.Decisions.Select(d => new LedgerRecord
         {
             EventKey = EventKeys.Of(context, d.Recipient),
             Type = "decision",
@@ -87,7 +87,7 @@ public sealed class PackageReleasedAuditConsumer(AuditDb db, LedgerWriter ledger
     public Task Consume(ConsumeContext<PackageReleased> context)
     {
         var m = context.Message;
-        return ledger.AppendAsync(db, [new LedgerDraft
+        return ledger.AppendAsync(db, [new LedgerRecord
         {
             EventKey = EventKeys.Of(context),
             Type = "release",
@@ -117,7 +117,7 @@ public sealed class PackageReleasedAuditConsumer(AuditDb db, LedgerWriter ledger
 public sealed class DecisionRejectedAuditConsumer(AuditDb db, LedgerWriter ledger) : IConsumer<DecisionRejected>
 {
     public Task Consume(ConsumeContext<DecisionRejected> context) =>
-        ledger.AppendAsync(db, [new LedgerDraft
+        ledger.AppendAsync(db, [new LedgerRecord
         {
             EventKey = EventKeys.Of(context),
             Type = "decision-rejected",

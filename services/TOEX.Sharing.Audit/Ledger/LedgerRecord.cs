@@ -3,11 +3,12 @@ namespace TOEX.Sharing.Audit.Ledger;
 /// <summary>
 /// What one ledger entry says (DPA 2018 s62: what, when, justification, who, recipients). Serialised with
 /// the project's JSON convention in this property order, it is the entry's canonical encoding.
-/// No subject's personal data is ever put here.
+/// No subject's personal data is ever put here. Consumers leave <see cref="Index"/> unset: the ledger
+/// gives each entry its place when it appends it.
 /// </summary>
 public sealed record LedgerRecord
 {
-    public required long Index { get; init; }
+    public long Index { get; init; }
     public required string Type { get; init; }
     public required DateTimeOffset At { get; init; }
     public required string Actor { get; init; }
@@ -20,21 +21,4 @@ public sealed record LedgerRecord
     public string? Outcome { get; init; }
     public IReadOnlyDictionary<string, object?>? Detail { get; init; }
     public required string EventKey { get; init; }
-}
-
-/// <summary>An entry to append; the ledger gives it its index.</summary>
-public sealed record LedgerDraft
-{
-    public required string EventKey { get; init; }
-    public required string Type { get; init; }
-    public required DateTimeOffset At { get; init; }
-    public required string Actor { get; init; }
-    public required string Justification { get; init; }
-    public required IReadOnlyList<string> Recipients { get; init; }
-    public Guid? PackageId { get; init; }
-    public string? Originator { get; init; }
-    public string? Partner { get; init; }
-    public string? Agreement { get; init; }
-    public string? Outcome { get; init; }
-    public IReadOnlyDictionary<string, object?>? Detail { get; init; }
 }

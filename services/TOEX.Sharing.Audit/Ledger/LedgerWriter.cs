@@ -17,7 +17,7 @@ public sealed class LedgerWriter : IDisposable
     private static readonly byte[] Genesis = new byte[32];
     private readonly SemaphoreSlim _gate = new(1, 1);
 
-    public async Task<int> AppendAsync(AuditDb db, IReadOnlyList<LedgerDraft> drafts, CancellationToken cancellationToken)
+    public async Task<int> AppendAsync(AuditDb db, IReadOnlyList<LedgerRecord> drafts, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken);
         try
@@ -34,22 +34,7 @@ public sealed class LedgerWriter : IDisposable
             foreach (var draft in drafts.Where(d => !known.Contains(d.EventKey)).DistinctBy(d => d.EventKey))
             {
                 index++;
-                var record = new LedgerRecord
-                {
-                    Index = index,
-                    Type = draft.Type,
-                    At = draft.At.ToUniversalTime(),
-                    Actor = draft.Actor,
-                    Justification = draft.Justification,
-                    Recipients = draft.Recipients,
-                    PackageId = draft.PackageId,
-                    Originator = draft.Originator,
-                    Partner = draft.Partner,
-                    Agreement = draft.Agreement,
-                    Outcome = draft.Outcome,
-                    Detail = draft.Detail,
-                    EventKey = draft.EventKey,
-                };
+                var record = draft with { Index = index, At = draft.At.ToUniversalTime() };
                 var canonical = ToexJson.Serialize(record);
                 var leaf = LeafHash(Encoding.UTF8.GetBytes(canonical));
                 chain = SHA256.HashData([.. chain, .. leaf]);

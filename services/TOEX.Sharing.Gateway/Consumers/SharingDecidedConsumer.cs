@@ -142,7 +142,7 @@ public sealed class SharingDecidedConsumer(
         }
 
         var copy = RecipientCopy.Build(submission.Id, submission.PackageJson, recipientDecision, decision.PolicyVersion, now);
-        var sealedCopy = sealer.Seal(Encoding.UTF8.GetBytes(copy.ToJsonString()), key);
+        var sealedCopy = sealer.Seal(Encoding.UTF8.GetBytes(copy.ToJsonString(ToexJson.Options)), key);
         var item = new FeedItem
         {
             Recipient = recipientDecision.Recipient,
