@@ -37,11 +37,16 @@ public sealed class GatewayFactory(string? rabbitMqUrl = null, TimeSpan? publish
         builder.UseSetting("RabbitMq:Url", rabbitMqUrl ?? "amqp://unused:unused@127.0.0.1:1/");
         if (rabbitMqUrl is null)
         {
-            builder.ConfigureTestServices(services => services.AddMassTransitTestHarness(bus =>
+            builder.ConfigureTestServices(services =>
             {
-                bus.SetTestTimeouts(testTimeout: TimeSpan.FromSeconds(60), testInactivityTimeout: TimeSpan.FromSeconds(3));
-                bus.AddConsumer<SharingDecidedConsumer, SharingDecidedConsumerDefinition>();
-            }));
+                services.AddSingleton<Consumptions>();
+                services.AddConsumeObserver(provider => provider.GetRequiredService<Consumptions>());
+                services.AddMassTransitTestHarness(bus =>
+                {
+                    bus.SetTestTimeouts(testTimeout: TimeSpan.FromSeconds(60), testInactivityTimeout: TimeSpan.FromSeconds(10));
+                    bus.AddConsumer<SharingDecidedConsumer, SharingDecidedConsumerDefinition>();
+                });
+            });
         }
     }
 
