@@ -58,7 +58,9 @@ public sealed class SharingDecidedAuditConsumer(AuditDb db, LedgerWriter ledger,
         var drafts = decision.Decisions.Select(d => new LedgerRecord
         {
             EventKey = EventKeys.Of(context, d.Recipient),
-            Type = "decision",
+            // A decision whose signature does not verify is recorded, but never as an outcome: queries by
+            // outcome return only decisions PolicyDecision is proven to have taken.
+            Type = verified ? "decision" : "decision-unverified",
             At = decision.DecidedAt,
             Actor = "policy-decision",
             Justification = d.Reasons.Count == 0 ? "all rules satisfied" : string.Join(", ", d.Reasons.Select(r => r.Code)),
@@ -66,9 +68,10 @@ public sealed class SharingDecidedAuditConsumer(AuditDb db, LedgerWriter ledger,
             PackageId = decision.PackageId,
             Partner = d.Recipient,
             Agreement = d.Agreement,
-            Outcome = d.Outcome,
+            Outcome = verified ? d.Outcome : null,
             Detail = new Dictionary<string, object?>
             {
+                ["claimedOutcome"] = verified ? null : d.Outcome,
                 ["policyVersion"] = decision.PolicyVersion,
                 ["contentHash"] = decision.ContentHash,
                 ["signatureVerified"] = verified,

@@ -26,7 +26,7 @@ public sealed class DecisionReader(IOptions<AuditOptions> options)
                 return (Decode(jws), false, e.Message);
             }
         }
-        return (Decode(jws), false, "PolicyDecision's public keys are not configured (Audit:DecisionJwksPath)");
+        return (Decode(jws), false, $"PolicyDecision's public keys were not found at {path} (Audit:DecisionJwksPath)");
     }
 
     private static SignedDecision? Decode(string jws)

@@ -1,0 +1,133 @@
+using System.Net.Http.Headers;
+using MassTransit;
+using MassTransit.Testing;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using TOEX.Sharing.Audit.Consumers;
+using TOEX.Sharing.Audit.Data;
+using TOEX.Sharing.Sealing;
+
+using TOEX.Sharing.Testing;
+
+namespace TOEX.Sharing.Audit.Tests;
+
+/// <summary>
+/// The audit service in process with its own temporary ledger, development issuer and PolicyDecision
+/// key ring (whose public JWKS is the one the service trusts); the bus is MassTransit's test harness.
+/// </summary>
+public sealed class AuditFactory : WebApplicationFactory<Program>
+{
+    public AuditFactory()
+    {
+        DecisionKeys = LocalKeyRing.OpenOrCreate(Path.Combine(Root, "policy-decision"), TimeProvider.System);
+        File.WriteAllText(DecisionJwksPath, DecisionKeys.PublicJwks());
+    }
+
+    public string Root { get; } = Directory.CreateTempSubdirectory("toex-audit-").FullName;
+
+    public string DevIssuerDirectory => Path.Combine(Root, "dev-issuer");
+    public string DecisionJwksPath => Path.Combine(Root, "policy-decision.jwks.json");
+    public string DatabasePath => Path.Combine(Root, "audit.db");
+
+    /// <summary>PolicyDecision's keys as the service knows them: what these sign verifies.</summary>
+    public LocalKeyRing DecisionKeys { get; }
+
+    public ITestHarness Harness => Services.GetRequiredService<ITestHarness>();
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Development");
+        builder.UseSetting("Authentication:DevIssuer:Directory", DevIssuerDirectory);
+        builder.UseSetting("Audit:ConnectionString", $"Data Source={DatabasePath}");
+        builder.UseSetting("Audit:DecisionJwksPath", DecisionJwksPath);
+        builder.UseSetting("RabbitMq:Url", "amqp://unused:unused@127.0.0.1:1/");
+        builder.ConfigureTestServices(services =>
+        {
+            services.AddSingleton<Consumptions>();
+            services.AddConsumeObserver(provider => provider.GetRequiredService<Consumptions>());
+            services.AddMassTransitTestHarness(bus =>
+            {
+                bus.SetTestTimeouts(testTimeout: TimeSpan.FromSeconds(60), testInactivityTimeout: TimeSpan.FromSeconds(3));
+                bus.AddConsumer<PackageSubmittedAuditConsumer, AuditConsumerDefinition<PackageSubmittedAuditConsumer>>();
+                bus.AddConsumer<SharingDecidedAuditConsumer, AuditConsumerDefinition<SharingDecidedAuditConsumer>>();
+                bus.AddConsumer<PackageReleasedAuditConsumer, AuditConsumerDefinition<PackageReleasedAuditConsumer>>();
+                bus.AddConsumer<DecisionRejectedAuditConsumer, AuditConsumerDefinition<DecisionRejectedAuditConsumer>>();
+            });
+        });
+    }
+
+    /// <summary>
+    /// Publishes <paramref name="message"/> with <paramref name="messageId"/> (new if null) and waits until its consumer
+    /// has finished with it. <paramref name="delivery"/> tells two deliveries of one message apart.
+    /// </summary>
+    public async Task DeliverAsync<T>(T message, Guid? messageId = null, string delivery = "1") where T : class
+    {
+        var id = messageId ?? NewId.NextGuid();
+        var consumed = Services.GetRequiredService<Consumptions>().WaitAsync(id, delivery, TimeSpan.FromSeconds(30));
+        await Harness.Bus.Publish(message, context =>
+        {
+            context.MessageId = id;
+            context.Headers.Set(Consumptions.DeliveryHeader, delivery);
+        });
+        await consumed;
+    }
+
+    /// <summary>A client carrying a development-issuer token for <paramref name="organisation"/> with <paramref name="roles"/>.</summary>
+    public HttpClient ClientFor(string organisation, params string[] roles)
+    {
+        var client = CreateClient();
+        using var issuer = DevIssuer.OpenOrCreate(DevIssuerDirectory, TimeProvider.System);
+        var token = issuer.CreateToken(organisation, roles, $"{organisation}-tester", TimeSpan.FromMinutes(10));
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
+
+    /// <summary>The ledger as stored, in index order.</summary>
+    public async Task<List<LedgerEntry>> LedgerAsync()
+    {
+        await using var scope = Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<AuditDb>();
+        return await db.Entries.AsNoTracking().OrderBy(e => e.Index).ToListAsync();
+    }
+
+    /// <summary>Every column of every stored row as text, whatever columns the table has.</summary>
+    public async Task<List<string>> StoredTextAsync()
+    {
+        await using var connection = new SqliteConnection($"Data Source={DatabasePath};Mode=ReadOnly");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT * FROM Entries";
+        await using var reader = await command.ExecuteReaderAsync();
+        var values = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            for (var column = 0; column < reader.FieldCount; column++)
+            {
+                if (!await reader.IsDBNullAsync(column))
+                {
+                    values.Add(Convert.ToString(reader.GetValue(column), System.Globalization.CultureInfo.InvariantCulture) ?? "");
+                }
+            }
+        }
+        return values;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        DecisionKeys.Dispose();
+        SqliteConnection.ClearAllPools();
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+            // The store may still be held open for an instant; the temp folder is cleaned by the OS.
+        }
+    }
+}

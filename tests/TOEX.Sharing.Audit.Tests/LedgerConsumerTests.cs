@@ -1,0 +1,248 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using MassTransit;
+using TOEX.Sharing.Audit.Data;
+using TOEX.Sharing.Contracts;
+using TOEX.Sharing.Sealing;
+
+namespace TOEX.Sharing.Audit.Tests;
+
+/// <summary>The audit consumers, driven through MassTransit's test harness, and the ledger they write.</summary>
+public sealed class LedgerConsumerTests : IDisposable
+{
+    private readonly AuditFactory _factory = new();
+
+    public void Dispose() => _factory.Dispose();
+
+    private Task DeliverAsync<T>(T message, Guid? messageId = null, string delivery = "1") where T : class =>
+        _factory.DeliverAsync(message, messageId, delivery);
+
+    private static JsonObject Detail(LedgerEntry entry) => JsonNode.Parse(entry.Canonical)!["detail"]!.AsObject();
+
+    private static List<string> Recipients(LedgerEntry entry) => ToexJson.Deserialize<List<string>>(entry.RecipientsJson);
+
+    [Fact]
+    public async Task Records_a_submission_with_who_why_and_for_whom()
+    {
+        var packageId = NewId.NextGuid();
+
+        await DeliverAsync(Events.Submitted(packageId, new DateOnly(2010, 3, 14)));
+
+        var entry = Assert.Single(await _factory.LedgerAsync());
+        Assert.Equal(0, entry.Index);
+        Assert.Equal("submission", entry.Type);
+        Assert.Equal(packageId, entry.PackageId);
+        Assert.Equal("rocu-wm", entry.Originator);
+        Assert.Equal("rocu-wm/analyst-4471", entry.Actor);
+        Assert.Equal(Events.At.ToUnixTimeMilliseconds(), entry.AtUnixMs);
+        Assert.Equal("purpose safeguarding-children; lawful basis DPA2018-Part3:s35(2)(b); gateways CA2004:s11", entry.Justification);
+        Assert.Equal(["bcc-childrens", "wmp"], Recipients(entry));
+        Assert.Null(entry.Partner);
+        Assert.Null(entry.Outcome);
+        Assert.Equal("sha256:5e1f", (string)Detail(entry)["contentHash"]!);
+        Assert.Equal(1, (int)Detail(entry)["subjectCount"]!);
+    }
+
+    [Fact]
+    public async Task Records_a_signed_decision_once_per_recipient_as_verified()
+    {
+        var packageId = NewId.NextGuid();
+        var jws = new DecisionSigner(_factory.DecisionKeys.Current).Sign(Events.Decision(packageId));
+
+        await DeliverAsync(new SharingDecided { PackageId = packageId, DecisionJws = jws });
+
+        var entries = await _factory.LedgerAsync();
+        Assert.Equal(2, entries.Count);
+        Assert.All(entries, e =>
+        {
+            Assert.Equal("decision", e.Type);
+            Assert.Equal(packageId, e.PackageId);
+            Assert.Equal(Events.At.AddMinutes(1).ToUnixTimeMilliseconds(), e.AtUnixMs);
+            Assert.True((bool)Detail(e)["signatureVerified"]!);
+            Assert.Null(Detail(e)["signatureProblem"]);
+            Assert.Equal("sha256:c067", (string)Detail(e)["policyVersion"]!);
+        });
+        var bcc = Assert.Single(entries, e => e.Partner == "bcc-childrens");
+        Assert.Equal("permit", bcc.Outcome);
+        Assert.Equal("ISA-BCC-003", bcc.Agreement);
+        Assert.Equal(["bcc-childrens"], Recipients(bcc));
+        Assert.Equal("all rules satisfied", bcc.Justification);
+        Assert.Equal(["sanitise", "acknowledge", "retain-until"], Detail(bcc)["obligations"]!.AsArray().Select(o => (string)o!));
+        var wmp = Assert.Single(entries, e => e.Partner == "wmp");
+        Assert.Equal("deny", wmp.Outcome);
+        Assert.Equal("DSA-POLICE-001", wmp.Agreement);
+        Assert.Equal(["wmp"], Recipients(wmp));
+        Assert.Equal("PURPOSE_NOT_PERMITTED, GATEWAY_NOT_PERMITTED", wmp.Justification);
+    }
+
+    [Fact]
+    public async Task Records_a_decision_signed_by_another_key_as_unverified()
+    {
+        var packageId = NewId.NextGuid();
+        var otherDirectory = Directory.CreateTempSubdirectory("toex-audit-other-").FullName;
+        string jws;
+        using (var other = LocalKeyRing.OpenOrCreate(otherDirectory, TimeProvider.System))
+        {
+            jws = new DecisionSigner(other.Current).Sign(Events.Decision(packageId));
+        }
+        Directory.Delete(otherDirectory, recursive: true);
+
+        await DeliverAsync(new SharingDecided { PackageId = packageId, DecisionJws = jws });
+
+        var entries = await _factory.LedgerAsync();
+        Assert.Equal(["bcc-childrens", "wmp"], entries.Select(e => e.Partner));
+        // Recorded, but never as an outcome: a query by outcome must not return a forged permit.
+        Assert.All(entries, e => Assert.Null(e.Outcome));
+        Assert.Equal(["permit", "deny"], entries.Select(e => (string?)Detail(e)["claimedOutcome"]));
+        Assert.All(entries, e =>
+        {
+            Assert.Equal("decision-unverified", e.Type);
+            Assert.False((bool)Detail(e)["signatureVerified"]!);
+            Assert.False(string.IsNullOrWhiteSpace((string?)Detail(e)["signatureProblem"]));
+        });
+    }
+
+    [Fact]
+    public async Task Records_an_unreadable_decision_rather_than_dropping_it()
+    {
+        var packageId = NewId.NextGuid();
+
+        await DeliverAsync(new SharingDecided { PackageId = packageId, DecisionJws = "not-a-jws" });
+
+        var entry = Assert.Single(await _factory.LedgerAsync());
+        Assert.Equal("decision-unreadable", entry.Type);
+        Assert.Equal(packageId, entry.PackageId);
+        Assert.Null(entry.Outcome);
+        Assert.False(string.IsNullOrWhiteSpace(entry.Justification));
+    }
+
+    [Fact]
+    public async Task Records_a_release_as_a_disclosure_to_its_recipient()
+    {
+        var packageId = NewId.NextGuid();
+
+        await DeliverAsync(Events.Released(packageId));
+
+        var entry = Assert.Single(await _factory.LedgerAsync());
+        Assert.Equal("release", entry.Type);
+        Assert.Equal(packageId, entry.PackageId);
+        Assert.Equal("rocu-wm", entry.Originator);
+        Assert.Equal("bcc-childrens", entry.Partner);
+        Assert.Equal("ISA-BCC-003", entry.Agreement);
+        Assert.Equal("permit", entry.Outcome);
+        Assert.Equal(["bcc-childrens"], Recipients(entry));
+        Assert.Equal("gateway, authorised by policy-decision", entry.Actor);
+        Assert.Equal("purpose safeguarding-children; lawful basis DPA2018-Part3:s35(2)(b); agreement ISA-BCC-003", entry.Justification);
+        Assert.Equal(Events.At.AddMinutes(2).ToUnixTimeMilliseconds(), entry.AtUnixMs);
+        Assert.Equal(["sourceEvaluation", "sourceDetails"], Detail(entry)["withheldFields"]!.AsArray().Select(f => (string)f!));
+        Assert.Equal("9f86d081884c7d65", (string)Detail(entry)["sealedSha256"]!);
+    }
+
+    [Fact]
+    public async Task Records_a_rejected_decision_with_the_gateways_reason()
+    {
+        var packageId = NewId.NextGuid();
+
+        await DeliverAsync(Events.Rejected(packageId));
+
+        var entry = Assert.Single(await _factory.LedgerAsync());
+        Assert.Equal("decision-rejected", entry.Type);
+        Assert.Equal(packageId, entry.PackageId);
+        Assert.Equal("gateway", entry.Actor);
+        Assert.Equal("The decision's content hash does not match the package.", entry.Justification);
+        Assert.Empty(Recipients(entry));
+        Assert.Null(entry.Outcome);
+        Assert.Equal(Events.At.AddMinutes(3).ToUnixTimeMilliseconds(), entry.AtUnixMs);
+    }
+
+    [Fact]
+    public async Task Appends_a_redelivered_event_once()
+    {
+        var packageId = NewId.NextGuid();
+        var submission = NewId.NextGuid();
+        var decision = NewId.NextGuid();
+        var decided = new SharingDecided
+        {
+            PackageId = packageId,
+            DecisionJws = new DecisionSigner(_factory.DecisionKeys.Current).Sign(Events.Decision(packageId)),
+        };
+
+        await DeliverAsync(Events.Submitted(packageId), submission, delivery: "1");
+        await DeliverAsync(decided, decision, delivery: "1");
+        await DeliverAsync(Events.Submitted(packageId), submission, delivery: "2");
+        await DeliverAsync(decided, decision, delivery: "2");
+
+        var entries = await _factory.LedgerAsync();
+        Assert.Equal(["submission", "decision", "decision"], entries.Select(e => e.Type));
+        Assert.Equal([0L, 1L, 2L], entries.Select(e => e.Index));
+        Assert.Equal(entries.Count, entries.Select(e => e.EventKey).Distinct().Count());
+    }
+
+    /// <summary>Every kind of event at once, so the consumers append concurrently.</summary>
+    private async Task DeliverOneOfEachAsync()
+    {
+        var packageId = NewId.NextGuid();
+        await Task.WhenAll(
+            DeliverAsync(Events.Submitted(packageId, new DateOnly(2010, 3, 14))),
+            DeliverAsync(new SharingDecided
+            {
+                PackageId = packageId,
+                DecisionJws = new DecisionSigner(_factory.DecisionKeys.Current).Sign(Events.Decision(packageId)),
+            }),
+            DeliverAsync(Events.Released(packageId)),
+            DeliverAsync(Events.Rejected(packageId)),
+            DeliverAsync(Events.Released(NewId.NextGuid())));
+    }
+
+    [Fact]
+    public async Task Numbers_entries_from_zero_without_gaps()
+    {
+        await DeliverOneOfEachAsync();
+
+        var entries = await _factory.LedgerAsync();
+        Assert.Equal(6, entries.Count);
+        Assert.Equal(Enumerable.Range(0, entries.Count).Select(i => (long)i), entries.Select(e => e.Index));
+        Assert.All(entries, e => Assert.Equal(e.Index, (long)JsonNode.Parse(e.Canonical)!["index"]!));
+    }
+
+    [Fact]
+    public async Task Hashes_each_entry_as_an_rfc9162_leaf_chained_from_32_zero_bytes()
+    {
+        await DeliverOneOfEachAsync();
+
+        var entries = await _factory.LedgerAsync();
+        Assert.Equal(6, entries.Count);
+        var chain = new byte[32];
+        foreach (var entry in entries)
+        {
+            var leaf = SHA256.HashData([0x00, .. Encoding.UTF8.GetBytes(entry.Canonical)]);
+            chain = SHA256.HashData([.. chain, .. leaf]);
+            Assert.Equal(Convert.ToHexStringLower(leaf), entry.LeafHash);
+            Assert.Equal(Convert.ToHexStringLower(chain), entry.ChainHash);
+        }
+    }
+
+    [Fact]
+    public async Task Stores_no_subject_date_of_birth_in_any_column()
+    {
+        var datesOfBirth = new DateOnly?[] { new DateOnly(2010, 3, 14), new DateOnly(1992, 7, 1), null, new DateOnly(2009, 12, 30) };
+
+        await DeliverAsync(Events.Submitted(NewId.NextGuid(), datesOfBirth));
+
+        var entry = Assert.Single(await _factory.LedgerAsync());
+        Assert.Equal(datesOfBirth.Length, (int)Detail(entry)["subjectCount"]!);
+        var stored = await _factory.StoredTextAsync();
+        Assert.Contains(entry.Canonical, stored);
+        foreach (var date in datesOfBirth.OfType<DateOnly>())
+        {
+            foreach (var format in new[] { "yyyy-MM-dd", "dd/MM/yyyy", "yyyyMMdd" })
+            {
+                var text = date.ToString(format, CultureInfo.InvariantCulture);
+                Assert.DoesNotContain(text, entry.Canonical, StringComparison.Ordinal);
+                Assert.All(stored, value => Assert.DoesNotContain(text, value, StringComparison.Ordinal));
+            }
+        }
+    }
+}
