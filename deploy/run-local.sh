@@ -27,6 +27,9 @@ done
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 mkdir -p "$logs"
+for tool in dotnet curl; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "run-local: '$tool' is not installed (Debian: sudo apt-get install $tool; the .NET 10 SDK from Microsoft)." >&2; exit 1; }
+done
 
 say "Building"
 dotnet build "$root/TOEX.Sharing.sln" -c Debug -v quiet -nologo >"$logs/build.log" 2>&1 \
