@@ -39,8 +39,9 @@ public static class PackagesApi
 
     public static async Task<IResult> Submit(
         HttpContext http, GatewayDb db, IPublishEndpoint publisher, IOptions<GatewayOptions> options,
-        TimeProvider time, ILogger<GatewayDb> logger, CancellationToken cancellationToken)
+        TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
+        var logger = loggers.CreateLogger(typeof(PackagesApi).FullName!);
         var (package, problem) = await ReadPackageAsync(http, cancellationToken);
         if (package is null)
         {
