@@ -13,6 +13,8 @@ public sealed record PackageReleased
     public required string LawfulBasis { get; init; }
     public required string PolicyVersion { get; init; }
     public required string AuthorisedBy { get; init; }
+    /// <summary>The authoriser's justification, where a person authorised the release (an approved referral).</summary>
+    public string? Justification { get; init; }
     public required IReadOnlyList<string> WithheldFields { get; init; }
     public required long FeedCursor { get; init; }
     public required string SealedSha256 { get; init; }

@@ -39,10 +39,15 @@ public static class Extensions
         builder.Services.AddSingleton(services => new PackageSealer(services.GetRequiredService<IKeyRing>()));
         builder.Services.AddSingleton<PartnerKeys>();
         builder.Services.AddSingleton<DecisionKeys>();
+        builder.Services.AddScoped<Releaser>();
         builder.Services.AddSingleton<OutboxSignal>();
         builder.Services.AddHostedService<OutboxRelay>();
 
-        builder.AddToexMessaging(bus => bus.AddConsumer<SharingDecidedConsumer, SharingDecidedConsumerDefinition>());
+        builder.AddToexMessaging(bus =>
+        {
+            bus.AddConsumer<SharingDecidedConsumer, SharingDecidedConsumerDefinition>();
+            bus.AddConsumer<ReferralDecidedConsumer, ReferralDecidedConsumerDefinition>();
+        });
         return builder;
     }
 

@@ -45,17 +45,21 @@ public sealed class GatewayFactory(string? rabbitMqUrl = null, TimeSpan? publish
                 {
                     bus.SetTestTimeouts(testTimeout: TimeSpan.FromSeconds(60), testInactivityTimeout: TimeSpan.FromSeconds(10));
                     bus.AddConsumer<SharingDecidedConsumer, SharingDecidedConsumerDefinition>();
+                    bus.AddConsumer<ReferralDecidedConsumer, ReferralDecidedConsumerDefinition>();
                 });
             });
         }
     }
 
     /// <summary>A client carrying a development-issuer token for <paramref name="organisation"/> with <paramref name="roles"/>.</summary>
-    public HttpClient ClientFor(string organisation, params string[] roles)
+    public HttpClient ClientFor(string organisation, params string[] roles) => ClientAs(organisation, $"{organisation}-tester", roles);
+
+    /// <summary>A client for a named person (<paramref name="subject"/>) of <paramref name="organisation"/>.</summary>
+    public HttpClient ClientAs(string organisation, string subject, params string[] roles)
     {
         var client = CreateClient();
         using var issuer = DevIssuer.OpenOrCreate(DevIssuerDirectory, TimeProvider.System);
-        var token = issuer.CreateToken(organisation, roles, $"{organisation}-tester", TimeSpan.FromMinutes(10));
+        var token = issuer.CreateToken(organisation, roles, subject, TimeSpan.FromMinutes(10));
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         return client;
     }
@@ -65,6 +69,20 @@ public sealed class GatewayFactory(string? rabbitMqUrl = null, TimeSpan? publish
     {
         var key = KeyFiles.Generate(PartnerKeysDirectory, kind, KeyUse.Encryption, partner);
         return KeyFiles.ReadPrivateJwk(key.PrivateJwkPath);
+    }
+
+    /// <summary>Publishes on the harness bus and returns once the message has been consumed without a fault.</summary>
+    public async Task DeliverAsync<T>(T message) where T : class
+    {
+        var harness = Services.GetRequiredService<MassTransit.Testing.ITestHarness>();
+        var messageId = NewId.NextGuid();
+        var consumed = Services.GetRequiredService<Consumptions>().WaitAsync(messageId, "1", TimeSpan.FromSeconds(60));
+        await harness.Bus.Publish(message, context =>
+        {
+            context.MessageId = messageId;
+            context.Headers.Set(Consumptions.DeliveryHeader, "1");
+        });
+        await consumed;
     }
 
     protected override void Dispose(bool disposing)

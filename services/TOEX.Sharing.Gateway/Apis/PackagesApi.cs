@@ -18,9 +18,11 @@ public sealed record SubmissionAccepted(Guid Id, string Status);
 
 public sealed record DeliveryView(string State, int Attempts, string? LastError);
 
+public sealed record ReferralState(Guid Id, string? Decision, string? DecidedBy, DateTimeOffset? DecidedAt, string? Justification);
+
 public sealed record RecipientView(
     string Partner, string? Outcome, string? Agreement, IReadOnlyList<Reason> Reasons,
-    IReadOnlyList<Obligation> Obligations, DeliveryView Delivery);
+    IReadOnlyList<Obligation> Obligations, DeliveryView Delivery, ReferralState? Referral);
 
 public sealed record PackageView(
     Guid Id, string Reference, string Status, DateTimeOffset SubmittedAt, DateTimeOffset? DecidedAt,
@@ -160,7 +162,10 @@ public static class PackagesApi
             r.Partner, r.Outcome, r.Agreement,
             r.ReasonsJson is null ? [] : ToexJson.Deserialize<List<Reason>>(r.ReasonsJson),
             r.ObligationsJson is null ? [] : ToexJson.Deserialize<List<Obligation>>(r.ObligationsJson),
-            new DeliveryView(r.DeliveryState, r.Attempts, r.LastError)))]);
+            new DeliveryView(r.DeliveryState, r.Attempts, r.LastError),
+            r.ReferralId is { } referral
+                ? new ReferralState(referral, r.ReferralDecision, r.ReferralDecidedBy, r.ReferralDecidedAt, r.ReferralJustification)
+                : null))]);
 
     public static async Task<IResult> Simulate(
         HttpContext http, string? at, PolicyEngine engine, TimeProvider time, CancellationToken cancellationToken)

@@ -16,8 +16,8 @@ namespace TOEX.Sharing.Gateway.Consumers;
 /// decision changes, and the events it raises, commit in one transaction (the outbox publishes them).
 /// </summary>
 public sealed class SharingDecidedConsumer(
-    GatewayDb db, DecisionKeys decisionKeys, PartnerKeys partnerKeys, PackageSealer sealer, OutboxSignal outbox,
-    TimeProvider time, ILogger<SharingDecidedConsumer> logger) : IConsumer<SharingDecided>
+    GatewayDb db, DecisionKeys decisionKeys, Releaser releaser, OutboxSignal outbox, ILogger<SharingDecidedConsumer> logger)
+    : IConsumer<SharingDecided>
 {
     public async Task Consume(ConsumeContext<SharingDecided> context)
     {
@@ -38,7 +38,7 @@ public sealed class SharingDecidedConsumer(
             return;
         }
 
-        var now = time.GetUtcNow();
+        var now = releaser.Now;
         var decision = Verify(message, submission, out var why);
         if (decision is null)
         {
@@ -49,9 +49,9 @@ public sealed class SharingDecidedConsumer(
                 recipient.DeliveryState = DeliveryState.Withheld;
                 recipient.LastError = "The decision failed verification; nothing was released.";
             }
-            Enqueue(new DecisionRejected { PackageId = submission.Id, Why = why!, RejectedAt = now },
-                DerivedId.From(context.MessageId ?? submission.Id, "decision-rejected"), now);
-            await db.SaveChangesAsync(context.CancellationToken);
+            releaser.Enqueue(new DecisionRejected { PackageId = submission.Id, Why = why!, RejectedAt = now },
+                DerivedId.From(context.MessageId ?? submission.Id, "decision-rejected"));
+            await releaser.CommitAsync(context.CancellationToken);
             outbox.Notify();
             logger.LogError("Decision for package {PackageId} refused: {Why}", submission.Id, why);
             return;
@@ -61,9 +61,7 @@ public sealed class SharingDecidedConsumer(
         submission.PolicyVersion = decision.PolicyVersion;
         submission.DecidedAt = decision.DecidedAt;
         submission.DecisionJws = message.DecisionJws;
-        var package = ToexJson.Deserialize<IntelligencePackage>(submission.PackageJson);
 
-        var releases = new List<(FeedItem Item, PackageReleased Event)>();
         foreach (var recipientDecision in decision.Decisions)
         {
             var state = submission.Recipients.Single(r => r.Partner == recipientDecision.Recipient);
@@ -74,13 +72,12 @@ public sealed class SharingDecidedConsumer(
             switch (recipientDecision.Outcome)
             {
                 case "permit":
-                    if (Release(submission, package, decision, recipientDecision, state, now) is { } release)
-                    {
-                        releases.Add(release);
-                    }
+                    releaser.Release(submission, recipientDecision, decision.PolicyVersion, state, authorisedBy: "policy-decision");
                     break;
                 case "refer":
                     state.DeliveryState = DeliveryState.AwaitingReferral;
+                    state.ReferralId = DerivedId.From(submission.Id, $"referral/{state.Partner}");
+                    state.ReferredAtUnixMs = now.ToUnixTimeMilliseconds();
                     break;
                 default:
                     state.DeliveryState = DeliveryState.Withheld;
@@ -88,19 +85,7 @@ public sealed class SharingDecidedConsumer(
             }
         }
 
-        // Feed cursors are assigned by the store: save the items, then record the release events that
-        // name them, in the same transaction.
-        await using (var transaction = await db.Database.BeginTransactionAsync(context.CancellationToken))
-        {
-            await db.SaveChangesAsync(context.CancellationToken);
-            foreach (var (item, released) in releases)
-            {
-                Enqueue(released with { FeedCursor = item.Cursor },
-                    DerivedId.From(submission.Id, $"released/{item.Recipient}/{item.Kind}"), now);
-            }
-            await db.SaveChangesAsync(context.CancellationToken);
-            await transaction.CommitAsync(context.CancellationToken);
-        }
+        await releaser.CommitAsync(context.CancellationToken);
         outbox.Notify();
     }
 
@@ -127,65 +112,6 @@ public sealed class SharingDecidedConsumer(
         };
         return why is null ? decision : null;
     }
-
-    private (FeedItem, PackageReleased)? Release(Submission submission, IntelligencePackage package, SignedDecision decision,
-        RecipientDecision recipientDecision, RecipientState state, DateTimeOffset now)
-    {
-        var key = partnerKeys.Find(recipientDecision.Recipient);
-        if (key is null)
-        {
-            // Fail closed: no key, no copy.
-            state.DeliveryState = DeliveryState.Failed;
-            state.LastError = "No encryption key is registered for this partner; nothing was released.";
-            logger.LogError("Package {PackageId} not released to {Recipient}: no partner key", submission.Id, recipientDecision.Recipient);
-            return null;
-        }
-
-        var copy = RecipientCopy.Build(submission.Id, submission.PackageJson, recipientDecision, decision.PolicyVersion, now);
-        var sealedCopy = sealer.Seal(Encoding.UTF8.GetBytes(copy.ToJsonString(ToexJson.Options)), key);
-        var item = new FeedItem
-        {
-            Recipient = recipientDecision.Recipient,
-            PackageId = submission.Id,
-            Kind = RecipientCopy.Kind,
-            Sealed = sealedCopy,
-            ReleasedAt = now,
-        };
-        db.Feed.Add(item);
-        state.DeliveryState = DeliveryState.Released;
-        state.ReleasedAt = now;
-        state.Attempts = 1;
-
-        var withheld = recipientDecision.Obligations.Where(o => o.Type == "sanitise").SelectMany(o => o.Fields ?? []).ToList();
-        logger.LogInformation("Package {PackageId} released to {Recipient} under {Agreement}",
-            submission.Id, recipientDecision.Recipient, recipientDecision.Agreement);
-        return (item, new PackageReleased
-        {
-            PackageId = submission.Id,
-            Reference = submission.Reference,
-            Originator = submission.Originator,
-            Recipient = recipientDecision.Recipient,
-            Kind = RecipientCopy.Kind,
-            Agreement = recipientDecision.Agreement,
-            Purpose = package.Purpose,
-            LawfulBasis = package.LawfulBasis,
-            PolicyVersion = decision.PolicyVersion,
-            AuthorisedBy = "policy-decision",
-            WithheldFields = withheld,
-            FeedCursor = 0,
-            SealedSha256 = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(sealedCopy))),
-            ReleasedAt = now,
-        });
-    }
-
-    private void Enqueue<T>(T message, Guid messageId, DateTimeOffset now) where T : class =>
-        db.Outbox.Add(new OutboxMessage
-        {
-            MessageId = messageId,
-            MessageType = typeof(T).Name,
-            Body = ToexJson.Serialize(message),
-            CreatedAt = now,
-        });
 }
 
 public sealed class SharingDecidedConsumerDefinition : ConsumerDefinition<SharingDecidedConsumer>

@@ -18,7 +18,11 @@ public sealed class GatewayDb(DbContextOptions<GatewayDb> options) : DbContext(o
             e.HasIndex(s => new { s.Originator, s.Reference }).IsUnique();
             e.HasMany(s => s.Recipients).WithOne().HasForeignKey(r => r.PackageId);
         });
-        modelBuilder.Entity<RecipientState>(e => e.HasKey(r => new { r.PackageId, r.Partner }));
+        modelBuilder.Entity<RecipientState>(e =>
+        {
+            e.HasKey(r => new { r.PackageId, r.Partner });
+            e.HasIndex(r => r.ReferralId).IsUnique();
+        });
         modelBuilder.Entity<FeedItem>(e =>
         {
             e.HasKey(f => f.Cursor);
@@ -87,6 +91,15 @@ public sealed class RecipientState
     public string? LastError { get; set; }
     public DateTimeOffset? ReleasedAt { get; set; }
     public DateTimeOffset? AcknowledgedAt { get; set; }
+    /// <summary>Set when the outcome is refer: the id an IG officer approves or rejects.</summary>
+    public Guid? ReferralId { get; set; }
+    /// <summary>approved or rejected, once an IG officer has decided.</summary>
+    public string? ReferralDecision { get; set; }
+    public string? ReferralDecidedBy { get; set; }
+    public string? ReferralJustification { get; set; }
+    public DateTimeOffset? ReferralDecidedAt { get; set; }
+    /// <summary>When the refer decision was recorded (ordering referrals oldest first), as Unix milliseconds.</summary>
+    public long? ReferredAtUnixMs { get; set; }
 }
 
 public sealed class FeedItem

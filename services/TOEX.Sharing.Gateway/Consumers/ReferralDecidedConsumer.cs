@@ -1,0 +1,83 @@
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using TOEX.Sharing.Contracts;
+using TOEX.Sharing.Gateway.Data;
+using TOEX.Sharing.Gateway.Release;
+using TOEX.Sharing.ServiceDefaults;
+
+namespace TOEX.Sharing.Gateway.Consumers;
+
+/// <summary>
+/// Applies an IG officer's decision on a referral (taken, checked and recorded by the audit service): an
+/// approval releases the recipient's copy through the normal flow, on the officer's authority; a rejection
+/// denies. A referral is decided once: a repeated or conflicting decision changes nothing.
+/// </summary>
+public sealed class ReferralDecidedConsumer(GatewayDb db, Releaser releaser, OutboxSignal outbox, ILogger<ReferralDecidedConsumer> logger)
+    : IConsumer<ReferralDecided>
+{
+    public async Task Consume(ConsumeContext<ReferralDecided> context)
+    {
+        var message = context.Message;
+        var state = await db.Recipients.SingleOrDefaultAsync(r => r.ReferralId == message.ReferralId, context.CancellationToken);
+        var submission = state is null ? null
+            : await db.Submissions.SingleOrDefaultAsync(s => s.Id == state.PackageId, context.CancellationToken);
+        if (state is null || submission is null || submission.Id != message.PackageId || state.Partner != message.Recipient
+            || submission.Originator != message.Originator)
+        {
+            logger.LogError("Referral decision {ReferralId} names no referral of package {PackageId}; ignored", message.ReferralId, message.PackageId);
+            return;
+        }
+        if (state.ReferralDecision is not null)
+        {
+            logger.LogInformation("Referral {ReferralId} already {Decision}", message.ReferralId, state.ReferralDecision);
+            return;
+        }
+        if (message.Decision is not ("approved" or "rejected") || (message.Decision == "approved" && message.DecidedBy == submission.SubmittedBy))
+        {
+            // The audit service enforces these; the gateway does not take its word for them.
+            logger.LogError("Referral decision {ReferralId} refused: {Decision} by the submitter or unknown", message.ReferralId, message.Decision);
+            return;
+        }
+
+        state.ReferralDecision = message.Decision;
+        state.ReferralDecidedBy = message.DecidedBy;
+        state.ReferralJustification = message.Justification;
+        state.ReferralDecidedAt = message.DecidedAt;
+        if (message.Decision == "approved")
+        {
+            state.Outcome = "permit";
+            var decision = new RecipientDecision
+            {
+                Recipient = state.Partner,
+                Outcome = "permit",
+                Agreement = state.Agreement,
+                Reasons = state.ReasonsJson is null ? [] : ToexJson.Deserialize<List<Reason>>(state.ReasonsJson),
+                Obligations = state.ObligationsJson is null ? [] : ToexJson.Deserialize<List<Obligation>>(state.ObligationsJson),
+            };
+            releaser.Release(submission, decision, submission.PolicyVersion!, state,
+                authorisedBy: $"ig-officer {message.DecidedBy}", message.Justification);
+        }
+        else
+        {
+            state.Outcome = "deny";
+            state.DeliveryState = DeliveryState.Withheld;
+        }
+        await releaser.CommitAsync(context.CancellationToken);
+        outbox.Notify();
+    }
+}
+
+public sealed class ReferralDecidedConsumerDefinition : ConsumerDefinition<ReferralDecidedConsumer>
+{
+    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
+        IConsumerConfigurator<ReferralDecidedConsumer> consumerConfigurator, IRegistrationContext context)
+    {
+        endpointConfigurator.UseMessageRetry(retry => retry.Exponential(5, TimeSpan.FromMilliseconds(200),
+            TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(500)));
+        if (endpointConfigurator is IRabbitMqReceiveEndpointConfigurator rabbit)
+        {
+            rabbit.SetQuorumQueue();
+            rabbit.SetQueueArgument("x-delivery-limit", 10);
+        }
+    }
+}

@@ -1,0 +1,104 @@
+using System.Security.Cryptography;
+using System.Text;
+using TOEX.Sharing.Contracts;
+using TOEX.Sharing.Gateway.Data;
+using TOEX.Sharing.Sealing;
+
+namespace TOEX.Sharing.Gateway.Release;
+
+/// <summary>
+/// Releases a recipient's copy: builds it from the decision's obligations, seals it for that recipient
+/// alone, puts it on the recipient's feed, and records the release event in the outbox. A partner with
+/// no registered key gets nothing. Used on a permit and on an approved referral.
+/// </summary>
+public sealed class Releaser(GatewayDb db, PartnerKeys partnerKeys, PackageSealer sealer, TimeProvider time, ILogger<Releaser> logger)
+{
+    private readonly List<(FeedItem Item, PackageReleased Event)> _pending = [];
+
+    public DateTimeOffset Now { get; } = time.GetUtcNow();
+
+    /// <summary>Prepares the release; it is written by <see cref="CommitAsync"/>.</summary>
+    public bool Release(Submission submission, RecipientDecision decision, string policyVersion, RecipientState state,
+        string authorisedBy, string? justification = null)
+    {
+        var key = partnerKeys.Find(decision.Recipient);
+        if (key is null)
+        {
+            // Fail closed: no key, no copy.
+            state.DeliveryState = DeliveryState.Failed;
+            state.LastError = "No encryption key is registered for this partner; nothing was released.";
+            logger.LogError("Package {PackageId} not released to {Recipient}: no partner key", submission.Id, decision.Recipient);
+            return false;
+        }
+
+        var package = ToexJson.Deserialize<IntelligencePackage>(submission.PackageJson);
+        var copy = RecipientCopy.Build(submission.Id, submission.PackageJson, decision, policyVersion, Now);
+        var sealedCopy = sealer.Seal(Encoding.UTF8.GetBytes(copy.ToJsonString(ToexJson.Options)), key);
+        var item = new FeedItem
+        {
+            Recipient = decision.Recipient,
+            PackageId = submission.Id,
+            Kind = RecipientCopy.Kind,
+            Sealed = sealedCopy,
+            ReleasedAt = Now,
+        };
+        db.Feed.Add(item);
+        state.DeliveryState = DeliveryState.Released;
+        state.ReleasedAt = Now;
+        state.Attempts = 1;
+        state.LastError = null;
+
+        _pending.Add((item, new PackageReleased
+        {
+            PackageId = submission.Id,
+            Reference = submission.Reference,
+            Originator = submission.Originator,
+            Recipient = decision.Recipient,
+            Kind = RecipientCopy.Kind,
+            Agreement = decision.Agreement,
+            Purpose = package.Purpose,
+            LawfulBasis = package.LawfulBasis,
+            PolicyVersion = policyVersion,
+            AuthorisedBy = authorisedBy,
+            Justification = justification,
+            WithheldFields = [.. decision.Obligations.Where(o => o.Type == "sanitise").SelectMany(o => o.Fields ?? [])],
+            FeedCursor = 0,
+            SealedSha256 = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(sealedCopy))),
+            ReleasedAt = Now,
+        }));
+        logger.LogInformation("Package {PackageId} released to {Recipient} under {Agreement}", submission.Id, decision.Recipient, decision.Agreement);
+        return true;
+    }
+
+    /// <summary>Records an event to publish once the transaction commits.</summary>
+    public void Enqueue<T>(T message, Guid messageId) where T : class =>
+        db.Outbox.Add(new OutboxMessage
+        {
+            MessageId = messageId,
+            MessageType = typeof(T).Name,
+            Body = ToexJson.Serialize(message),
+            CreatedAt = Now,
+        });
+
+    /// <summary>
+    /// Writes everything in one transaction: the store assigns feed cursors, then the release events
+    /// that name them are recorded beside the items.
+    /// </summary>
+    public async Task CommitAsync(CancellationToken cancellationToken)
+    {
+        // Joins a transaction the caller already holds (an approval claims its referral first).
+        var own = db.Database.CurrentTransaction is null ? await db.Database.BeginTransactionAsync(cancellationToken) : null;
+        await db.SaveChangesAsync(cancellationToken);
+        foreach (var (item, released) in _pending)
+        {
+            Enqueue(released with { FeedCursor = item.Cursor }, ServiceDefaults.DerivedId.From(item.PackageId, $"released/{item.Recipient}/{item.Kind}"));
+        }
+        await db.SaveChangesAsync(cancellationToken);
+        if (own is not null)
+        {
+            await own.CommitAsync(cancellationToken);
+            await own.DisposeAsync();
+        }
+        _pending.Clear();
+    }
+}

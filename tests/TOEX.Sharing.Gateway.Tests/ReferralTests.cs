@@ -1,0 +1,163 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using MassTransit;
+using MassTransit.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using TOEX.Sharing.Contracts;
+using TOEX.Sharing.Policy;
+using TOEX.Sharing.Sealing;
+using TOEX.Sharing.Testing;
+
+namespace TOEX.Sharing.Gateway.Tests;
+
+/// <summary>Referred disclosures: held, then released or denied on an IG officer's decision (taken in the audit service).</summary>
+public sealed class ReferralTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset At = DateTimeOffset.Parse("2026-11-25T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
+    private readonly GatewayFactory _factory = new();
+    private LocalKeyRing _decisionKeys = null!;
+    private string _bccKey = null!;
+
+    public Task InitializeAsync()
+    {
+        _decisionKeys = LocalKeyRing.OpenOrCreate(_factory.DecisionKeyRingDirectory, TimeProvider.System);
+        File.WriteAllText(_factory.DecisionJwksPath, _decisionKeys.PublicJwks());
+        _bccKey = _factory.RegisterPartnerKey("bcc-childrens");
+        return Task.CompletedTask;
+    }
+
+    public Task DisposeAsync()
+    {
+        _decisionKeys.Dispose();
+        _factory.Dispose();
+        return Task.CompletedTask;
+    }
+
+    private static ReferralDecided Decision(Guid packageId, Guid referralId, string decision, string officer = "rocu-wm/ig-officer-1",
+        string justification = "Child at immediate risk; the council must act today.") => new()
+    {
+        ReferralId = referralId,
+        PackageId = packageId,
+        Originator = "rocu-wm",
+        Recipient = "bcc-childrens",
+        Agreement = "ISA-BCC-003",
+        Decision = decision,
+        DecidedBy = officer,
+        Justification = justification,
+        DecidedAt = At.AddHours(1),
+    };
+
+    /// <summary>Submits the special-category sample (a refer for bcc-childrens) as analyst-7 and delivers its decision.</summary>
+    private async Task<(Guid PackageId, Guid ReferralId)> ReferredAsync()
+    {
+        var submitter = _factory.ClientAs("rocu-wm", "analyst-7", "Packages.Submit");
+        var response = await submitter.PostAsync("/api/v1/packages", Packages.Json(Packages.Load("rocuwm-2026-000126.json")));
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var id = Guid.Parse((string)(await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!);
+        var harness = _factory.Services.GetRequiredService<ITestHarness>();
+        Assert.True(await harness.Published.Any<PackageSubmitted>(m => m.Context.Message.PackageId == id));
+        var submitted = harness.Published.Select<PackageSubmitted>(m => m.Context.Message.PackageId == id).First().Context.Message;
+        var document = new PolicyEngine(PolicySet.Load(RepoPaths.Policies)).Decide(submitted.Facts, At);
+        var jws = new DecisionSigner(_decisionKeys.Current).Sign(new SignedDecision
+        {
+            PackageId = id, ContentHash = submitted.ContentHash, DecidedAt = At, PolicyVersion = document.PolicyVersion, Decisions = document.Decisions,
+        });
+        await _factory.DeliverAsync(new SharingDecided { PackageId = id, DecisionJws = jws });
+
+        var status = await _factory.ClientFor("rocu-wm", "Packages.Submit").GetFromJsonAsync<JsonObject>($"/api/v1/packages/{id}");
+        return (id, Guid.Parse((string)status!["recipients"]![0]!["referral"]!["id"]!));
+    }
+
+    private async Task<JsonArray> BccFeedAsync() =>
+        (await _factory.ClientFor("bcc-childrens", "Feed.Read").GetFromJsonAsync<JsonObject>("/api/v1/feed"))!["items"]!.AsArray();
+
+    private async Task<JsonObject> RecipientAsync(Guid packageId) =>
+        (await _factory.ClientFor("rocu-wm", "Packages.Submit").GetFromJsonAsync<JsonObject>($"/api/v1/packages/{packageId}"))!["recipients"]![0]!.AsObject();
+
+    [Fact]
+    public async Task Holds_a_referral_with_an_id_and_releases_nothing()
+    {
+        var (packageId, _) = await ReferredAsync();
+
+        var recipient = await RecipientAsync(packageId);
+        Assert.Equal("refer", (string)recipient["outcome"]!);
+        Assert.Equal("awaiting-referral", (string)recipient["delivery"]!["state"]!);
+        Assert.Null(recipient["referral"]!["decision"]);
+        Assert.Empty(await BccFeedAsync());
+    }
+
+    [Fact]
+    public async Task An_approval_releases_through_the_normal_flow_on_the_officers_authority()
+    {
+        var (packageId, referralId) = await ReferredAsync();
+
+        await _factory.DeliverAsync(Decision(packageId, referralId, "approved"));
+
+        var item = Assert.Single(await BccFeedAsync())!;
+        var copy = JsonNode.Parse(PackageOpener.Open((string)item["sealed"]!, _bccKey, _factory.Services.GetRequiredService<IKeyRing>().PublicJwks()))!;
+        Assert.Equal("ROCUWM-2026-000126", (string)copy["package"]!["reference"]!);
+        Assert.False(copy["package"]!.AsObject().ContainsKey("sourceDetails"));
+        var recipient = await RecipientAsync(packageId);
+        Assert.Equal("permit", (string)recipient["outcome"]!);
+        Assert.Equal("released", (string)recipient["delivery"]!["state"]!);
+        Assert.Equal("approved", (string)recipient["referral"]!["decision"]!);
+        Assert.Equal("rocu-wm/ig-officer-1", (string)recipient["referral"]!["decidedBy"]!);
+        var harness = _factory.Services.GetRequiredService<ITestHarness>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        Assert.True(await harness.Published.Any<PackageReleased>(m => m.Context.Message.PackageId == packageId
+            && m.Context.Message.AuthorisedBy == "ig-officer rocu-wm/ig-officer-1"
+            && m.Context.Message.Justification == "Child at immediate risk; the council must act today.", timeout.Token));
+    }
+
+    [Fact]
+    public async Task A_rejection_denies_and_releases_nothing()
+    {
+        var (packageId, referralId) = await ReferredAsync();
+
+        await _factory.DeliverAsync(Decision(packageId, referralId, "rejected", justification: "Not necessary: the council already holds this."));
+
+        Assert.Empty(await BccFeedAsync());
+        var recipient = await RecipientAsync(packageId);
+        Assert.Equal("deny", (string)recipient["outcome"]!);
+        Assert.Equal("withheld", (string)recipient["delivery"]!["state"]!);
+        Assert.Equal("rejected", (string)recipient["referral"]!["decision"]!);
+    }
+
+    [Fact]
+    public async Task A_referral_is_decided_once()
+    {
+        var (packageId, referralId) = await ReferredAsync();
+
+        await _factory.DeliverAsync(Decision(packageId, referralId, "approved"));
+        await _factory.DeliverAsync(Decision(packageId, referralId, "rejected", "rocu-wm/ig-officer-2", "Changed my mind."));
+        await _factory.DeliverAsync(Decision(packageId, referralId, "approved"));
+
+        Assert.Single(await BccFeedAsync());
+        var recipient = await RecipientAsync(packageId);
+        Assert.Equal("approved", (string)recipient["referral"]!["decision"]!);
+        Assert.Equal("rocu-wm/ig-officer-1", (string)recipient["referral"]!["decidedBy"]!);
+    }
+
+    [Fact]
+    public async Task Refuses_an_approval_by_the_identity_that_submitted_the_package()
+    {
+        var (packageId, referralId) = await ReferredAsync();
+
+        await _factory.DeliverAsync(Decision(packageId, referralId, "approved", officer: "rocu-wm/analyst-7"));
+
+        Assert.Empty(await BccFeedAsync());
+        Assert.Null((await RecipientAsync(packageId))["referral"]!["decision"]);
+    }
+
+    [Fact]
+    public async Task Ignores_a_decision_that_names_another_package()
+    {
+        var (packageId, referralId) = await ReferredAsync();
+
+        await _factory.DeliverAsync(Decision(Guid.NewGuid(), referralId, "approved"));
+
+        Assert.Empty(await BccFeedAsync());
+        Assert.Equal("awaiting-referral", (string)(await RecipientAsync(packageId))["delivery"]!["state"]!);
+    }
+}
