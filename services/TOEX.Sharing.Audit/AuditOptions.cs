@@ -9,4 +9,10 @@ public sealed class AuditOptions
 
     /// <summary>PolicyDecision's public JWKS, to mark each recorded decision verified or not.</summary>
     public string? DecisionJwksPath { get; set; }
+
+    /// <summary>The key ring that signs tree heads; default <c>&lt;repo&gt;/.local/keys/audit</c>.</summary>
+    public string? KeyRingPath { get; set; }
+
+    /// <summary>How often the current tree head is signed and stored (when the tree has grown).</summary>
+    public TimeSpan TreeHeadInterval { get; set; } = TimeSpan.FromMinutes(5);
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using TOEX.Sharing.Audit.Consumers;
 using TOEX.Sharing.Audit.Data;
 using TOEX.Sharing.Audit.Ledger;
+using TOEX.Sharing.Sealing;
 using TOEX.Sharing.ServiceDefaults;
 
 namespace TOEX.Sharing.Audit;
@@ -12,14 +13,21 @@ public static class Extensions
 {
     public static WebApplicationBuilder AddAudit(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.Section).ValidateOnStart();
+        builder.Services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.Section)
+            .Validate(o => o.TreeHeadInterval > TimeSpan.Zero, "Audit:TreeHeadInterval must be a positive time span, e.g. 00:05:00.")
+            .ValidateOnStart();
         var options = builder.Configuration.GetSection(AuditOptions.Section).Get<AuditOptions>() ?? new AuditOptions();
 
         builder.AddToexAuthentication();
         builder.Services.AddDbContext<AuditDb>(db =>
             db.UseSqlite(options.ConnectionString ?? $"Data Source={LocalPaths.Database("audit")}"));
         builder.Services.AddHealthChecks().AddCheck<LedgerHealthCheck>("ledger");
+        builder.Services.AddSingleton<IKeyRing>(services => LocalKeyRing.OpenOrCreate(
+            options.KeyRingPath ?? LocalPaths.KeyRing("audit"), services.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton<LedgerTree>();
         builder.Services.AddSingleton<LedgerWriter>();
+        builder.Services.AddSingleton<TreeHeadSigner>();
+        builder.Services.AddHostedService<TreeHeadPublisher>();
         builder.Services.AddSingleton<DecisionReader>();
 
         builder.AddToexMessaging(bus =>
@@ -40,7 +48,16 @@ public static class Extensions
         if (db.Database.IsSqlite())
         {
             await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;");
+            // EnsureCreated leaves a store made before tree heads were kept as it was: add their table.
+            await db.Database.ExecuteSqlRawAsync("""
+                CREATE TABLE IF NOT EXISTS "TreeHeads" (
+                    "Id" INTEGER NOT NULL CONSTRAINT "PK_TreeHeads" PRIMARY KEY AUTOINCREMENT,
+                    "TreeSize" INTEGER NOT NULL, "RootHash" TEXT NOT NULL, "TimestampUnixMs" INTEGER NOT NULL,
+                    "KeyId" TEXT NOT NULL, "Signature" TEXT NOT NULL);
+                CREATE INDEX IF NOT EXISTS "IX_TreeHeads_TreeSize" ON "TreeHeads" ("TreeSize");
+                """);
         }
+        await app.Services.GetRequiredService<LedgerTree>().EnsureLoadedAsync(db, CancellationToken.None);
     }
 }
 

@@ -17,6 +17,7 @@ app.UseAuthorization();
 
 app.MapDefaultEndpoints();
 app.MapAuditApi();
+app.MapJwksApi();
 
 await app.RunAsync();
 

@@ -56,6 +56,14 @@ public static class JsonWebKeys
         return Base64Url.EncodeToString(SHA256.HashData(buffer.WrittenSpan));
     }
 
+    /// <summary>
+    /// The ES256 (EC P-256) verification key <paramref name="keyId"/> of a public JWKS, or null when the set
+    /// holds no such key. The caller owns the key returned.
+    /// </summary>
+    /// <exception cref="SealException">The set is malformed, holds private key material or no ES256 key at all.</exception>
+    public static ECDsa? FindVerificationKey(string jwksJson, string keyId, string what) =>
+        new TrustedKeys(jwksJson, what).TryGet(keyId, out var parameters) ? ECDsa.Create(parameters) : null;
+
     internal static JsonObject ParseObject(string json, string what)
     {
         JsonNode? node;

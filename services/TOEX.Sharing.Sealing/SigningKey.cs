@@ -28,6 +28,13 @@ public sealed class SigningKey
 
     internal ECDsa Ecdsa { get; }
 
+    /// <summary>
+    /// An ES256 signature over <paramref name="data"/> in IEEE P1363 form (r || s, 64 bytes), as JWS uses:
+    /// for statements that are not JOSE objects, such as the audit ledger's signed tree heads.
+    /// </summary>
+    public byte[] SignData(ReadOnlySpan<byte> data) =>
+        Ecdsa.SignData(data, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+
     internal JsonObject PublicJwkObject => (JsonObject)publicJwk.DeepClone();
 
     /// <summary>Loads a private EC P-256 JWK meant for signing (use "sig" or none, alg "ES256" or none).</summary>

@@ -21,17 +21,36 @@ namespace TOEX.Sharing.Audit.Tests;
 /// </summary>
 public sealed class AuditFactory : WebApplicationFactory<Program>
 {
+    private readonly bool _ownsRoot;
+
     public AuditFactory()
+        : this(Directory.CreateTempSubdirectory("toex-audit-").FullName, ownsRoot: true)
     {
+    }
+
+    /// <summary>
+    /// A service over the ledger, key rings and issuer already in <paramref name="root"/> (a restart), which it
+    /// leaves in place when disposed.
+    /// </summary>
+    public AuditFactory(string root)
+        : this(root, ownsRoot: false)
+    {
+    }
+
+    private AuditFactory(string root, bool ownsRoot)
+    {
+        Root = root;
+        _ownsRoot = ownsRoot;
         DecisionKeys = LocalKeyRing.OpenOrCreate(Path.Combine(Root, "policy-decision"), TimeProvider.System);
         File.WriteAllText(DecisionJwksPath, DecisionKeys.PublicJwks());
     }
 
-    public string Root { get; } = Directory.CreateTempSubdirectory("toex-audit-").FullName;
+    public string Root { get; }
 
     public string DevIssuerDirectory => Path.Combine(Root, "dev-issuer");
     public string DecisionJwksPath => Path.Combine(Root, "policy-decision.jwks.json");
     public string DatabasePath => Path.Combine(Root, "audit.db");
+    public string AuditKeyRingPath => Path.Combine(Root, "audit-keys");
 
     /// <summary>PolicyDecision's keys as the service knows them: what these sign verifies.</summary>
     public LocalKeyRing DecisionKeys { get; }
@@ -44,6 +63,7 @@ public sealed class AuditFactory : WebApplicationFactory<Program>
         builder.UseSetting("Authentication:DevIssuer:Directory", DevIssuerDirectory);
         builder.UseSetting("Audit:ConnectionString", $"Data Source={DatabasePath}");
         builder.UseSetting("Audit:DecisionJwksPath", DecisionJwksPath);
+        builder.UseSetting("Audit:KeyRingPath", AuditKeyRingPath);
         builder.UseSetting("RabbitMq:Url", "amqp://unused:unused@127.0.0.1:1/");
         builder.ConfigureTestServices(services =>
         {
@@ -116,11 +136,25 @@ public sealed class AuditFactory : WebApplicationFactory<Program>
         return values;
     }
 
+    /// <summary>Runs <paramref name="sql"/> on the ledger's SQLite file directly, as someone with access to the store could.</summary>
+    public async Task TamperAsync(string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
         DecisionKeys.Dispose();
         SqliteConnection.ClearAllPools();
+        if (!_ownsRoot)
+        {
+            return;
+        }
         try
         {
             Directory.Delete(Root, recursive: true);

@@ -23,6 +23,10 @@ public static class AuditApi
     {
         var api = app.MapGroup("/api/v1/audit").RequireAuthorization(Roles.AuditRead);
         api.MapGet("/entries", GetEntries);
+        api.MapGet("/tree-head", LedgerApi.GetTreeHead);
+        api.MapGet("/proofs/inclusion", LedgerApi.GetInclusionProof);
+        api.MapGet("/proofs/consistency", LedgerApi.GetConsistencyProof);
+        api.MapGet("/export", LedgerApi.Export);
         return api;
     }
 

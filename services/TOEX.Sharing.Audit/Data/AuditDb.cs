@@ -7,14 +7,37 @@ public sealed class AuditDb(DbContextOptions<AuditDb> options) : DbContext(optio
 {
     public DbSet<LedgerEntry> Entries => Set<LedgerEntry>();
 
-    protected override void OnModelCreating(ModelBuilder modelBuilder) => modelBuilder.Entity<LedgerEntry>(e =>
+    public DbSet<StoredTreeHead> TreeHeads => Set<StoredTreeHead>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
-        e.HasKey(x => x.Index);
-        e.Property(x => x.Index).ValueGeneratedNever();
-        e.HasIndex(x => x.EventKey).IsUnique();
-        e.HasIndex(x => x.PackageId);
-        e.HasIndex(x => x.AtUnixMs);
-    });
+        modelBuilder.Entity<LedgerEntry>(e =>
+        {
+            e.HasKey(x => x.Index);
+            e.Property(x => x.Index).ValueGeneratedNever();
+            e.HasIndex(x => x.EventKey).IsUnique();
+            e.HasIndex(x => x.PackageId);
+            e.HasIndex(x => x.AtUnixMs);
+        });
+        modelBuilder.Entity<StoredTreeHead>(e =>
+        {
+            e.HasKey(x => x.Id);
+            e.HasIndex(x => x.TreeSize);
+        });
+    }
+}
+
+/// <summary>A tree head signed by the periodic signer: kept so an export can prove the ledger only grew since.</summary>
+public sealed class StoredTreeHead
+{
+    public long Id { get; set; }
+    public long TreeSize { get; set; }
+    /// <summary>Base64.</summary>
+    public required string RootHash { get; set; }
+    public long TimestampUnixMs { get; set; }
+    public required string KeyId { get; set; }
+    /// <summary>Base64, IEEE P1363 (r || s).</summary>
+    public required string Signature { get; set; }
 }
 
 /// <summary>

@@ -10,9 +10,10 @@ namespace TOEX.Sharing.Audit.Ledger;
 /// Appends entries in one order. Each entry's leaf hash is RFC 9162's <c>SHA-256(0x00 || canonical)</c>;
 /// the chain hash <c>SHA-256(previous chain || leaf)</c> links it to every entry before it, so an entry
 /// edited, removed or reordered breaks every chain hash after it. An event key already in the ledger is
-/// not appended again (redelivered events).
+/// not appended again (redelivered events). Once the transaction commits, the new leaves are appended to the
+/// <see cref="LedgerTree"/> under the same lock, so the tree grows in index order.
 /// </summary>
-public sealed class LedgerWriter : IDisposable
+public sealed class LedgerWriter(LedgerTree tree) : IDisposable
 {
     private static readonly byte[] Genesis = new byte[32];
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -22,6 +23,7 @@ public sealed class LedgerWriter : IDisposable
         await _gate.WaitAsync(cancellationToken);
         try
         {
+            await tree.EnsureLoadedAsync(db, cancellationToken);
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
             var keys = drafts.Select(d => d.EventKey).ToList();
             var known = await db.Entries.Where(e => keys.Contains(e.EventKey)).Select(e => e.EventKey).ToListAsync(cancellationToken);
@@ -30,7 +32,7 @@ public sealed class LedgerWriter : IDisposable
             var index = last?.Index ?? -1;
             var chain = last is null ? Genesis : Convert.FromHexString(last.ChainHash);
 
-            var appended = 0;
+            var leaves = new List<(long Index, byte[] Leaf)>();
             foreach (var draft in drafts.Where(d => !known.Contains(d.EventKey)).DistinctBy(d => d.EventKey))
             {
                 index++;
@@ -56,11 +58,15 @@ public sealed class LedgerWriter : IDisposable
                     LeafHash = Convert.ToHexStringLower(leaf),
                     ChainHash = Convert.ToHexStringLower(chain),
                 });
-                appended++;
+                leaves.Add((index, leaf));
             }
             await db.SaveChangesAsync(cancellationToken);
             await transaction.CommitAsync(cancellationToken);
-            return appended;
+            foreach (var (leafIndex, leaf) in leaves)
+            {
+                tree.Append(leafIndex, leaf);
+            }
+            return leaves.Count;
         }
         finally
         {
