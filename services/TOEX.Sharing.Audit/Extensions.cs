@@ -36,6 +36,7 @@ public static class Extensions
             bus.AddConsumer<SharingDecidedAuditConsumer, AuditConsumerDefinition<SharingDecidedAuditConsumer>>();
             bus.AddConsumer<PackageReleasedAuditConsumer, AuditConsumerDefinition<PackageReleasedAuditConsumer>>();
             bus.AddConsumer<DecisionRejectedAuditConsumer, AuditConsumerDefinition<DecisionRejectedAuditConsumer>>();
+            bus.AddConsumer<ReferralDecidedAuditConsumer, AuditConsumerDefinition<ReferralDecidedAuditConsumer>>();
         });
         return builder;
     }
@@ -55,6 +56,12 @@ public static class Extensions
                     "TreeSize" INTEGER NOT NULL, "RootHash" TEXT NOT NULL, "TimestampUnixMs" INTEGER NOT NULL,
                     "KeyId" TEXT NOT NULL, "Signature" TEXT NOT NULL);
                 CREATE INDEX IF NOT EXISTS "IX_TreeHeads_TreeSize" ON "TreeHeads" ("TreeSize");
+                CREATE TABLE IF NOT EXISTS "Referrals" (
+                    "Id" TEXT NOT NULL CONSTRAINT "PK_Referrals" PRIMARY KEY, "PackageId" TEXT NOT NULL,
+                    "Recipient" TEXT NOT NULL, "Agreement" TEXT NULL, "ReasonsJson" TEXT NOT NULL, "ObligationsJson" TEXT NOT NULL,
+                    "ReferredAtUnixMs" INTEGER NOT NULL, "Decision" TEXT NULL, "DecidedBy" TEXT NULL, "Justification" TEXT NULL,
+                    "DecidedAtUnixMs" INTEGER NULL);
+                CREATE INDEX IF NOT EXISTS "IX_Referrals_PackageId" ON "Referrals" ("PackageId");
                 """);
         }
         await app.Services.GetRequiredService<LedgerTree>().EnsureLoadedAsync(db, CancellationToken.None);

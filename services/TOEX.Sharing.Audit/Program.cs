@@ -1,3 +1,4 @@
+using TOEX.Sharing.Audit.Referrals;
 using TOEX.Sharing.Audit;
 using TOEX.Sharing.Audit.Apis;
 using TOEX.Sharing.ServiceDefaults;
@@ -17,6 +18,7 @@ app.UseAuthorization();
 
 app.MapDefaultEndpoints();
 app.MapAuditApi();
+app.MapReferralsApi();
 app.MapJwksApi();
 
 await app.RunAsync();

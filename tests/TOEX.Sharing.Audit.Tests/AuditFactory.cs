@@ -76,6 +76,7 @@ public sealed class AuditFactory : WebApplicationFactory<Program>
                 bus.AddConsumer<SharingDecidedAuditConsumer, AuditConsumerDefinition<SharingDecidedAuditConsumer>>();
                 bus.AddConsumer<PackageReleasedAuditConsumer, AuditConsumerDefinition<PackageReleasedAuditConsumer>>();
                 bus.AddConsumer<DecisionRejectedAuditConsumer, AuditConsumerDefinition<DecisionRejectedAuditConsumer>>();
+                bus.AddConsumer<ReferralDecidedAuditConsumer, AuditConsumerDefinition<ReferralDecidedAuditConsumer>>();
             });
         });
     }
@@ -97,11 +98,14 @@ public sealed class AuditFactory : WebApplicationFactory<Program>
     }
 
     /// <summary>A client carrying a development-issuer token for <paramref name="organisation"/> with <paramref name="roles"/>.</summary>
-    public HttpClient ClientFor(string organisation, params string[] roles)
+    public HttpClient ClientFor(string organisation, params string[] roles) => ClientAs(organisation, $"{organisation}-tester", roles);
+
+    /// <summary>A client for a named person (<paramref name="subject"/>) of <paramref name="organisation"/>.</summary>
+    public HttpClient ClientAs(string organisation, string subject, params string[] roles)
     {
         var client = CreateClient();
         using var issuer = DevIssuer.OpenOrCreate(DevIssuerDirectory, TimeProvider.System);
-        var token = issuer.CreateToken(organisation, roles, $"{organisation}-tester", TimeSpan.FromMinutes(10));
+        var token = issuer.CreateToken(organisation, roles, subject, TimeSpan.FromMinutes(10));
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         return client;
     }

@@ -109,12 +109,15 @@ public sealed class RunningServices : IAsyncLifetime
     }
 
     /// <summary>A client for a service carrying a development-issuer token.</summary>
-    public HttpClient Client(Uri service, string organisation, params string[] roles)
+    public HttpClient Client(Uri service, string organisation, params string[] roles) => ClientAs(service, organisation, $"{organisation}-e2e", roles);
+
+    /// <summary>A client for a named person of an organisation.</summary>
+    public HttpClient ClientAs(Uri service, string organisation, string subject, params string[] roles)
     {
         var client = new HttpClient { BaseAddress = service, Timeout = TimeSpan.FromSeconds(30) };
         using var issuer = DevIssuer.OpenOrCreate(DevIssuerDirectory, TimeProvider.System);
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer",
-            issuer.CreateToken(organisation, roles, $"{organisation}-e2e", TimeSpan.FromMinutes(30)));
+            issuer.CreateToken(organisation, roles, subject, TimeSpan.FromMinutes(30)));
         return client;
     }
 

@@ -190,4 +190,46 @@ public sealed class SpineTests(RunningServices stack) : IClassFixture<RunningSer
         Assert.Equal(HttpStatusCode.NotFound, ackOther.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, noToken.StatusCode);
     }
+
+    [Fact]
+    public async Task An_IG_officers_approval_at_the_audit_service_releases_a_referred_package_to_its_recipient()
+    {
+        // Its own package (the special-category sample under another reference), so the other tests' feeds are unchanged.
+        var package = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(RepoPaths.Root, "deploy", "samples", "rocuwm-2026-000126.json")))!;
+        package["reference"] = "ROCUWM-2026-900126";
+        using var originator = stack.Client(stack.Gateway, "rocu-wm", "Packages.Submit");
+        var submitted = await originator.PostAsync("/api/v1/packages", new StringContent(package.ToJsonString(), Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
+        var packageId = Guid.Parse((string)(await RunningServices.ReadJsonAsync(submitted))["id"]!);
+        await DecidedAsync(originator, packageId);
+        using var officer = stack.ClientAs(stack.Audit, "rocu-wm", "ig-officer-e2e", "Disclosures.Approve");
+
+        var referral = await stack.EventuallyAsync(async () =>
+        {
+            var page = await officer.GetFromJsonAsync<JsonObject>("/api/v1/referrals");
+            return page!["items"]!.AsArray().FirstOrDefault(i => Guid.Parse((string)i!["packageId"]!) == packageId)?.AsObject();
+        }, "the referral to be listed");
+        var approve = await officer.PostAsync($"/api/v1/referrals/{(string)referral["id"]!}/approve",
+            new StringContent("{\"justification\":\"Child at risk; the council must assess today.\"}", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, approve.StatusCode);
+
+        using var bcc = stack.Client(stack.Gateway, "bcc-childrens", "Feed.Read");
+        var item = await stack.EventuallyAsync(async () =>
+        {
+            var page = await bcc.GetFromJsonAsync<JsonObject>("/api/v1/feed?limit=500");
+            return page!["items"]!.AsArray().FirstOrDefault(i => Guid.Parse((string)i!["packageId"]!) == packageId)?.AsObject();
+        }, "the approved copy on bcc-childrens' feed");
+        var copy = JsonNode.Parse(PackageOpener.Open((string)item["sealed"]!, stack.PartnerPrivateKeys["bcc-childrens"], await stack.BrokerJwksAsync()))!;
+        Assert.Equal("ROCUWM-2026-900126", (string)copy["package"]!["reference"]!);
+
+        using var auditor = stack.Client(stack.Audit, "rocu-wm", "Audit.Read");
+        var entries = await stack.EventuallyAsync(async () =>
+        {
+            var page = await auditor.GetFromJsonAsync<JsonObject>($"/api/v1/audit/entries?package={packageId}");
+            var items = page!["items"]!.AsArray();
+            return items.Any(e => (string)e!["type"]! == "release") ? items : null;
+        }, "the approval's release in the ledger");
+        Assert.Contains(entries, e => (string)e!["type"]! == "referral-approved" && (string)e["actor"]! == "rocu-wm/ig-officer-e2e");
+        Assert.Contains(entries, e => (string)e!["type"]! == "release" && ((string)e["actor"]!).Contains("ig-officer", StringComparison.Ordinal));
+    }
 }

@@ -1,6 +1,8 @@
 using MassTransit;
 using TOEX.Sharing.Audit.Data;
 using TOEX.Sharing.Audit.Ledger;
+using Microsoft.EntityFrameworkCore;
+using TOEX.Sharing.Audit.Referrals;
 using TOEX.Sharing.Contracts;
 
 namespace TOEX.Sharing.Audit.Consumers;
@@ -80,7 +82,36 @@ public sealed class SharingDecidedAuditConsumer(AuditDb db, LedgerWriter ledger,
                 ["obligations"] = d.Obligations.Select(o => o.Type).ToList(),
             },
         }).ToList();
-        return ledger.AppendAsync(db, drafts, context.CancellationToken);
+        return AppendWithReferralsAsync(decision, verified, drafts, context.CancellationToken);
+    }
+
+    /// <summary>
+    /// A verified refer becomes a referral an IG officer can decide, saved with the decision's ledger entries.
+    /// Its id is the one the gateway holds the copy under.
+    /// </summary>
+    private async Task AppendWithReferralsAsync(SignedDecision decision, bool verified, List<LedgerRecord> drafts, CancellationToken ct)
+    {
+        if (verified)
+        {
+            foreach (var refer in decision.Decisions.Where(d => d.Outcome == "refer"))
+            {
+                var id = ServiceDefaults.DerivedId.From(decision.PackageId, $"referral/{refer.Recipient}");
+                if (!await db.Referrals.AnyAsync(r => r.Id == id, ct))
+                {
+                    db.Referrals.Add(new Referral
+                    {
+                        Id = id,
+                        PackageId = decision.PackageId,
+                        Recipient = refer.Recipient,
+                        Agreement = refer.Agreement,
+                        ReasonsJson = ToexJson.Serialize(refer.Reasons),
+                        ObligationsJson = ToexJson.Serialize(refer.Obligations),
+                        ReferredAtUnixMs = decision.DecidedAt.ToUnixTimeMilliseconds(),
+                    });
+                }
+            }
+        }
+        await ledger.AppendAsync(db, drafts, ct);
     }
 }
 

@@ -2,12 +2,14 @@ using Microsoft.EntityFrameworkCore;
 
 namespace TOEX.Sharing.Audit.Data;
 
-/// <summary>The audit worker's own store: the ledger, nothing else.</summary>
+/// <summary>The audit worker's own store: the ledger, its signed tree heads, and referrals awaiting an IG officer.</summary>
 public sealed class AuditDb(DbContextOptions<AuditDb> options) : DbContext(options)
 {
     public DbSet<LedgerEntry> Entries => Set<LedgerEntry>();
 
     public DbSet<StoredTreeHead> TreeHeads => Set<StoredTreeHead>();
+
+    public DbSet<Referrals.Referral> Referrals => Set<Referrals.Referral>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -23,6 +25,11 @@ public sealed class AuditDb(DbContextOptions<AuditDb> options) : DbContext(optio
         {
             e.HasKey(x => x.Id);
             e.HasIndex(x => x.TreeSize);
+        });
+        modelBuilder.Entity<Referrals.Referral>(e =>
+        {
+            e.HasKey(x => x.Id);
+            e.HasIndex(x => x.PackageId);
         });
     }
 }
