@@ -4,7 +4,11 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using TOEX.Sharing.Contracts;
 using TOEX.Sharing.Gateway.Consumers;
+using TOEX.Sharing.Policy;
 using TOEX.Sharing.Sealing;
 using TOEX.Sharing.Testing;
 
@@ -69,6 +73,43 @@ public sealed class GatewayFactory(string? rabbitMqUrl = null, TimeSpan? publish
     {
         var key = KeyFiles.Generate(PartnerKeysDirectory, kind, KeyUse.Encryption, partner);
         return KeyFiles.ReadPrivateJwk(key.PrivateJwkPath);
+    }
+
+    /// <summary>The instant decisions are taken at in these tests.</summary>
+    public static readonly DateTimeOffset At = DateTimeOffset.Parse("2026-11-25T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>A key ring standing in for PolicyDecision's, whose public JWKS the gateway trusts.</summary>
+    public LocalKeyRing TrustDecisionKeys()
+    {
+        var keys = LocalKeyRing.OpenOrCreate(DecisionKeyRingDirectory, TimeProvider.System);
+        File.WriteAllText(DecisionJwksPath, keys.PublicJwks());
+        return keys;
+    }
+
+    /// <summary>Submits as <paramref name="subject"/> of rocu-wm; returns the id and the facts the gateway published.</summary>
+    public async Task<(Guid Id, PackageSubmitted Submitted)> SubmitAsync(JsonObject package, string subject = "rocu-wm-tester")
+    {
+        var response = await ClientAs("rocu-wm", subject, "Packages.Submit").PostAsync("/api/v1/packages", Packages.Json(package));
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
+        var id = Guid.Parse((string)(await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!);
+        var harness = Services.GetRequiredService<MassTransit.Testing.ITestHarness>();
+        Assert.True(await harness.Published.Any<PackageSubmitted>(m => m.Context.Message.PackageId == id));
+        // First, not Single: enumerating a harness list to its end waits for the harness to go idle.
+        return (id, harness.Published.Select<PackageSubmitted>(m => m.Context.Message.PackageId == id).First().Context.Message);
+    }
+
+    /// <summary>What PolicyDecision would decide for <paramref name="submitted"/> at <see cref="At"/> under the shipped policies.</summary>
+    public static SignedDecision Decide(PackageSubmitted submitted)
+    {
+        var document = new PolicyEngine(PolicySet.Load(RepoPaths.Policies)).Decide(submitted.Facts, At);
+        return new SignedDecision
+        {
+            PackageId = submitted.PackageId,
+            ContentHash = submitted.ContentHash,
+            DecidedAt = At,
+            PolicyVersion = document.PolicyVersion,
+            Decisions = document.Decisions,
+        };
     }
 
     /// <summary>Publishes on the harness bus and returns once the message has been consumed without a fault.</summary>

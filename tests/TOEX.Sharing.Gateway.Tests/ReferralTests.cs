@@ -14,15 +14,14 @@ namespace TOEX.Sharing.Gateway.Tests;
 /// <summary>Referred disclosures: held, then released or denied on an IG officer's decision (taken in the audit service).</summary>
 public sealed class ReferralTests : IAsyncLifetime
 {
-    private static readonly DateTimeOffset At = DateTimeOffset.Parse("2026-11-25T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
+    private static readonly DateTimeOffset At = GatewayFactory.At;
     private readonly GatewayFactory _factory = new();
     private LocalKeyRing _decisionKeys = null!;
     private string _bccKey = null!;
 
     public Task InitializeAsync()
     {
-        _decisionKeys = LocalKeyRing.OpenOrCreate(_factory.DecisionKeyRingDirectory, TimeProvider.System);
-        File.WriteAllText(_factory.DecisionJwksPath, _decisionKeys.PublicJwks());
+        _decisionKeys = _factory.TrustDecisionKeys();
         _bccKey = _factory.RegisterPartnerKey("bcc-childrens");
         return Task.CompletedTask;
     }
@@ -51,18 +50,8 @@ public sealed class ReferralTests : IAsyncLifetime
     /// <summary>Submits the special-category sample (a refer for bcc-childrens) as analyst-7 and delivers its decision.</summary>
     private async Task<(Guid PackageId, Guid ReferralId)> ReferredAsync()
     {
-        var submitter = _factory.ClientAs("rocu-wm", "analyst-7", "Packages.Submit");
-        var response = await submitter.PostAsync("/api/v1/packages", Packages.Json(Packages.Load("rocuwm-2026-000126.json")));
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var id = Guid.Parse((string)(await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!);
-        var harness = _factory.Services.GetRequiredService<ITestHarness>();
-        Assert.True(await harness.Published.Any<PackageSubmitted>(m => m.Context.Message.PackageId == id));
-        var submitted = harness.Published.Select<PackageSubmitted>(m => m.Context.Message.PackageId == id).First().Context.Message;
-        var document = new PolicyEngine(PolicySet.Load(RepoPaths.Policies)).Decide(submitted.Facts, At);
-        var jws = new DecisionSigner(_decisionKeys.Current).Sign(new SignedDecision
-        {
-            PackageId = id, ContentHash = submitted.ContentHash, DecidedAt = At, PolicyVersion = document.PolicyVersion, Decisions = document.Decisions,
-        });
+        var (id, submitted) = await _factory.SubmitAsync(Packages.Load("rocuwm-2026-000126.json"), subject: "analyst-7");
+        var jws = new DecisionSigner(_decisionKeys.Current).Sign(GatewayFactory.Decide(submitted));
         await _factory.DeliverAsync(new SharingDecided { PackageId = id, DecisionJws = jws });
 
         var status = await _factory.ClientFor("rocu-wm", "Packages.Submit").GetFromJsonAsync<JsonObject>($"/api/v1/packages/{id}");

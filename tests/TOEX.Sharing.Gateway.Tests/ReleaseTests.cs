@@ -14,7 +14,6 @@ namespace TOEX.Sharing.Gateway.Tests;
 /// <summary>The gateway's decision consumer, driven through MassTransit's test harness.</summary>
 public sealed class ReleaseTests : IAsyncLifetime
 {
-    private static readonly DateTimeOffset At = DateTimeOffset.Parse("2026-11-25T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
     private readonly GatewayFactory _factory = new();
     private LocalKeyRing _decisionKeys = null!;
     private string _bccKey = null!;
@@ -22,8 +21,7 @@ public sealed class ReleaseTests : IAsyncLifetime
 
     public Task InitializeAsync()
     {
-        _decisionKeys = LocalKeyRing.OpenOrCreate(_factory.DecisionKeyRingDirectory, TimeProvider.System);
-        File.WriteAllText(_factory.DecisionJwksPath, _decisionKeys.PublicJwks());
+        _decisionKeys = _factory.TrustDecisionKeys();
         _bccKey = _factory.RegisterPartnerKey("bcc-childrens");
         _wmpKey = _factory.RegisterPartnerKey("wmp");
         return Task.CompletedTask;
@@ -36,43 +34,11 @@ public sealed class ReleaseTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    private async Task<(Guid Id, PackageSubmitted Submitted)> SubmitAsync(JsonObject package)
-    {
-        var response = await _factory.ClientFor("rocu-wm", "Packages.Submit").PostAsync("/api/v1/packages", Packages.Json(package));
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var id = Guid.Parse((string)(await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!);
-        var harness = _factory.Services.GetRequiredService<ITestHarness>();
-        // First, not Single: enumerating a harness list to its end waits for the harness to go idle.
-        return (id, harness.Published.Select<PackageSubmitted>(m => m.Context.Message.PackageId == id).First().Context.Message);
-    }
+    private Task<(Guid Id, PackageSubmitted Submitted)> SubmitAsync(JsonObject package) => _factory.SubmitAsync(package);
 
-    private static SignedDecision Decide(PackageSubmitted submitted) =>
-        Decide(submitted, new PolicyEngine(PolicySet.Load(RepoPaths.Policies)).Decide(submitted.Facts, At));
+    private static SignedDecision Decide(PackageSubmitted submitted) => GatewayFactory.Decide(submitted);
 
-    private static SignedDecision Decide(PackageSubmitted submitted, DecisionDocument document) => new()
-    {
-        PackageId = submitted.PackageId,
-        ContentHash = submitted.ContentHash,
-        DecidedAt = At,
-        PolicyVersion = document.PolicyVersion,
-        Decisions = document.Decisions,
-    };
-
-    private async Task DeliverAsync(Guid id, string jws)
-    {
-        // Awaited through a consume observer, not the harness's lists: those de-duplicate by message id
-        // and give up when the harness has been idle, which a loaded machine makes flaky.
-        var harness = _factory.Services.GetRequiredService<ITestHarness>();
-        var messageId = NewId.NextGuid();
-        var delivery = Guid.NewGuid().ToString("N");
-        var consumed = _factory.Services.GetRequiredService<Consumptions>().WaitAsync(messageId, delivery, TimeSpan.FromSeconds(60));
-        await harness.Bus.Publish(new SharingDecided { PackageId = id, DecisionJws = jws }, context =>
-        {
-            context.MessageId = messageId;
-            context.Headers.Set(Consumptions.DeliveryHeader, delivery);
-        });
-        await consumed;
-    }
+    private Task DeliverAsync(Guid id, string jws) => _factory.DeliverAsync(new SharingDecided { PackageId = id, DecisionJws = jws });
 
     private async Task<JsonArray> FeedAsync(string partner)
     {

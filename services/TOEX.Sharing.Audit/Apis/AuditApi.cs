@@ -65,7 +65,7 @@ public static class AuditApi
         }
         if (errors.Count > 0)
         {
-            return TypedResults.ValidationProblem(errors, title: "The request is invalid.", type: "https://toex.sharing/problems/validation");
+            return Problems.Validation(errors);
         }
 
         var entries = db.Entries.AsNoTracking().Where(e => e.Index > after);

@@ -8,12 +8,13 @@ using TOEX.Sharing.Audit.Ledger;
 using TOEX.Sharing.Ledger;
 using TOEX.Sharing.Sealing;
 
+using TOEX.Sharing.ServiceDefaults;
+
 namespace TOEX.Sharing.Audit.Apis;
 
 /// <summary>The ledger's Merkle tree: signed tree heads, inclusion and consistency proofs, evidence bundles.</summary>
 public static class LedgerApi
 {
-    private const string ValidationType = "https://toex.sharing/problems/validation";
 
     /// <summary>The current tree head, signed now.</summary>
     public static async Task<Ok<TreeHeadDocument>> GetTreeHead(
@@ -153,5 +154,5 @@ public static class LedgerApi
     }
 
     private static ValidationProblem Invalid(Dictionary<string, string[]> errors) =>
-        TypedResults.ValidationProblem(errors, title: "The request is invalid.", type: ValidationType);
+        Problems.Validation(errors);
 }

@@ -27,7 +27,6 @@ public sealed record ReferralDecisionView(Guid Id, string Decision, string Decid
 public static class ReferralsApi
 {
     public const int MaxJustification = 4_000;
-    private const string TypeBase = "https://toex.sharing/problems/";
 
     public static RouteGroupBuilder MapReferralsApi(this IEndpointRouteBuilder app)
     {
@@ -71,10 +70,10 @@ public static class ReferralsApi
             ? value.GetString()?.Trim() : null;
         if (string.IsNullOrEmpty(justification) || justification.Length > MaxJustification)
         {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            return Problems.Validation(new Dictionary<string, string[]>
             {
                 ["justification"] = [$"Required: why this disclosure is {decision}, 1 to {MaxJustification} characters."],
-            }, title: "The request is invalid.", type: TypeBase + "validation");
+            });
         }
 
         var referral = await db.Referrals.AsNoTracking().SingleOrDefaultAsync(r => r.Id == id, cancellationToken);
@@ -85,12 +84,12 @@ public static class ReferralsApi
         }
         if (referral.Decision is not null)
         {
-            return Problem(StatusCodes.Status409Conflict, "referral-decided", $"This referral was already {referral.Decision}.");
+            return Problems.Status(StatusCodes.Status409Conflict, "referral-decided", $"This referral was already {referral.Decision}.");
         }
         var officer = user.Actor();
         if (decision == "approved" && officer == submittedBy)
         {
-            return Problem(StatusCodes.Status403Forbidden, "separation-of-duties", "Whoever submitted a package cannot approve its referral.");
+            return Problems.Status(StatusCodes.Status403Forbidden, "separation-of-duties", "Whoever submitted a package cannot approve its referral.");
         }
 
         var now = time.GetUtcNow();
@@ -103,7 +102,7 @@ public static class ReferralsApi
             .SetProperty(r => r.DecidedAtUnixMs, now.ToUnixTimeMilliseconds()), cancellationToken);
         if (claimed == 0)
         {
-            return Problem(StatusCodes.Status409Conflict, "referral-decided", "This referral was already decided.");
+            return Problems.Status(StatusCodes.Status409Conflict, "referral-decided", "This referral was already decided.");
         }
 
         // Answered only once the broker confirmed the decision; otherwise nothing is recorded.
@@ -128,13 +127,11 @@ public static class ReferralsApi
         {
             await transaction.RollbackAsync(CancellationToken.None);
             http.Response.Headers.RetryAfter = "30";
-            return Problem(StatusCodes.Status503ServiceUnavailable, "broker-unavailable",
+            return Problems.Status(StatusCodes.Status503ServiceUnavailable, "broker-unavailable",
                 "The message broker did not confirm the decision; nothing was recorded. Try again later.");
         }
         await transaction.CommitAsync(CancellationToken.None);
         return TypedResults.Ok(new ReferralDecisionView(id, decision, officer, now));
     }
 
-    private static ProblemHttpResult Problem(int status, string slug, string title) =>
-        TypedResults.Problem(new ProblemDetails { Status = status, Type = TypeBase + slug, Title = title });
 }

@@ -2,6 +2,8 @@ using System.Buffers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 
+using TOEX.Sharing.ServiceDefaults;
+
 namespace TOEX.Sharing.Gateway.Apis;
 
 /// <summary>

@@ -1,9 +1,10 @@
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 
-namespace TOEX.Sharing.Gateway.Apis;
+namespace TOEX.Sharing.ServiceDefaults;
 
-/// <summary>RFC 9457 problem details with stable <c>type</c> URIs.</summary>
+/// <summary>RFC 9457 problem details with stable <c>type</c> URIs: the one error shape of every service.</summary>
 public static class Problems
 {
     private const string TypeBase = "https://toex.sharing/problems/";
