@@ -29,6 +29,9 @@ public sealed class RunningServices : IAsyncLifetime
     public Dictionary<string, string> PartnerPrivateKeys { get; } = [];
     public ChildProcess GatewayProcess { get; private set; } = null!;
 
+    /// <summary>The npm oidc-provider issuer the gateway also trusts (for rocu-wm and safe-haven systems).</summary>
+    public OidcProviderIssuer Oidc { get; private set; } = null!;
+
     private string DevIssuerDirectory => Path.Combine(Root, "dev-issuer");
     private string DecisionJwks => Path.Combine(Root, "policy-decision.jwks.json");
 
@@ -42,6 +45,13 @@ public sealed class RunningServices : IAsyncLifetime
             var key = KeyFiles.Generate(partnerKeys, partner == "nca" ? KeyKind.Rsa : KeyKind.EC, KeyUse.Encryption, partner);
             PartnerPrivateKeys[partner] = KeyFiles.ReadPrivateJwk(key.PrivateJwkPath);
         }
+
+        Oidc = await OidcProviderIssuer.StartAsync(Root, new Dictionary<string, (string, string[])>
+        {
+            ["rocu-wm-analytics"] = ("rocu-wm", ["Packages.Submit"]),
+            ["safe-haven-case-system"] = ("safe-haven", ["Feed.Read"]),
+            ["wmp-records"] = ("wmp", ["Feed.Read"]),
+        });
 
         var common = new Dictionary<string, string?>
         {
@@ -71,7 +81,7 @@ public sealed class RunningServices : IAsyncLifetime
 
         var gatewayPort = FreePort.Next(p => p != auditPort);
         Gateway = new Uri($"http://127.0.0.1:{gatewayPort}");
-        GatewayProcess = Start("TOEX.Sharing.Gateway", common, new()
+        var gateway = new Dictionary<string, string?>(Oidc.TrustedAs("oidc-test", 0, "rocu-wm", "safe-haven"))
         {
             ["ASPNETCORE_URLS"] = Gateway.ToString(),
             ["Gateway__ConnectionString"] = $"Data Source={Path.Combine(Root, "gateway.db")}",
@@ -79,7 +89,8 @@ public sealed class RunningServices : IAsyncLifetime
             ["Gateway__PartnerKeysPath"] = partnerKeys,
             ["Gateway__DecisionJwksPath"] = DecisionJwks,
             ["Gateway__PoliciesPath"] = RepoPaths.Policies,
-        });
+        };
+        GatewayProcess = Start("TOEX.Sharing.Gateway", common, gateway);
         await Ready(audit, () => audit.WaitForHttpAsync(new Uri(Audit, "/health"), StartTimeout));
         await Ready(GatewayProcess, () => GatewayProcess.WaitForHttpAsync(new Uri(Gateway, "/health"), StartTimeout));
     }
@@ -149,6 +160,10 @@ public sealed class RunningServices : IAsyncLifetime
         foreach (var process in _processes)
         {
             await process.DisposeAsync();
+        }
+        if (Oidc is not null)
+        {
+            await Oidc.DisposeAsync();
         }
         await _broker.DeleteVirtualHostAsync(Vhost.Name);
         try

@@ -192,6 +192,35 @@ public sealed class SpineTests(RunningServices stack) : IClassFixture<RunningSer
     }
 
     [Fact]
+    public async Task A_token_from_a_real_OIDC_issuer_submits_a_package_and_its_recipient_reads_it_with_another()
+    {
+        var package = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(RepoPaths.Root, "deploy", "samples", "rocuwm-2026-000125.json")))!.AsObject();
+        package["reference"] = "ROCUWM-2026-000901";
+        using var originator = new HttpClient { BaseAddress = stack.Gateway };
+        originator.DefaultRequestHeaders.Authorization = new("Bearer", await stack.Oidc.TokenAsync("rocu-wm-analytics"));
+
+        var submitted = await originator.PostAsync("/api/v1/packages", new StringContent(package.ToJsonString(), Encoding.UTF8, "application/json"));
+        Assert.True(submitted.StatusCode == HttpStatusCode.Accepted, $"{submitted.StatusCode} {await submitted.Content.ReadAsStringAsync()}");
+        var id = Guid.Parse((string)(await RunningServices.ReadJsonAsync(submitted))["id"]!);
+        var status = await DecidedAsync(originator, id);
+        Assert.Equal("permit", (string)status["recipients"]!.AsArray().Single(r => (string)r!["partner"]! == "safe-haven")!["outcome"]!);
+
+        using var recipient = new HttpClient { BaseAddress = stack.Gateway };
+        recipient.DefaultRequestHeaders.Authorization = new("Bearer", await stack.Oidc.TokenAsync("safe-haven-case-system"));
+        var item = await stack.EventuallyAsync(async () =>
+        {
+            var feed = await recipient.GetFromJsonAsync<JsonObject>("/api/v1/feed?limit=500");
+            return feed!["items"]!.AsArray().FirstOrDefault(i => (string)i!["packageId"]! == id.ToString());
+        }, "the package on safe-haven's feed");
+        Assert.Equal("package", (string)item["kind"]!);
+
+        // The same issuer is not trusted to speak for wmp: its token for a wmp client is refused.
+        using var notTrusted = new HttpClient { BaseAddress = stack.Gateway };
+        notTrusted.DefaultRequestHeaders.Authorization = new("Bearer", await stack.Oidc.TokenAsync("wmp-records"));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await notTrusted.GetAsync("/api/v1/feed")).StatusCode);
+    }
+
+    [Fact]
     public async Task An_IG_officers_approval_at_the_audit_service_releases_a_referred_package_to_its_recipient()
     {
         // Its own package (the special-category sample under another reference), so the other tests' feeds are unchanged.

@@ -28,6 +28,9 @@ public sealed class GatewayFactory(string? rabbitMqUrl = null, TimeSpan? publish
     public string DecisionJwksPath => Path.Combine(Root, "policy-decision.jwks.json");
     public string DatabasePath => Path.Combine(Root, "gateway.db");
 
+    /// <summary>More configuration, applied last (set before the first client is created).</summary>
+    public Dictionary<string, string?> Settings { get; } = [];
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Development");
@@ -39,6 +42,10 @@ public sealed class GatewayFactory(string? rabbitMqUrl = null, TimeSpan? publish
         builder.UseSetting("Gateway:PoliciesPath", RepoPaths.Policies);
         builder.UseSetting("Gateway:PublishTimeout", (publishTimeout ?? TimeSpan.FromSeconds(10)).ToString());
         builder.UseSetting("RabbitMq:Url", rabbitMqUrl ?? "amqp://unused:unused@127.0.0.1:1/");
+        foreach (var (key, value) in Settings)
+        {
+            builder.UseSetting(key, value);
+        }
         if (rabbitMqUrl is null)
         {
             builder.ConfigureTestServices(services =>

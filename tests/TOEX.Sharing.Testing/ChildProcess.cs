@@ -62,19 +62,30 @@ public sealed class ChildProcess : IAsyncDisposable
         {
             throw new FileNotFoundException($"No service assembly at {assemblyPath}.", assemblyPath);
         }
+        return Start(DotnetHost, [assemblyPath, .. arguments ?? []], environment,
+            workingDirectory ?? Path.GetDirectoryName(Path.GetFullPath(assemblyPath))!, name ?? Path.GetFileNameWithoutExtension(assemblyPath), outputLines);
+    }
 
-        var startInfo = new ProcessStartInfo(DotnetHost)
+    /// <summary>Starts any <paramref name="program"/> (found on PATH) the same way: output kept, killed with the test process.</summary>
+    public static ChildProcess Start(
+        string program,
+        IEnumerable<string> arguments,
+        IReadOnlyDictionary<string, string?>? environment,
+        string workingDirectory,
+        string name,
+        int outputLines = 2000)
+    {
+        var startInfo = new ProcessStartInfo(program)
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = workingDirectory ?? Path.GetDirectoryName(Path.GetFullPath(assemblyPath))!,
+            WorkingDirectory = workingDirectory,
             StandardOutputEncoding = Encoding.UTF8,
             StandardErrorEncoding = Encoding.UTF8,
         };
-        startInfo.ArgumentList.Add(assemblyPath);
-        foreach (var argument in arguments ?? [])
+        foreach (var argument in arguments)
         {
             startInfo.ArgumentList.Add(argument);
         }
@@ -92,7 +103,7 @@ public sealed class ChildProcess : IAsyncDisposable
         }
 
         var process = new Process { StartInfo = startInfo, EnableRaisingEvents = true };
-        var child = new ChildProcess(process, name ?? Path.GetFileNameWithoutExtension(assemblyPath), outputLines);
+        var child = new ChildProcess(process, name, outputLines);
         process.OutputDataReceived += (_, e) =>
         {
             if (e.Data is not null)
@@ -111,7 +122,7 @@ public sealed class ChildProcess : IAsyncDisposable
 
         if (!process.Start())
         {
-            throw new InvalidOperationException($"Could not start {DotnetHost} {assemblyPath}.");
+            throw new InvalidOperationException($"Could not start {program}.");
         }
 
         process.StandardInput.Close();

@@ -14,6 +14,9 @@ public static class NodeInterop
 
     public static string Directory => Path.Combine(RepoPaths.Root, "tests", "interop");
 
+    /// <summary>Installs the npm packages of tests/interop if they are not there yet.</summary>
+    public static Task EnsureInstalledAsync() => Installed.Value;
+
     public static async Task<(int ExitCode, string Output, string Error)> RunScriptAsync(
         string script, IReadOnlyList<string> arguments, string? standardInput = null, TimeSpan? timeout = null)
     {
@@ -24,7 +27,7 @@ public static class NodeInterop
     private static async Task InstallAsync()
     {
         var modules = Path.Combine(Directory, "node_modules");
-        if (new[] { "jose", "ajv", "ajv-formats" }.All(name => System.IO.Directory.Exists(Path.Combine(modules, name))))
+        if (new[] { "jose", "ajv", "ajv-formats", "oidc-provider" }.All(name => System.IO.Directory.Exists(Path.Combine(modules, name))))
         {
             return;
         }
