@@ -60,7 +60,12 @@ else
     exit 1
   }
   broker_started=1
+  # Each service connects as its own user, confined to its own queues and exchanges (deploy/rabbitmq/definitions.json).
+  "$root/deploy/rabbitmq/private-node.sh" service-users --dir "$state/rabbitmq"
 fi
+service_url() { # service
+  if [[ -n "${TOEX_RABBITMQ_URL:-}" ]]; then echo "$TOEX_RABBITMQ_URL"; else "$root/deploy/rabbitmq/private-node.sh" service-url "$1" --dir "$state/rabbitmq"; fi
+}
 
 say "Keys (development only, in .local/keys)"
 partners=(rocu-wm wmp staffs nca border-force-mids bcc-childrens bsol-nhs-safeguarding safe-haven)
@@ -69,11 +74,10 @@ for partner in "${partners[@]}"; do
 done
 
 export DOTNET_ENVIRONMENT=Development ASPNETCORE_ENVIRONMENT=Development
-export RabbitMq__Url="$broker_url"
 
 start() { # name dll url-or-empty
   local name=$1 dll=$2 url=${3:-}
-  ASPNETCORE_URLS="$url" dotnet "$dll" >"$logs/$name.log" 2>&1 &
+  RabbitMq__Url="$(service_url "$name")" ASPNETCORE_URLS="$url" dotnet "$dll" >"$logs/$name.log" 2>&1 &
   pids+=($!)
 }
 wait_ready() { # name url
@@ -107,7 +111,7 @@ cat <<MSG
 
   Gateway        $gateway   (API: /api/v1/..., keys: /.well-known/jwks.json, health: /health)
   Audit          $audit   (API: /api/v1/audit/entries)
-  RabbitMQ       ${broker_url%%@*}@…  (private node: .local/rabbitmq)
+  RabbitMQ       ${broker_url%%@*}@…  (private node: .local/rabbitmq; services connect as their own users)
   Logs           $logs
   Sample partner bcc-childrens: what it receives is opened into $logs/sample-partner.log
 

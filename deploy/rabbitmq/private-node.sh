@@ -12,6 +12,10 @@
 #   delete-vhost NAME                       delete a virtual host (no error if absent)
 #   add-user USER PASS VHOST [CONF WRITE READ]
 #                                           create or update a user with permissions on VHOST
+#   service-users                           load deploy/rabbitmq/definitions.json (the services' own
+#                                           users and their permissions on vhost `toex`) and give
+#                                           each user a generated password, kept in DIR/users/USER
+#   service-url USER                        print amqp://USER:PASS@127.0.0.1:PORT/toex for a service user
 # Options (or environment):
 #   --dir DIR         (TOEX_RABBITMQ_NODE_DIR)   state folder; default <repo>/.local/rabbitmq
 #   --port N          (TOEX_RABBITMQ_NODE_PORT)  AMQP port on 127.0.0.1; default 5679
@@ -35,6 +39,8 @@ SCRIPT_PATH="$SCRIPT_DIR/$(basename "${BASH_SOURCE[0]}")"
 readonly SCRIPT_DIR REPO_ROOT SCRIPT_PATH
 readonly RABBITMQ_BIN="${TOEX_RABBITMQ_BIN:-/usr/lib/rabbitmq/bin}"
 readonly USER_NAME=toex
+readonly DEFINITIONS="$SCRIPT_DIR/definitions.json"
+readonly SERVICE_VHOST=toex
 
 die() {
   local code=$1
@@ -359,6 +365,28 @@ case "$command" in
       ctl -q change_password "$user" "$pass" >/dev/null
     fi
     ctl -q set_permissions -p "$vhost" "$user" "${positional[3]:-.*}" "${positional[4]:-.*}" "${positional[5]:-.*}" >/dev/null
+    ;;
+  service-users)
+    ((${#positional[@]} == 0)) || usage
+    require_installed
+    require_running
+    [[ -r "$DEFINITIONS" ]] || die 1 "no $DEFINITIONS"
+    ctl -q import_definitions "$DEFINITIONS" >/dev/null
+    mkdir -p "$DIR/users"
+    # The users of the "users" array: they arrive without a password and get one here.
+    while IFS= read -r user; do
+      [[ "$user" =~ ^[a-z][a-z0-9-]*$ ]] || die 1 "unexpected user name '$user' in $DEFINITIONS"
+      if [[ ! -s "$DIR/users/$user" ]]; then
+        LC_ALL=C tr -dc 'A-Za-z0-9' </dev/urandom 2>/dev/null | head -c 24 >"$DIR/users/$user" || true
+      fi
+      chmod 600 "$DIR/users/$user"
+      ctl -q change_password "$user" "$(<"$DIR/users/$user")" </dev/null >/dev/null
+    done < <(sed -n '/"users"/,/^ *\],\?$/p' "$DEFINITIONS" | sed -n 's/.*"name": *"\([^"]*\)".*/\1/p')
+    ;;
+  service-url)
+    ((${#positional[@]} == 1)) || usage
+    [[ -s "$DIR/users/${positional[0]}" ]] || die 1 "no service user '${positional[0]}' (run service-users first)"
+    printf 'amqp://%s:%s@127.0.0.1:%s/%s\n' "${positional[0]}" "$(<"$DIR/users/${positional[0]}")" "$PORT" "$SERVICE_VHOST"
     ;;
   __watch)
     # Internal: started by `start --owner-pid`. Blocks until the owner exits, then cleans up.

@@ -30,7 +30,7 @@ public static class Extensions
         builder.Services.AddHostedService<TreeHeadPublisher>();
         builder.Services.AddSingleton<DecisionReader>();
 
-        builder.AddToexMessaging(bus =>
+        builder.AddToexMessaging("audit", bus =>
         {
             bus.AddConsumer<PackageSubmittedAuditConsumer, AuditConsumerDefinition<PackageSubmittedAuditConsumer>>();
             bus.AddConsumer<SharingDecidedAuditConsumer, AuditConsumerDefinition<SharingDecidedAuditConsumer>>();

@@ -43,7 +43,7 @@ public static class Extensions
         builder.Services.AddSingleton<OutboxSignal>();
         builder.Services.AddHostedService<OutboxRelay>();
 
-        builder.AddToexMessaging(bus =>
+        builder.AddToexMessaging("gateway", bus =>
         {
             bus.AddConsumer<SharingDecidedConsumer, SharingDecidedConsumerDefinition>();
             bus.AddConsumer<ReferralDecidedConsumer, ReferralDecidedConsumerDefinition>();

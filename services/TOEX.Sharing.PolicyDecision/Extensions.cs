@@ -34,7 +34,7 @@ public static class Extensions
         builder.Services.AddSingleton<IKeyRing>(keys);
         PublishVerificationKeys(keys, options.PublicJwksPath ?? Path.Combine(LocalPaths.Root(), "keys", "policy-decision.jwks.json"));
 
-        builder.AddToexMessaging(bus => bus.AddConsumer<PackageSubmittedConsumer, PackageSubmittedConsumerDefinition>(),
+        builder.AddToexMessaging("policy-decision", bus => bus.AddConsumer<PackageSubmittedConsumer, PackageSubmittedConsumerDefinition>(),
             waitUntilStarted: true);
         return builder;
     }

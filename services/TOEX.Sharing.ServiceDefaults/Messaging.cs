@@ -20,10 +20,16 @@ public static class Messaging
     /// <summary>
     /// MassTransit over RabbitMQ: kebab-case endpoints, publisher confirms, quorum queues with a delivery
     /// limit, and the service's consumers registered by <paramref name="configure"/>.
+    /// Every queue and exchange the service owns is named <c>&lt;service&gt;-…</c> (its endpoints, their
+    /// error queues, its bus endpoint), so the broker can confine the service's own user to them
+    /// (<c>deploy/rabbitmq/definitions.json</c>). Faults are not published as events: a message that
+    /// fails its retries goes to the endpoint's <c>_error</c> queue, and no service may declare or write
+    /// the fault exchanges of another's messages.
     /// </summary>
     public static IHostApplicationBuilder AddToexMessaging(
-        this IHostApplicationBuilder builder, Action<IBusRegistrationConfigurator> configure, bool waitUntilStarted = false)
+        this IHostApplicationBuilder builder, string service, Action<IBusRegistrationConfigurator> configure, bool waitUntilStarted = false)
     {
+        ArgumentException.ThrowIfNullOrEmpty(service);
         builder.Services.AddOptions<RabbitMqOptions>()
             .BindConfiguration(RabbitMqOptions.Section)
             .ValidateDataAnnotations()
@@ -33,7 +39,8 @@ public static class Messaging
 
         builder.Services.AddMassTransit(bus =>
         {
-            bus.SetKebabCaseEndpointNameFormatter();
+            bus.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter(service, includeNamespace: false));
+            bus.AddConfigureEndpointsCallback((_, endpoint) => endpoint.PublishFaults = false);
             configure(bus);
             bus.UsingRabbitMq((context, cfg) =>
             {
@@ -54,6 +61,7 @@ public static class Messaging
                         h.UseSsl(ssl => ssl.ServerName = url.Host);
                     }
                 });
+                cfg.OverrideDefaultBusEndpointQueueName($"{service}-bus-{NewId.Next():N}");
                 cfg.ConfigureEndpoints(context);
             });
         });

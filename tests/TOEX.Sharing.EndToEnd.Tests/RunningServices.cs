@@ -57,13 +57,14 @@ public sealed class RunningServices : IAsyncLifetime
         {
             ["DOTNET_ENVIRONMENT"] = "Development",
             ["ASPNETCORE_ENVIRONMENT"] = "Development",
-            ["RabbitMq__Url"] = Vhost.AmqpUri.ToString(),
             ["Authentication__DevIssuer__Directory"] = DevIssuerDirectory,
             ["Clock__StartsAt"] = StartsAt,
         };
 
+        // Each service connects as its own broker user, with only the permissions deploy/rabbitmq/definitions.json gives it.
         var policyDecision = Start("TOEX.Sharing.PolicyDecision", common, new()
         {
+            ["RabbitMq__Url"] = (await _broker.ServiceUriAsync(Vhost, "policy-decision")).ToString(),
             ["PolicyDecision__PoliciesPath"] = RepoPaths.Policies,
             ["PolicyDecision__KeyRingPath"] = Path.Combine(Root, "keys", "policy-decision"),
             ["PolicyDecision__PublicJwksPath"] = DecisionJwks,
@@ -75,6 +76,7 @@ public sealed class RunningServices : IAsyncLifetime
         var audit = Start("TOEX.Sharing.Audit", common, new()
         {
             ["ASPNETCORE_URLS"] = Audit.ToString(),
+            ["RabbitMq__Url"] = (await _broker.ServiceUriAsync(Vhost, "audit")).ToString(),
             ["Audit__ConnectionString"] = $"Data Source={Path.Combine(Root, "audit.db")}",
             ["Audit__DecisionJwksPath"] = DecisionJwks,
         });
@@ -84,6 +86,7 @@ public sealed class RunningServices : IAsyncLifetime
         var gateway = new Dictionary<string, string?>(Oidc.TrustedAs("oidc-test", 0, "rocu-wm", "safe-haven"))
         {
             ["ASPNETCORE_URLS"] = Gateway.ToString(),
+            ["RabbitMq__Url"] = (await _broker.ServiceUriAsync(Vhost, "gateway")).ToString(),
             ["Gateway__ConnectionString"] = $"Data Source={Path.Combine(Root, "gateway.db")}",
             ["Gateway__KeyRingPath"] = Path.Combine(Root, "keys", "broker"),
             ["Gateway__PartnerKeysPath"] = partnerKeys,

@@ -29,6 +29,7 @@ public sealed class RabbitMqBroker : IAsyncDisposable
     private readonly string urlVirtualHost;
     private readonly string scheme;
     private readonly List<string> warnings = [];
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> servicePasswords = new();
     private readonly EventHandler? stopOnProcessExit;
     private bool isShared;
     private int disposed;
@@ -167,6 +168,42 @@ public sealed class RabbitMqBroker : IAsyncDisposable
         }
 
         return VirtualHostInfo(name);
+    }
+
+    /// <summary>
+    /// The URL a service connects with to <paramref name="vhost"/> as its own user of
+    /// <c>deploy/rabbitmq/definitions.json</c>, holding only that file's permissions there (the user is
+    /// created on first use with a password of this broker's own). On an external broker the user is named
+    /// <c>SERVICE.VHOST</c> so that concurrent runs do not change each other's passwords.
+    /// </summary>
+    public async Task<Uri> ServiceUriAsync(BrokerVhost vhost, string service, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(disposed == 1, this);
+        var user = BrokerDefinitions.For(service);
+        var name = node is not null ? user.Name : $"{user.Name}.{vhost.Name}";
+        var password = servicePasswords.GetOrAdd(name, _ => Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)));
+        if (node is not null)
+        {
+            await node.RunAsync(cancellationToken, "add-user", name, password, vhost.Name, user.Configure, user.Write, user.Read);
+        }
+        else if (management is not null)
+        {
+            using (var created = await management.PutAsync(new Uri($"users/{Uri.EscapeDataString(name)}", UriKind.Relative),
+                JsonContent.Create(new { password, tags = "" }), cancellationToken))
+            {
+                created.EnsureSuccessStatusCode();
+            }
+            using var granted = await management.PutAsync(
+                new Uri($"permissions/{Uri.EscapeDataString(vhost.Name)}/{Uri.EscapeDataString(name)}", UriKind.Relative),
+                JsonContent.Create(new { configure = user.Configure, write = user.Write, read = user.Read }), cancellationToken);
+            granted.EnsureSuccessStatusCode();
+        }
+        else
+        {
+            Warn($"{ManagementUrlVariable} is not set: services connect as {Username}, not as their own users of {BrokerDefinitions.Path}.");
+            return vhost.AmqpUri;
+        }
+        return new UriBuilder(vhost.AmqpUri) { UserName = Uri.EscapeDataString(name), Password = Uri.EscapeDataString(password) }.Uri;
     }
 
     /// <summary>
