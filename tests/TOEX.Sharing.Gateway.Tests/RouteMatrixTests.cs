@@ -1,0 +1,113 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using TOEX.Sharing.Contracts;
+using TOEX.Sharing.Sealing;
+using TOEX.Sharing.ServiceDefaults;
+using TOEX.Sharing.Testing;
+
+namespace TOEX.Sharing.Gateway.Tests;
+
+/// <summary>
+/// Every route of the gateway in the authorisation matrix (<see cref="RouteMatrix"/>): a route added without a
+/// rule here fails <see cref="Every_route_of_the_gateway_has_a_rule"/>.
+/// </summary>
+public sealed class RouteMatrixTests : IAsyncLifetime
+{
+    private readonly GatewayFactory _factory = new();
+    private LocalKeyRing _decisionKeys = null!;
+    private int _references;
+
+    public Task InitializeAsync()
+    {
+        _decisionKeys = _factory.TrustDecisionKeys();
+        _factory.RegisterPartnerKey("bcc-childrens");
+        return Task.CompletedTask;
+    }
+
+    public Task DisposeAsync()
+    {
+        _decisionKeys.Dispose();
+        _factory.Dispose();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>DOMAIN.md's example under a reference of its own (each arrangement is a new submission).</summary>
+    private JsonObject NewPackage()
+    {
+        var package = Packages.Example();
+        package["reference"] = $"ROCUWM-2026-9{Interlocked.Increment(ref _references):D5}";
+        return package;
+    }
+
+    /// <summary>A package of rocu-wm released to bcc-childrens (the example's permit): on bcc-childrens' feed only.</summary>
+    private async Task<Guid> ReleasedToBccAsync()
+    {
+        var (id, submitted) = await _factory.SubmitAsync(NewPackage());
+        await _factory.DeliverAsync(new SharingDecided { PackageId = id, DecisionJws = new DecisionSigner(_decisionKeys.Current).Sign(GatewayFactory.Decide(submitted)) });
+        return id;
+    }
+
+    private static async Task<bool> FeedLacks(HttpResponseMessage response, Guid id)
+    {
+        var page = await response.Content.ReadFromJsonAsync<JsonObject>();
+        return page!["items"]!.AsArray().All(item => (string)item!["packageId"]! != id.ToString());
+    }
+
+    private IReadOnlyList<RouteRule> Rules() =>
+    [
+        new("GET /.well-known/jwks.json") { Anonymous = true },
+        new("* /health") { Anonymous = true },
+        new("* /alive") { Anonymous = true },
+        new("POST /api/v1/packages")
+        {
+            Role = Roles.PackagesSubmit,
+            Arrange = () => Task.FromResult(new RouteRequest("rocu-wm", "/api/v1/packages", () => Packages.Json(NewPackage())) { Ownership = Ownership.Body }),
+        },
+        new("GET /api/v1/packages/{id:guid}")
+        {
+            Role = null,
+            Arrange = async () => new RouteRequest("rocu-wm", $"/api/v1/packages/{(await _factory.SubmitAsync(NewPackage())).Id}"),
+        },
+        new("POST /api/v1/simulations")
+        {
+            Role = Roles.PackagesSubmit,
+            Arrange = () => Task.FromResult(new RouteRequest("rocu-wm", "/api/v1/simulations", () => Packages.Json(NewPackage())) { Ownership = Ownership.Body }),
+        },
+        new("GET /api/v1/feed/")
+        {
+            Role = Roles.FeedRead,
+            Arrange = async () =>
+            {
+                var id = await ReleasedToBccAsync();
+                return new RouteRequest("bcc-childrens", "/api/v1/feed?limit=500")
+                {
+                    Ownership = Ownership.Listing,
+                    ShowsNothingOfOwner = response => FeedLacks(response, id),
+                };
+            },
+        },
+        new("POST /api/v1/feed/{packageId:guid}/ack")
+        {
+            Role = Roles.FeedRead,
+            Arrange = async () => new RouteRequest("bcc-childrens", $"/api/v1/feed/{await ReleasedToBccAsync()}/ack"),
+        },
+    ];
+
+    [Fact]
+    public void Every_route_of_the_gateway_has_a_rule()
+    {
+        _ = _factory.Server;
+        var (unlisted, stale) = RouteMatrix.Coverage(_factory.Services, Rules());
+        Assert.True(unlisted.Count == 0, $"Routes with no rule in the matrix: {string.Join("; ", unlisted)}");
+        Assert.True(stale.Count == 0, $"Rules for routes that do not exist: {string.Join("; ", stale)}");
+    }
+
+    [Fact]
+    public async Task Every_route_of_the_gateway_checks_its_role_and_ownership()
+    {
+        _ = _factory.Server;
+        var failures = await RouteMatrix.VerifyAsync(_factory.Services, Rules(), Roles.All,
+            (organisation, roles) => _factory.ClientFor(organisation, roles), _factory.CreateClient);
+        Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
+    }
+}
