@@ -1,10 +1,15 @@
+using TOEX.Sharing.ServiceDefaults;
+
 namespace TOEX.Sharing.Audit;
 
 public sealed class AuditOptions
 {
     public const string Section = "Audit";
 
-    /// <summary>The ledger store; default SQLite at <c>&lt;repo&gt;/.local/data/audit.db</c>.</summary>
+    /// <summary>The ledger store: <c>sqlite</c> (default) or <c>postgresql</c>.</summary>
+    public string Database { get; set; } = Stores.Sqlite;
+
+    /// <summary>The ledger store's connection string; default SQLite at <c>&lt;repo&gt;/.local/data/audit.db</c>.</summary>
     public string? ConnectionString { get; set; }
 
     /// <summary>PolicyDecision's public JWKS, to mark each recorded decision verified or not.</summary>

@@ -15,12 +15,13 @@ public static class Extensions
     {
         builder.Services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.Section)
             .Validate(o => o.TreeHeadInterval > TimeSpan.Zero, "Audit:TreeHeadInterval must be a positive time span, e.g. 00:05:00.")
+            .Validate(o => Stores.IsKnown(o.Database), "Audit:Database must be sqlite or postgresql.")
+            .Validate(o => Stores.HasConnection(o.Database, o.ConnectionString), "Audit:ConnectionString is required with Audit:Database=postgresql.")
             .ValidateOnStart();
         var options = builder.Configuration.GetSection(AuditOptions.Section).Get<AuditOptions>() ?? new AuditOptions();
 
         builder.AddToexAuthentication();
-        builder.Services.AddDbContext<AuditDb>(db =>
-            db.UseSqlite(options.ConnectionString ?? $"Data Source={LocalPaths.Database("audit")}"));
+        builder.Services.AddDbContext<AuditDb>(db => db.UseStore(options.Database, options.ConnectionString, "audit"));
         builder.Services.AddHealthChecks().AddCheck<LedgerHealthCheck>("ledger");
         builder.Services.AddSingleton<IKeyRing>(services => LocalKeyRing.OpenOrCreate(
             options.KeyRingPath ?? LocalPaths.KeyRing("audit"), services.GetRequiredService<TimeProvider>()));
@@ -45,10 +46,9 @@ public static class Extensions
     {
         await using var scope = app.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AuditDb>();
-        await db.Database.EnsureCreatedAsync();
+        await Stores.EnsureCreatedAsync(db, CancellationToken.None);
         if (db.Database.IsSqlite())
         {
-            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;");
             // EnsureCreated leaves a store made before tree heads were kept as it was: add their table.
             await db.Database.ExecuteSqlRawAsync("""
                 CREATE TABLE IF NOT EXISTS "TreeHeads" (
@@ -64,7 +64,7 @@ public static class Extensions
                 CREATE INDEX IF NOT EXISTS "IX_Referrals_PackageId" ON "Referrals" ("PackageId");
                 """);
         }
-        await app.Services.GetRequiredService<LedgerTree>().EnsureLoadedAsync(db, CancellationToken.None);
+        await app.Services.GetRequiredService<LedgerTree>().CatchUpAsync(db, CancellationToken.None);
     }
 }
 

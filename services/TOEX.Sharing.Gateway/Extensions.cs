@@ -18,6 +18,8 @@ public static class Extensions
         builder.Services.AddOptions<GatewayOptions>()
             .BindConfiguration(GatewayOptions.Section)
             .ValidateDataAnnotations()
+            .Validate(o => Stores.IsKnown(o.Database), "Gateway:Database must be sqlite or postgresql.")
+            .Validate(o => Stores.HasConnection(o.Database, o.ConnectionString), "Gateway:ConnectionString is required with Gateway:Database=postgresql.")
             .ValidateOnStart();
         var options = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();
 
@@ -26,8 +28,7 @@ public static class Extensions
 
         builder.AddToexAuthentication();
 
-        builder.Services.AddDbContext<GatewayDb>(db =>
-            db.UseSqlite(options.ConnectionString ?? $"Data Source={LocalPaths.Database("gateway")}"));
+        builder.Services.AddDbContext<GatewayDb>(db => db.UseStore(options.Database, options.ConnectionString, "gateway"));
         builder.Services.AddHealthChecks().AddCheck<StoreHealthCheck>("store");
 
         var policies = PolicySet.Load(options.PoliciesPath ?? PolicyPaths.FindDefault());
@@ -51,16 +52,11 @@ public static class Extensions
         return builder;
     }
 
-    /// <summary>Creates the store's schema if it is new and turns on SQLite's write-ahead log.</summary>
+    /// <summary>Creates the store's schema if it is new.</summary>
     public static async Task InitialiseStoreAsync(this WebApplication app)
     {
         await using var scope = app.Services.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<GatewayDb>();
-        await db.Database.EnsureCreatedAsync();
-        if (db.Database.IsSqlite())
-        {
-            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;");
-        }
+        await Stores.EnsureCreatedAsync(scope.ServiceProvider.GetRequiredService<GatewayDb>(), CancellationToken.None);
     }
 }
 

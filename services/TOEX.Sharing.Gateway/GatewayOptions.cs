@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using TOEX.Sharing.ServiceDefaults;
 
 namespace TOEX.Sharing.Gateway;
 
@@ -26,7 +27,10 @@ public sealed class GatewayOptions
     /// <summary>The policy set used for simulations; default the repository's <c>policies/</c>.</summary>
     public string? PoliciesPath { get; set; }
 
-    /// <summary>The store; default SQLite at <c>&lt;repo&gt;/.local/data/gateway.db</c>.</summary>
+    /// <summary>The store: <c>sqlite</c> (default) or <c>postgresql</c>.</summary>
+    public string Database { get; set; } = Stores.Sqlite;
+
+    /// <summary>The store's connection string; default SQLite at <c>&lt;repo&gt;/.local/data/gateway.db</c>.</summary>
     public string? ConnectionString { get; set; }
 
     [Range(1, 1000, ErrorMessage = "Gateway:FeedPageMax must be between 1 and 1000.")]

@@ -1,6 +1,7 @@
 using System.Globalization;
 using TOEX.Sharing.Contracts;
 using TOEX.Sharing.Sealing;
+using TOEX.Sharing.Testing;
 
 namespace TOEX.Sharing.Audit.Tests;
 
@@ -18,12 +19,12 @@ namespace TOEX.Sharing.Audit.Tests;
 /// 6     decision-rejected 11:02  B
 /// </code>
 /// </summary>
-public sealed class AuditApiFixture : IAsyncLifetime
+public abstract class AuditApiFixture(StoreKind store) : IAsyncLifetime
 {
     public const string PackageA = "5b0e6f3c-2d41-4c8a-9e7f-0a1b2c3d4e01";
     public const string PackageB = "5b0e6f3c-2d41-4c8a-9e7f-0a1b2c3d4e02";
 
-    public AuditFactory Factory { get; } = new();
+    public AuditFactory Factory { get; } = new(store);
 
     public async Task InitializeAsync()
     {
@@ -57,3 +58,7 @@ public sealed class AuditApiFixture : IAsyncLifetime
 
     private static DateTimeOffset At(string time) => DateTimeOffset.Parse($"2026-11-25T{time}:00Z", CultureInfo.InvariantCulture);
 }
+
+public sealed class SqliteAuditApi() : AuditApiFixture(StoreKind.Sqlite);
+
+public sealed class PostgreSqlAuditApi() : AuditApiFixture(StoreKind.PostgreSql);

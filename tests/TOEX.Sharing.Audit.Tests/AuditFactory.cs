@@ -4,7 +4,6 @@ using MassTransit.Testing;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
-using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using TOEX.Sharing.Audit.Consumers;
@@ -21,35 +20,36 @@ namespace TOEX.Sharing.Audit.Tests;
 /// </summary>
 public sealed class AuditFactory : WebApplicationFactory<Program>
 {
-    private readonly bool _ownsRoot;
+    private readonly bool _owns;
 
-    public AuditFactory()
-        : this(Directory.CreateTempSubdirectory("toex-audit-").FullName, ownsRoot: true)
+    /// <summary>A service with a new, empty ledger on <paramref name="store"/>.</summary>
+    public AuditFactory(StoreKind store = StoreKind.Sqlite)
     {
-    }
-
-    /// <summary>
-    /// A service over the ledger, key rings and issuer already in <paramref name="root"/> (a restart), which it
-    /// leaves in place when disposed.
-    /// </summary>
-    public AuditFactory(string root)
-        : this(root, ownsRoot: false)
-    {
-    }
-
-    private AuditFactory(string root, bool ownsRoot)
-    {
-        Root = root;
-        _ownsRoot = ownsRoot;
+        Root = Directory.CreateTempSubdirectory("toex-audit-").FullName;
+        Store = TestStore.Create(store, Root, "audit");
+        _owns = true;
         DecisionKeys = LocalKeyRing.OpenOrCreate(Path.Combine(Root, "policy-decision"), TimeProvider.System);
         File.WriteAllText(DecisionJwksPath, DecisionKeys.PublicJwks());
     }
 
+    /// <summary>
+    /// A service over the ledger, key rings and issuer of <paramref name="previous"/> (a restart, or a second
+    /// instance), which it leaves in place when disposed.
+    /// </summary>
+    public AuditFactory(AuditFactory previous)
+    {
+        Root = previous.Root;
+        Store = previous.Store;
+        DecisionKeys = LocalKeyRing.OpenOrCreate(Path.Combine(Root, "policy-decision"), TimeProvider.System);
+    }
+
     public string Root { get; }
+
+    /// <summary>The ledger's store (SQLite or PostgreSQL).</summary>
+    public TestStore Store { get; }
 
     public string DevIssuerDirectory => Path.Combine(Root, "dev-issuer");
     public string DecisionJwksPath => Path.Combine(Root, "policy-decision.jwks.json");
-    public string DatabasePath => Path.Combine(Root, "audit.db");
     public string AuditKeyRingPath => Path.Combine(Root, "audit-keys");
 
     /// <summary>PolicyDecision's keys as the service knows them: what these sign verifies.</summary>
@@ -61,7 +61,8 @@ public sealed class AuditFactory : WebApplicationFactory<Program>
     {
         builder.UseEnvironment("Development");
         builder.UseSetting("Authentication:DevIssuer:Directory", DevIssuerDirectory);
-        builder.UseSetting("Audit:ConnectionString", $"Data Source={DatabasePath}");
+        builder.UseSetting("Audit:Database", Store.Database);
+        builder.UseSetting("Audit:ConnectionString", Store.ConnectionString);
         builder.UseSetting("Audit:DecisionJwksPath", DecisionJwksPath);
         builder.UseSetting("Audit:KeyRingPath", AuditKeyRingPath);
         builder.UseSetting("RabbitMq:Url", "amqp://unused:unused@127.0.0.1:1/");
@@ -118,47 +119,21 @@ public sealed class AuditFactory : WebApplicationFactory<Program>
         return await db.Entries.AsNoTracking().OrderBy(e => e.Index).ToListAsync();
     }
 
-    /// <summary>Every column of every stored row as text, whatever columns the table has.</summary>
-    public async Task<List<string>> StoredTextAsync()
-    {
-        await using var connection = new SqliteConnection($"Data Source={DatabasePath};Mode=ReadOnly");
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT * FROM Entries";
-        await using var reader = await command.ExecuteReaderAsync();
-        var values = new List<string>();
-        while (await reader.ReadAsync())
-        {
-            for (var column = 0; column < reader.FieldCount; column++)
-            {
-                if (!await reader.IsDBNullAsync(column))
-                {
-                    values.Add(Convert.ToString(reader.GetValue(column), System.Globalization.CultureInfo.InvariantCulture) ?? "");
-                }
-            }
-        }
-        return values;
-    }
+    /// <summary>Every column of every stored row of <paramref name="table"/> as text, whatever columns the table has.</summary>
+    public Task<List<string>> StoredTextAsync(string table = "Entries") => Store.ReadAllTextAsync(table);
 
-    /// <summary>Runs <paramref name="sql"/> on the ledger's SQLite file directly, as someone with access to the store could.</summary>
-    public async Task TamperAsync(string sql)
-    {
-        await using var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False");
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync();
-    }
+    /// <summary>Runs <paramref name="sql"/> on the ledger's store directly, as someone with access to the store could.</summary>
+    public Task TamperAsync(string sql) => Store.ExecuteAsync(sql);
 
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
         DecisionKeys.Dispose();
-        SqliteConnection.ClearAllPools();
-        if (!_ownsRoot)
+        if (!_owns)
         {
             return;
         }
+        Store.Dispose();
         try
         {
             Directory.Delete(Root, recursive: true);

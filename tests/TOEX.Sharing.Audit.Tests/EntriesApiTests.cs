@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 namespace TOEX.Sharing.Audit.Tests;
 
 /// <summary><c>GET /api/v1/audit/entries</c> over the fixture's seven entries (see <see cref="AuditApiFixture"/>).</summary>
-public sealed class EntriesApiTests(AuditApiFixture fixture) : IClassFixture<AuditApiFixture>
+public abstract class EntriesApiTests(AuditApiFixture fixture)
 {
     private const string Entries = "/api/v1/audit/entries";
 
@@ -148,3 +148,7 @@ public sealed class EntriesApiTests(AuditApiFixture fixture) : IClassFixture<Aud
         Assert.Equal(["after", "from", "limit", "outcome", "package"], problem["errors"]!.AsObject().Select(e => e.Key).Order());
     }
 }
+
+public sealed class EntriesApiTestsOnSqlite(SqliteAuditApi fixture) : EntriesApiTests(fixture), IClassFixture<SqliteAuditApi>;
+
+public sealed class EntriesApiTestsOnPostgreSql(PostgreSqlAuditApi fixture) : EntriesApiTests(fixture), IClassFixture<PostgreSqlAuditApi>;

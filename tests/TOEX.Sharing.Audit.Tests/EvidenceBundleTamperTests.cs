@@ -6,6 +6,7 @@ using TOEX.Sharing.Audit.Ledger;
 using TOEX.Sharing.Cli.Tests;
 using TOEX.Sharing.Ledger;
 using TOEX.Sharing.Sealing;
+using TOEX.Sharing.Testing;
 
 namespace TOEX.Sharing.Audit.Tests;
 
@@ -13,11 +14,25 @@ namespace TOEX.Sharing.Audit.Tests;
 /// <c>toex audit verify</c> (the built tool, as an auditor runs it) on bundles exported from a ledger of six
 /// entries with a head signed and stored at size six, before and after the SQLite store is tampered with.
 /// </summary>
-public sealed class EvidenceBundleTamperTests : IDisposable
+public abstract class EvidenceBundleTamperTests(StoreKind store) : IDisposable
 {
-    private readonly AuditFactory _factory = new();
+    private readonly AuditFactory _factory = new(store);
 
-    public void Dispose() => _factory.Dispose();
+    public void Dispose()
+    {
+        _factory.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    // The same SQL on SQLite and PostgreSQL (identifiers quoted), run on the store as someone with write access could.
+    private const string Edit = """UPDATE "Entries" SET "Canonical" = replace("Canonical", 'analyst', 'analyst-x') WHERE "Index" = 2""";
+    private const string Delete = """DELETE FROM "Entries" WHERE "Index" = 3""";
+    private const string Reorder = """
+        CREATE TEMP TABLE "Swapped" AS SELECT "Index" AS "I", "Canonical" AS "C", "LeafHash" AS "L" FROM "Entries" WHERE "Index" IN (1, 4);
+        UPDATE "Entries" SET "Canonical" = (SELECT "C" FROM "Swapped" WHERE "I" = 5 - "Entries"."Index"),
+            "LeafHash" = (SELECT "L" FROM "Swapped" WHERE "I" = 5 - "Entries"."Index") WHERE "Index" IN (1, 4);
+        """;
+    private const string Truncate = """DELETE FROM "Entries" WHERE "Index" >= 4""";
 
     private string Jwks => Path.Combine(_factory.Root, "audit.jwks.json");
 
@@ -61,14 +76,10 @@ public sealed class EvidenceBundleTamperTests : IDisposable
     }
 
     [Theory]
-    [InlineData("UPDATE Entries SET Canonical = replace(Canonical, 'analyst', 'analyst-x') WHERE \"Index\" = 2", "entry at index 2:")]
-    [InlineData("DELETE FROM Entries WHERE \"Index\" = 3", "entry at index 3:")]
-    [InlineData("""
-        CREATE TEMP TABLE Swapped AS SELECT "Index" AS I, Canonical AS C, LeafHash AS L FROM Entries WHERE "Index" IN (1, 4);
-        UPDATE Entries SET Canonical = (SELECT C FROM Swapped WHERE I = 5 - Entries."Index"),
-            LeafHash = (SELECT L FROM Swapped WHERE I = 5 - Entries."Index") WHERE "Index" IN (1, 4);
-        """, "entry at index 1:")]
-    [InlineData("DELETE FROM Entries WHERE \"Index\" >= 4", "entry at index 4:")]
+    [InlineData(Edit, "entry at index 2:")]
+    [InlineData(Delete, "entry at index 3:")]
+    [InlineData(Reorder, "entry at index 1:")]
+    [InlineData(Truncate, "entry at index 4:")]
     public async Task Names_the_first_entry_tampered_with_in_the_store(string sql, string named)
     {
         await SeedAsync();
@@ -78,15 +89,16 @@ public sealed class EvidenceBundleTamperTests : IDisposable
     }
 
     [Theory]
-    [InlineData("UPDATE Entries SET Canonical = replace(Canonical, 'analyst', 'analyst-x') WHERE \"Index\" = 2", "entry at index 2:")]
-    [InlineData("DELETE FROM Entries WHERE \"Index\" = 3", "entry at index 3:")]
-    [InlineData("DELETE FROM Entries WHERE \"Index\" >= 4", "entries from index 4 are missing")]
+    [InlineData(Edit, "entry at index 2:")]
+    [InlineData(Delete, "entry at index 3:")]
+    [InlineData(Reorder, "entry at index 1:")]
+    [InlineData(Truncate, "entries from index 4 are missing")]
     public async Task Names_the_first_entry_tampered_with_after_a_restart_rebuilt_the_tree_from_the_store(string sql, string named)
     {
         await SeedAsync();
         await _factory.TamperAsync(sql);
 
-        using var restarted = new AuditFactory(_factory.Root);
+        using var restarted = new AuditFactory(_factory);
         AssertFailsAt(await VerifyAsync(await ExportAsync(restarted)), named);
     }
 
@@ -141,3 +153,7 @@ public sealed class EvidenceBundleTamperTests : IDisposable
         Assert.True(noOption.ExitCode == 2, noOption.ToString());
     }
 }
+
+public sealed class EvidenceBundleTamperTestsOnSqlite() : EvidenceBundleTamperTests(StoreKind.Sqlite);
+
+public sealed class EvidenceBundleTamperTestsOnPostgreSql() : EvidenceBundleTamperTests(StoreKind.PostgreSql);

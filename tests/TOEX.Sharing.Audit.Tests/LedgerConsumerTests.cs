@@ -6,15 +6,20 @@ using MassTransit;
 using TOEX.Sharing.Audit.Data;
 using TOEX.Sharing.Contracts;
 using TOEX.Sharing.Sealing;
+using TOEX.Sharing.Testing;
 
 namespace TOEX.Sharing.Audit.Tests;
 
 /// <summary>The audit consumers, driven through MassTransit's test harness, and the ledger they write.</summary>
-public sealed class LedgerConsumerTests : IDisposable
+public abstract class LedgerConsumerTests(StoreKind store) : IDisposable
 {
-    private readonly AuditFactory _factory = new();
+    private readonly AuditFactory _factory = new(store);
 
-    public void Dispose() => _factory.Dispose();
+    public void Dispose()
+    {
+        _factory.Dispose();
+        GC.SuppressFinalize(this);
+    }
 
     private Task DeliverAsync<T>(T message, Guid? messageId = null, string delivery = "1") where T : class =>
         _factory.DeliverAsync(message, messageId, delivery);
@@ -246,3 +251,7 @@ public sealed class LedgerConsumerTests : IDisposable
         }
     }
 }
+
+public sealed class LedgerConsumerTestsOnSqlite() : LedgerConsumerTests(StoreKind.Sqlite);
+
+public sealed class LedgerConsumerTestsOnPostgreSql() : LedgerConsumerTests(StoreKind.PostgreSql);

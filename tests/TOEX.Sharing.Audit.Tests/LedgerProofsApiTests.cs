@@ -6,11 +6,12 @@ using TOEX.Sharing.Audit.Data;
 using TOEX.Sharing.Audit.Ledger;
 using TOEX.Sharing.Ledger;
 using TOEX.Sharing.Sealing;
+using TOEX.Sharing.Testing;
 
 namespace TOEX.Sharing.Audit.Tests;
 
 /// <summary>Signed tree heads, inclusion and consistency proofs over the fixture's seven entries.</summary>
-public sealed class LedgerProofsApiTests(AuditApiFixture fixture) : IClassFixture<AuditApiFixture>
+public abstract class LedgerProofsApiTests(AuditApiFixture fixture)
 {
     private HttpClient Auditor() => fixture.Factory.ClientFor("rocu-wm", "Audit.Read");
 
@@ -109,51 +110,39 @@ public sealed class LedgerProofsApiTests(AuditApiFixture fixture) : IClassFixtur
 }
 
 /// <summary>The tree as the ledger grows, and across a restart over the same store and key ring.</summary>
-public sealed class LedgerTreeGrowthTests
+public abstract class LedgerTreeGrowthTests(StoreKind store)
 {
     [Fact]
     public async Task Proves_a_later_head_consistent_with_an_earlier_one_and_continues_the_tree_after_a_restart()
     {
-        var root = Directory.CreateTempSubdirectory("toex-audit-restart-").FullName;
-        try
-        {
-            SignedTreeHead first, second;
-            using (var factory = new AuditFactory(root))
-            {
-                await DeliverSubmissionsAsync(factory, 3);
-                first = await LedgerProofsApiTests.TreeHeadAsync(factory);
-                await DeliverSubmissionsAsync(factory, 2);
-                second = await LedgerProofsApiTests.TreeHeadAsync(factory);
+        using var factory = new AuditFactory(store);
+        await DeliverSubmissionsAsync(factory, 3);
+        var first = await LedgerProofsApiTests.TreeHeadAsync(factory);
+        await DeliverSubmissionsAsync(factory, 2);
+        var second = await LedgerProofsApiTests.TreeHeadAsync(factory);
 
-                Assert.Equal((3L, 5L), (first.TreeSize, second.TreeSize));
-                AssertConsistent(await ConsistencyAsync(factory, first.TreeSize, second.TreeSize), first, second);
-            }
+        Assert.Equal((3L, 5L), (first.TreeSize, second.TreeSize));
+        AssertConsistent(await ConsistencyAsync(factory, first.TreeSize, second.TreeSize), first, second);
 
-            using (var restarted = new AuditFactory(root))
-            {
-                var resumed = await LedgerProofsApiTests.TreeHeadAsync(restarted);
-                Assert.Equal(second.TreeSize, resumed.TreeSize);
-                Assert.Equal(second.RootHash, resumed.RootHash);
-                Assert.Equal(second.KeyId, resumed.KeyId);
-                Assert.True(await LedgerProofsApiTests.VerifiesAsync(restarted, resumed));
+        // A new instance over the same store and key ring: it rebuilds the tree from the store.
+        using var restarted = new AuditFactory(factory);
+        var resumed = await LedgerProofsApiTests.TreeHeadAsync(restarted);
+        Assert.Equal(second.TreeSize, resumed.TreeSize);
+        Assert.Equal(second.RootHash, resumed.RootHash);
+        Assert.Equal(second.KeyId, resumed.KeyId);
+        Assert.True(await LedgerProofsApiTests.VerifiesAsync(restarted, resumed));
 
-                await DeliverSubmissionsAsync(restarted, 4);
-                var third = await LedgerProofsApiTests.TreeHeadAsync(restarted);
-                Assert.Equal(9, third.TreeSize);
-                AssertConsistent(await ConsistencyAsync(restarted, first.TreeSize, third.TreeSize), first, third);
-                AssertConsistent(await ConsistencyAsync(restarted, second.TreeSize, third.TreeSize), second, third);
-            }
-        }
-        finally
-        {
-            Directory.Delete(root, recursive: true);
-        }
+        await DeliverSubmissionsAsync(restarted, 4);
+        var third = await LedgerProofsApiTests.TreeHeadAsync(restarted);
+        Assert.Equal(9, third.TreeSize);
+        AssertConsistent(await ConsistencyAsync(restarted, first.TreeSize, third.TreeSize), first, third);
+        AssertConsistent(await ConsistencyAsync(restarted, second.TreeSize, third.TreeSize), second, third);
     }
 
     [Fact]
     public async Task Stores_a_signed_head_only_when_the_tree_has_grown()
     {
-        using var factory = new AuditFactory();
+        using var factory = new AuditFactory(store);
         await DeliverSubmissionsAsync(factory, 2);
         var signer = factory.Services.GetRequiredService<TreeHeadSigner>();
         await using var scope = factory.Services.CreateAsyncScope();
@@ -189,3 +178,11 @@ public sealed class LedgerTreeGrowthTests
         Assert.True(result.IsValid, result.ToString());
     }
 }
+
+public sealed class LedgerProofsApiTestsOnSqlite(SqliteAuditApi fixture) : LedgerProofsApiTests(fixture), IClassFixture<SqliteAuditApi>;
+
+public sealed class LedgerProofsApiTestsOnPostgreSql(PostgreSqlAuditApi fixture) : LedgerProofsApiTests(fixture), IClassFixture<PostgreSqlAuditApi>;
+
+public sealed class LedgerTreeGrowthTestsOnSqlite() : LedgerTreeGrowthTests(StoreKind.Sqlite);
+
+public sealed class LedgerTreeGrowthTestsOnPostgreSql() : LedgerTreeGrowthTests(StoreKind.PostgreSql);

@@ -5,15 +5,20 @@ using System.Text.Json.Nodes;
 using MassTransit;
 using TOEX.Sharing.Contracts;
 using TOEX.Sharing.Sealing;
+using TOEX.Sharing.Testing;
 
 namespace TOEX.Sharing.Audit.Tests;
 
 /// <summary>Referral approvals by API: listed, approved or rejected with a justification, once, never by the submitter.</summary>
-public sealed class ReferralsApiTests : IDisposable
+public abstract class ReferralsApiTests(StoreKind store) : IDisposable
 {
-    private readonly AuditFactory _factory = new();
+    private readonly AuditFactory _factory = new(store);
 
-    public void Dispose() => _factory.Dispose();
+    public void Dispose()
+    {
+        _factory.Dispose();
+        GC.SuppressFinalize(this);
+    }
 
     private HttpClient Officer(string subject = "ig-officer-1", string organisation = "rocu-wm") =>
         _factory.ClientAs(organisation, subject, "Disclosures.Approve");
@@ -136,3 +141,7 @@ public sealed class ReferralsApiTests : IDisposable
         Assert.Equal("Child at immediate risk.", entry.Justification);
     }
 }
+
+public sealed class ReferralsApiTestsOnSqlite() : ReferralsApiTests(StoreKind.Sqlite);
+
+public sealed class ReferralsApiTestsOnPostgreSql() : ReferralsApiTests(StoreKind.PostgreSql);

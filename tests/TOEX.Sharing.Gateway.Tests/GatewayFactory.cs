@@ -15,18 +15,23 @@ using TOEX.Sharing.Testing;
 namespace TOEX.Sharing.Gateway.Tests;
 
 /// <summary>
-/// The gateway in process with its own temporary store, keys and development issuer. With
-/// <paramref name="rabbitMqUrl"/> null the bus is MassTransit's test harness; otherwise that broker.
+/// The gateway in process with its own temporary store (SQLite or PostgreSQL), keys and development issuer.
+/// With <paramref name="rabbitMqUrl"/> null the bus is MassTransit's test harness; otherwise that broker.
 /// </summary>
-public sealed class GatewayFactory(string? rabbitMqUrl = null, TimeSpan? publishTimeout = null) : WebApplicationFactory<Program>
+public sealed class GatewayFactory(string? rabbitMqUrl = null, TimeSpan? publishTimeout = null, StoreKind store = StoreKind.Sqlite)
+    : WebApplicationFactory<Program>
 {
     public string Root { get; } = Directory.CreateTempSubdirectory("toex-gateway-").FullName;
+
+    /// <summary>The gateway's store.</summary>
+    public TestStore Store => _store ??= TestStore.Create(store, Root, "gateway");
+
+    private TestStore? _store;
 
     public string DevIssuerDirectory => Path.Combine(Root, "dev-issuer");
     public string PartnerKeysDirectory => Path.Combine(Root, "partners");
     public string DecisionKeyRingDirectory => Path.Combine(Root, "policy-decision");
     public string DecisionJwksPath => Path.Combine(Root, "policy-decision.jwks.json");
-    public string DatabasePath => Path.Combine(Root, "gateway.db");
 
     /// <summary>More configuration, applied last (set before the first client is created).</summary>
     public Dictionary<string, string?> Settings { get; } = [];
@@ -38,7 +43,8 @@ public sealed class GatewayFactory(string? rabbitMqUrl = null, TimeSpan? publish
         builder.UseSetting("Gateway:KeyRingPath", Path.Combine(Root, "broker"));
         builder.UseSetting("Gateway:PartnerKeysPath", PartnerKeysDirectory);
         builder.UseSetting("Gateway:DecisionJwksPath", DecisionJwksPath);
-        builder.UseSetting("Gateway:ConnectionString", $"Data Source={DatabasePath}");
+        builder.UseSetting("Gateway:Database", Store.Database);
+        builder.UseSetting("Gateway:ConnectionString", Store.ConnectionString);
         builder.UseSetting("Gateway:PoliciesPath", RepoPaths.Policies);
         builder.UseSetting("Gateway:PublishTimeout", (publishTimeout ?? TimeSpan.FromSeconds(10)).ToString());
         builder.UseSetting("RabbitMq:Url", rabbitMqUrl ?? "amqp://unused:unused@127.0.0.1:1/");
@@ -136,6 +142,7 @@ public sealed class GatewayFactory(string? rabbitMqUrl = null, TimeSpan? publish
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
+        _store?.Dispose();
         try
         {
             Directory.Delete(Root, recursive: true);

@@ -12,10 +12,10 @@ using TOEX.Sharing.Testing;
 namespace TOEX.Sharing.Gateway.Tests;
 
 /// <summary>Referred disclosures: held, then released or denied on an IG officer's decision (taken in the audit service).</summary>
-public sealed class ReferralTests : IAsyncLifetime
+public abstract class ReferralTests(StoreKind store) : IAsyncLifetime
 {
     private static readonly DateTimeOffset At = GatewayFactory.At;
-    private readonly GatewayFactory _factory = new();
+    private readonly GatewayFactory _factory = new(store: store);
     private LocalKeyRing _decisionKeys = null!;
     private string _bccKey = null!;
 
@@ -150,3 +150,7 @@ public sealed class ReferralTests : IAsyncLifetime
         Assert.Equal("awaiting-referral", (string)(await RecipientAsync(packageId))["delivery"]!["state"]!);
     }
 }
+
+public sealed class ReferralTestsOnSqlite() : ReferralTests(StoreKind.Sqlite);
+
+public sealed class ReferralTestsOnPostgreSql() : ReferralTests(StoreKind.PostgreSql);

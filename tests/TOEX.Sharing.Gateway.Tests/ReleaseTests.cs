@@ -12,9 +12,9 @@ using MassTransit;
 namespace TOEX.Sharing.Gateway.Tests;
 
 /// <summary>The gateway's decision consumer, driven through MassTransit's test harness.</summary>
-public sealed class ReleaseTests : IAsyncLifetime
+public abstract class ReleaseTests(StoreKind store) : IAsyncLifetime
 {
-    private readonly GatewayFactory _factory = new();
+    private readonly GatewayFactory _factory = new(store: store);
     private LocalKeyRing _decisionKeys = null!;
     private string _bccKey = null!;
     private string _wmpKey = null!;
@@ -177,3 +177,7 @@ public sealed class ReleaseTests : IAsyncLifetime
         Assert.Equal("acknowledged", (string)(await StatusAsync(id))["recipients"]![0]!["delivery"]!["state"]!);
     }
 }
+
+public sealed class ReleaseTestsOnSqlite() : ReleaseTests(StoreKind.Sqlite);
+
+public sealed class ReleaseTestsOnPostgreSql() : ReleaseTests(StoreKind.PostgreSql);

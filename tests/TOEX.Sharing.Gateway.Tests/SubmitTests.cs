@@ -7,14 +7,19 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using TOEX.Sharing.Contracts;
 using TOEX.Sharing.Gateway.Data;
+using TOEX.Sharing.Testing;
 
 namespace TOEX.Sharing.Gateway.Tests;
 
-public sealed class SubmitTests : IDisposable
+public abstract class SubmitTests(StoreKind store) : IDisposable
 {
-    private readonly GatewayFactory _factory = new();
+    private readonly GatewayFactory _factory = new(store: store);
 
-    public void Dispose() => _factory.Dispose();
+    public void Dispose()
+    {
+        _factory.Dispose();
+        GC.SuppressFinalize(this);
+    }
 
     private HttpClient Submitter(string organisation = "rocu-wm") => _factory.ClientFor(organisation, "Packages.Submit");
 
@@ -227,3 +232,7 @@ public sealed class SubmitTests : IDisposable
         Assert.All(keys, k => Assert.Null(k!["d"]));
     }
 }
+
+public sealed class SubmitTestsOnSqlite() : SubmitTests(StoreKind.Sqlite);
+
+public sealed class SubmitTestsOnPostgreSql() : SubmitTests(StoreKind.PostgreSql);

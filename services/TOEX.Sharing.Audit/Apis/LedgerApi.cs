@@ -20,7 +20,7 @@ public static class LedgerApi
     public static async Task<Ok<TreeHeadDocument>> GetTreeHead(
         AuditDb db, LedgerTree tree, TreeHeadSigner signer, CancellationToken cancellationToken)
     {
-        await tree.EnsureLoadedAsync(db, cancellationToken);
+        await tree.CatchUpAsync(db, cancellationToken);
         return TypedResults.Ok(TreeHeadDocument.From(signer.Sign(tree.Tree.Size)));
     }
 
@@ -28,7 +28,7 @@ public static class LedgerApi
     public static async Task<Results<Ok<InclusionProofDocument>, ValidationProblem>> GetInclusionProof(
         [FromQuery] string? index, [FromQuery] string? treeSize, AuditDb db, LedgerTree tree, CancellationToken cancellationToken)
     {
-        await tree.EnsureLoadedAsync(db, cancellationToken);
+        await tree.CatchUpAsync(db, cancellationToken);
         var current = tree.Tree.Size;
         var errors = new Dictionary<string, string[]>();
         var leaf = ParseIndex(index, "index", required: true, errors);
@@ -57,7 +57,7 @@ public static class LedgerApi
     public static async Task<Results<Ok<ConsistencyProofDocument>, ValidationProblem>> GetConsistencyProof(
         [FromQuery] string? from, [FromQuery] string? to, AuditDb db, LedgerTree tree, CancellationToken cancellationToken)
     {
-        await tree.EnsureLoadedAsync(db, cancellationToken);
+        await tree.CatchUpAsync(db, cancellationToken);
         var current = tree.Tree.Size;
         var errors = new Dictionary<string, string[]>();
         var first = ParseIndex(from, "from", required: true, errors);
@@ -90,7 +90,7 @@ public static class LedgerApi
         [FromQuery] string? from, [FromQuery] string? to, AuditDb db, LedgerTree tree, TreeHeadSigner signer, IKeyRing keys,
         CancellationToken cancellationToken)
     {
-        await tree.EnsureLoadedAsync(db, cancellationToken);
+        await tree.CatchUpAsync(db, cancellationToken);
         var size = tree.Tree.Size;
         var errors = new Dictionary<string, string[]>();
         var first = ParseIndex(from, "from", required: false, errors) ?? 0;

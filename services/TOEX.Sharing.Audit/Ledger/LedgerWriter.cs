@@ -3,6 +3,7 @@ using System.Text;
 using Microsoft.EntityFrameworkCore;
 using TOEX.Sharing.Audit.Data;
 using TOEX.Sharing.Contracts;
+using TOEX.Sharing.ServiceDefaults;
 
 namespace TOEX.Sharing.Audit.Ledger;
 
@@ -10,8 +11,11 @@ namespace TOEX.Sharing.Audit.Ledger;
 /// Appends entries in one order. Each entry's leaf hash is RFC 9162's <c>SHA-256(0x00 || canonical)</c>;
 /// the chain hash <c>SHA-256(previous chain || leaf)</c> links it to every entry before it, so an entry
 /// edited, removed or reordered breaks every chain hash after it. An event key already in the ledger is
-/// not appended again (redelivered events). Once the transaction commits, the new leaves are appended to the
-/// <see cref="LedgerTree"/> under the same lock, so the tree grows in index order.
+/// not appended again (redelivered events). One order holds across every audit worker instance on the store:
+/// each append takes the store's ledger lock inside its transaction (<see cref="Stores.LockForTransactionAsync"/>)
+/// before reading the last index, and the index and event key are unique in the store, so a writer that raced
+/// regardless fails and is retried. Once the transaction commits, the new leaves are appended to the
+/// <see cref="LedgerTree"/>, so the tree grows in index order.
 /// </summary>
 public sealed class LedgerWriter(LedgerTree tree) : IDisposable
 {
@@ -23,8 +27,9 @@ public sealed class LedgerWriter(LedgerTree tree) : IDisposable
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            await tree.EnsureLoadedAsync(db, cancellationToken);
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            await db.Database.LockForTransactionAsync(StoreLock.Ledger, cancellationToken);
+            await tree.CatchUpAsync(db, cancellationToken);
             var keys = drafts.Select(d => d.EventKey).ToList();
             var known = await db.Entries.Where(e => keys.Contains(e.EventKey)).Select(e => e.EventKey).ToListAsync(cancellationToken);
             var last = await db.Entries.OrderByDescending(e => e.Index).Select(e => new { e.Index, e.ChainHash })

@@ -23,7 +23,7 @@ public sealed class TreeHeadSigner(LedgerTree tree, IKeyRing keys, TimeProvider 
     /// </summary>
     public async Task<SignedTreeHead?> PublishAsync(AuditDb db, CancellationToken cancellationToken)
     {
-        await tree.EnsureLoadedAsync(db, cancellationToken);
+        await tree.CatchUpAsync(db, cancellationToken);
         var size = tree.Tree.Size;
         var last = await db.TreeHeads.OrderByDescending(h => h.Id).Select(h => (long?)h.TreeSize).FirstOrDefaultAsync(cancellationToken);
         if (size == 0 || last == size)

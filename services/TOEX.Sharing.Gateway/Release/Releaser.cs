@@ -3,6 +3,7 @@ using System.Text;
 using TOEX.Sharing.Contracts;
 using TOEX.Sharing.Gateway.Data;
 using TOEX.Sharing.Sealing;
+using TOEX.Sharing.ServiceDefaults;
 
 namespace TOEX.Sharing.Gateway.Release;
 
@@ -88,6 +89,8 @@ public sealed class Releaser(GatewayDb db, PartnerKeys partnerKeys, PackageSeale
     {
         // Joins a transaction the caller already holds (an approval claims its referral first).
         var own = db.Database.CurrentTransaction is null ? await db.Database.BeginTransactionAsync(cancellationToken) : null;
+        // Feed cursors must become visible in the order they are assigned, or a reader could pass one still uncommitted.
+        await db.Database.LockForTransactionAsync(StoreLock.Feed, cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
         foreach (var (item, released) in _pending)
         {

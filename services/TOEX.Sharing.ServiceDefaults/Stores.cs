@@ -1,0 +1,81 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+
+namespace TOEX.Sharing.ServiceDefaults;
+
+/// <summary>
+/// A service's store: SQLite (embedded, the default) or PostgreSQL (production), the same EF Core model on
+/// either, chosen by <c>&lt;Service&gt;:Database</c> with <c>&lt;Service&gt;:ConnectionString</c>.
+/// </summary>
+public static class Stores
+{
+    public const string Sqlite = "sqlite";
+    public const string PostgreSql = "postgresql";
+
+    /// <summary>True for a value <c>&lt;Service&gt;:Database</c> may take (null means SQLite).</summary>
+    public static bool IsKnown(string? database) => database is null or Sqlite or PostgreSql;
+
+    /// <summary>PostgreSQL needs a connection string; SQLite defaults to <c>.local/data/&lt;localName&gt;.db</c>.</summary>
+    public static bool HasConnection(string? database, string? connectionString) =>
+        database != PostgreSql || !string.IsNullOrWhiteSpace(connectionString);
+
+    public static DbContextOptionsBuilder UseStore(
+        this DbContextOptionsBuilder options, string? database, string? connectionString, string localName) =>
+        database == PostgreSql
+            ? options.UseNpgsql(connectionString)
+            : options.UseSqlite(connectionString ?? $"Data Source={LocalPaths.Database(localName)}");
+
+    /// <summary>
+    /// Creates the schema if the store is new: on PostgreSQL under a session lock, so instances starting together
+    /// do not both create it; on SQLite with the write-ahead log on.
+    /// </summary>
+    public static async Task EnsureCreatedAsync(DbContext db, CancellationToken cancellationToken)
+    {
+        if (db.Database.IsNpgsql())
+        {
+            await db.Database.OpenConnectionAsync(cancellationToken);
+            try
+            {
+                await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_lock({SchemaLock})", cancellationToken);
+                await db.Database.EnsureCreatedAsync(cancellationToken);
+                await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_unlock({SchemaLock})", cancellationToken);
+            }
+            finally
+            {
+                await db.Database.CloseConnectionAsync();
+            }
+            return;
+        }
+        await db.Database.EnsureCreatedAsync(cancellationToken);
+        await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
+    }
+
+    /// <summary>
+    /// Serialises writers of <paramref name="resource"/> across every process using the store, until the current
+    /// transaction ends. PostgreSQL: a transaction-scoped advisory lock. SQLite: nothing more to do, since an EF
+    /// transaction there begins IMMEDIATE and so already holds the database's single write lock.
+    /// </summary>
+    public static async Task LockForTransactionAsync(this DatabaseFacade database, StoreLock resource, CancellationToken cancellationToken)
+    {
+        if (database.CurrentTransaction is null)
+        {
+            throw new InvalidOperationException("A store lock is taken inside a transaction.");
+        }
+        if (database.IsNpgsql())
+        {
+            await database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({(long)resource})", cancellationToken);
+        }
+    }
+
+    private const long SchemaLock = 0x544F4558_0000_0001;
+}
+
+/// <summary>What a store lock protects (its PostgreSQL advisory lock key).</summary>
+public enum StoreLock : long
+{
+    /// <summary>The audit ledger's append order.</summary>
+    Ledger = 0x544F4558_0000_0010,
+
+    /// <summary>The gateway's feed cursors: committed in the order they are assigned.</summary>
+    Feed = 0x544F4558_0000_0020,
+}

@@ -1,0 +1,128 @@
+using System.Globalization;
+using Npgsql;
+
+namespace TOEX.Sharing.Testing;
+
+/// <summary>
+/// A PostgreSQL server for tests. With <c>TOEX_POSTGRES_URL</c> set (an Npgsql connection string, or a
+/// <c>postgresql://user:pass@host:port/db</c> URL, for a user allowed to create databases) it is that server;
+/// otherwise a private cluster of the installed <c>postgresql</c> package, started by
+/// <c>deploy/postgres/private-cluster.sh</c> in a temporary folder on a free loopback port, and stopped when
+/// the test process exits. Without <c>postgresql</c> it fails saying how to install it: never skipped.
+/// Each test store is a database of its own (<see cref="CreateDatabaseAsync"/>).
+/// </summary>
+public sealed class PostgresServer
+{
+    public const string UrlVariable = "TOEX_POSTGRES_URL";
+
+    private const int PortInUseExitCode = 75;
+    private const int NotInstalledExitCode = 69;
+    private static readonly SemaphoreSlim SharedGate = new(1, 1);
+    private static PostgresServer? shared;
+    private static int databaseCount;
+
+    private PostgresServer(string connectionString, string? directory)
+    {
+        AdminConnectionString = connectionString;
+        Directory = directory;
+    }
+
+    /// <summary>A connection string to the server's maintenance database, for a user that may create databases.</summary>
+    public string AdminConnectionString { get; }
+
+    /// <summary>The private cluster's folder, or null for an external server.</summary>
+    public string? Directory { get; }
+
+    /// <summary>The process-wide server, started on first use.</summary>
+    public static async Task<PostgresServer> GetSharedAsync(CancellationToken cancellationToken = default)
+    {
+        await SharedGate.WaitAsync(cancellationToken);
+        try
+        {
+            return shared ??= Environment.GetEnvironmentVariable(UrlVariable) is { Length: > 0 } url
+                ? new PostgresServer(ToConnectionString(url), directory: null)
+                : await StartPrivateClusterAsync(cancellationToken);
+        }
+        finally
+        {
+            SharedGate.Release();
+        }
+    }
+
+    /// <summary>Creates an empty database named after <paramref name="prefix"/>; returns its connection string.</summary>
+    public async Task<string> CreateDatabaseAsync(string prefix, CancellationToken cancellationToken = default)
+    {
+        var name = $"{prefix}_{Environment.ProcessId}_{Interlocked.Increment(ref databaseCount)}_{Guid.NewGuid().ToString("N")[..8]}"
+            .ToLowerInvariant().Replace('-', '_');
+        await using (var connection = new NpgsqlConnection(AdminConnectionString))
+        {
+            await connection.OpenAsync(cancellationToken);
+            await using var command = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        return new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = name }.ConnectionString;
+    }
+
+    /// <summary>Drops a database made by <see cref="CreateDatabaseAsync"/>, closing its connections.</summary>
+    public async Task DropDatabaseAsync(string connectionString)
+    {
+        var name = new NpgsqlConnectionStringBuilder(connectionString).Database;
+        NpgsqlConnection.ClearAllPools();
+        await using var connection = new NpgsqlConnection(AdminConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private static async Task<PostgresServer> StartPrivateClusterAsync(CancellationToken cancellationToken)
+    {
+        var script = Path.Combine(RepoPaths.Root, "deploy", "postgres", "private-cluster.sh");
+        for (var attempt = 1; ; attempt++)
+        {
+            var directory = Path.Combine(Path.GetTempPath(), $"toex-test-pg-{Environment.ProcessId}-{attempt}");
+            var port = FreePort.Next().ToString(CultureInfo.InvariantCulture);
+            var result = await ProcessRunner.RunAsync("bash",
+                [script, "start", "--dir", directory, "--port", port, "--unsafe-fast",
+                 "--owner-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), "--remove-dir"],
+                TimeSpan.FromSeconds(120), cancellationToken);
+            if (result.ExitCode == 0)
+            {
+                var server = new PostgresServer(result.StandardOutput.Trim().Split('\n')[^1].Trim(), directory);
+                AppDomain.CurrentDomain.ProcessExit += (_, _) => ProcessRunner.RunAsync("bash",
+                    [script, "stop", "--dir", directory, "--remove-dir"], TimeSpan.FromSeconds(60), CancellationToken.None)
+                    .GetAwaiter().GetResult();
+                return server;
+            }
+            if (result.ExitCode == NotInstalledExitCode)
+            {
+                throw new InvalidOperationException(
+                    "PostgreSQL is needed by these tests and the postgresql package is not installed. On Debian: "
+                    + $"sudo apt-get install postgresql (tests start private clusters; the system one is not used). Or set {UrlVariable}.\n"
+                    + result.StandardError.Trim());
+            }
+            if (result.ExitCode != PortInUseExitCode || attempt == 3)
+            {
+                throw new InvalidOperationException(
+                    $"The private PostgreSQL cluster did not start (exit code {result.ExitCode}).\n{result.StandardError.Trim()}");
+            }
+        }
+    }
+
+    private static string ToConnectionString(string url)
+    {
+        if (!url.StartsWith("postgres://", StringComparison.Ordinal) && !url.StartsWith("postgresql://", StringComparison.Ordinal))
+        {
+            return url;
+        }
+        var uri = new Uri(url);
+        var credentials = uri.UserInfo.Split(':', 2);
+        return new NpgsqlConnectionStringBuilder
+        {
+            Host = uri.Host,
+            Port = uri.IsDefaultPort || uri.Port < 0 ? 5432 : uri.Port,
+            Username = Uri.UnescapeDataString(credentials[0]),
+            Password = credentials.Length > 1 ? Uri.UnescapeDataString(credentials[1]) : null,
+            Database = uri.AbsolutePath.Trim('/') is { Length: > 0 } database ? Uri.UnescapeDataString(database) : "postgres",
+        }.ConnectionString;
+    }
+}
