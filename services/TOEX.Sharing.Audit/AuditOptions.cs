@@ -18,6 +18,9 @@ public sealed class AuditOptions
     /// <summary>The key ring that signs tree heads; default <c>&lt;repo&gt;/.local/keys/audit</c>.</summary>
     public string? KeyRingPath { get; set; }
 
+    /// <summary>The key of the subjects' blind indexes (the gateway's); default <c>&lt;repo&gt;/.local/keys/blind-index.key</c>.</summary>
+    public string? BlindIndexKeyPath { get; set; }
+
     /// <summary>How often the current tree head is signed and stored (when the tree has grown).</summary>
     public TimeSpan TreeHeadInterval { get; set; } = TimeSpan.FromMinutes(5);
 }

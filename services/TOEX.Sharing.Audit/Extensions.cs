@@ -30,6 +30,8 @@ public static class Extensions
         builder.Services.AddSingleton<TreeHeadSigner>();
         builder.Services.AddHostedService<TreeHeadPublisher>();
         builder.Services.AddSingleton<DecisionReader>();
+        builder.Services.AddSingleton(_ => SubjectBlindIndex.Open(
+            options.BlindIndexKeyPath ?? LocalPaths.BlindIndexKey(), create: !builder.Environment.IsProduction()));
 
         builder.AddToexMessaging("audit", bus =>
         {
@@ -38,6 +40,7 @@ public static class Extensions
             bus.AddConsumer<PackageReleasedAuditConsumer, AuditConsumerDefinition<PackageReleasedAuditConsumer>>();
             bus.AddConsumer<DecisionRejectedAuditConsumer, AuditConsumerDefinition<DecisionRejectedAuditConsumer>>();
             bus.AddConsumer<ReferralDecidedAuditConsumer, AuditConsumerDefinition<ReferralDecidedAuditConsumer>>();
+            bus.AddConsumer<ConsultationRecordedAuditConsumer, AuditConsumerDefinition<ConsultationRecordedAuditConsumer>>();
         });
         return builder;
     }
@@ -62,6 +65,10 @@ public static class Extensions
                     "ReferredAtUnixMs" INTEGER NOT NULL, "Decision" TEXT NULL, "DecidedBy" TEXT NULL, "Justification" TEXT NULL,
                     "DecidedAtUnixMs" INTEGER NULL);
                 CREATE INDEX IF NOT EXISTS "IX_Referrals_PackageId" ON "Referrals" ("PackageId");
+                CREATE TABLE IF NOT EXISTS "SubjectIndexes" (
+                    "BlindIndex" TEXT NOT NULL, "PackageId" TEXT NOT NULL,
+                    CONSTRAINT "PK_SubjectIndexes" PRIMARY KEY ("BlindIndex", "PackageId"));
+                CREATE INDEX IF NOT EXISTS "IX_SubjectIndexes_PackageId" ON "SubjectIndexes" ("PackageId");
                 """);
         }
         await app.Services.GetRequiredService<LedgerTree>().CatchUpAsync(db, CancellationToken.None);

@@ -38,6 +38,9 @@ public static class Extensions
         builder.Services.AddSingleton<IKeyRing>(services => LocalKeyRing.OpenOrCreate(
             options.KeyRingPath ?? LocalPaths.KeyRing("broker"), services.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton(services => new PackageSealer(services.GetRequiredService<IKeyRing>()));
+        builder.Services.AddSingleton(_ => SubjectBlindIndex.Open(
+            options.BlindIndexKeyPath ?? LocalPaths.BlindIndexKey(), create: !builder.Environment.IsProduction()));
+        builder.Services.AddScoped<Apis.ConsultationLog>();
         builder.Services.AddSingleton<PartnerKeys>();
         builder.Services.AddSingleton<DecisionKeys>();
         builder.Services.AddScoped<Releaser>();

@@ -33,6 +33,9 @@ public sealed class GatewayOptions
     /// <summary>The store's connection string; default SQLite at <c>&lt;repo&gt;/.local/data/gateway.db</c>.</summary>
     public string? ConnectionString { get; set; }
 
+    /// <summary>The key of the subjects' blind indexes (shared with the audit service); default <c>&lt;repo&gt;/.local/keys/blind-index.key</c>.</summary>
+    public string? BlindIndexKeyPath { get; set; }
+
     [Range(1, 1000, ErrorMessage = "Gateway:FeedPageMax must be between 1 and 1000.")]
     public int FeedPageMax { get; set; } = 500;
 }

@@ -23,6 +23,9 @@ public static class LocalPaths
 
     public static string KeyRing(string name) => Path.Combine(Root(), "keys", name);
 
+    /// <summary>The development key of the subjects' blind indexes, shared by the gateway and the audit service.</summary>
+    public static string BlindIndexKey() => Path.Combine(Root(), "keys", "blind-index.key");
+
     public static string Database(string name)
     {
         var dir = Path.Combine(Root(), "data");

@@ -26,8 +26,12 @@ public abstract class AuditApiFixture(StoreKind store) : IAsyncLifetime
 
     public AuditFactory Factory { get; } = new(store);
 
+    /// <summary>The service's clock: after every fixture entry, so the searches it records (consultations) come after them.</summary>
+    public const string Now = "2026-12-01T09:00:00Z";
+
     public async Task InitializeAsync()
     {
+        Factory.Settings["Clock:StartsAt"] = Now;
         var a = Guid.Parse(PackageA);
         var b = Guid.Parse(PackageB);
         var signer = new DecisionSigner(Factory.DecisionKeys.Current);

@@ -48,6 +48,11 @@ public sealed class AuditFactory : WebApplicationFactory<Program>
     /// <summary>The ledger's store (SQLite or PostgreSQL).</summary>
     public TestStore Store { get; }
 
+    /// <summary>More configuration, applied last (set before the first client is created).</summary>
+    public Dictionary<string, string?> Settings { get; } = [];
+
+    public string BlindIndexKeyPath => Path.Combine(Root, "blind-index.key");
+
     public string DevIssuerDirectory => Path.Combine(Root, "dev-issuer");
     public string DecisionJwksPath => Path.Combine(Root, "policy-decision.jwks.json");
     public string AuditKeyRingPath => Path.Combine(Root, "audit-keys");
@@ -66,6 +71,11 @@ public sealed class AuditFactory : WebApplicationFactory<Program>
         builder.UseSetting("Audit:DecisionJwksPath", DecisionJwksPath);
         builder.UseSetting("Audit:KeyRingPath", AuditKeyRingPath);
         builder.UseSetting("RabbitMq:Url", "amqp://unused:unused@127.0.0.1:1/");
+        builder.UseSetting("Audit:BlindIndexKeyPath", BlindIndexKeyPath);
+        foreach (var (key, value) in Settings)
+        {
+            builder.UseSetting(key, value);
+        }
         builder.ConfigureTestServices(services =>
         {
             services.AddSingleton<Consumptions>();
@@ -78,6 +88,7 @@ public sealed class AuditFactory : WebApplicationFactory<Program>
                 bus.AddConsumer<PackageReleasedAuditConsumer, AuditConsumerDefinition<PackageReleasedAuditConsumer>>();
                 bus.AddConsumer<DecisionRejectedAuditConsumer, AuditConsumerDefinition<DecisionRejectedAuditConsumer>>();
                 bus.AddConsumer<ReferralDecidedAuditConsumer, AuditConsumerDefinition<ReferralDecidedAuditConsumer>>();
+                bus.AddConsumer<ConsultationRecordedAuditConsumer, AuditConsumerDefinition<ConsultationRecordedAuditConsumer>>();
             });
         });
     }

@@ -11,8 +11,16 @@ public abstract class EntriesApiTests(AuditApiFixture fixture)
 
     private HttpClient Auditor() => fixture.Factory.ClientFor("rocu-wm", "Audit.Read");
 
+    /// <summary>
+    /// A search of the fixture's entries. Every search is itself recorded in the ledger, as a consultation at the time
+    /// it is made (after 25 November 2026): searches here end on that day, unless they say where to end.
+    /// </summary>
     private async Task<JsonObject> PageAsync(string query)
     {
+        if (!query.Contains("to=", StringComparison.Ordinal))
+        {
+            query += (query.Length > 0 ? "&" : "") + "to=2026-11-25T23:59:59Z";
+        }
         var response = await Auditor().GetAsync($"{Entries}?{query}");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return (await response.Content.ReadFromJsonAsync<JsonObject>())!;

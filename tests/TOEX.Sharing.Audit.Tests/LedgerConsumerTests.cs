@@ -146,6 +146,59 @@ public abstract class LedgerConsumerTests(StoreKind store) : IDisposable
     }
 
     [Fact]
+    public async Task Records_a_consultation_once_per_package_shown_with_who_why_and_the_cursor()
+    {
+        var (first, second) = (NewId.NextGuid(), NewId.NextGuid());
+
+        await DeliverAsync(new ConsultationRecorded
+        {
+            Kind = "feed-read",
+            At = Events.At,
+            Actor = "bcc-childrens/case-worker-7",
+            Organisation = "bcc-childrens",
+            Justification = "collecting releases",
+            Items =
+            [
+                new ConsultedItem { PackageId = first, Originator = "rocu-wm", Recipient = "bcc-childrens", Kind = "package", Cursor = 11 },
+                new ConsultedItem { PackageId = second, Originator = "wmp", Recipient = "bcc-childrens", Kind = "package", Cursor = 12 },
+            ],
+            Request = new Dictionary<string, string> { ["after"] = "10", ["limit"] = "2", ["next"] = "12" },
+        });
+
+        var entries = await _factory.LedgerAsync();
+        Assert.Equal([(first, "rocu-wm", 11L), (second, "wmp", 12L)],
+            entries.Select(e => (e.PackageId!.Value, e.Originator!, (long)Detail(e)["cursor"]!)));
+        Assert.All(entries, e =>
+        {
+            Assert.Equal("consultation", e.Type);
+            Assert.Equal("bcc-childrens/case-worker-7", e.Actor);
+            Assert.Equal("collecting releases", e.Justification);
+            Assert.Equal(["bcc-childrens"], Recipients(e));
+            Assert.Equal("bcc-childrens", e.Partner);
+            Assert.Null(e.Outcome);
+            Assert.Equal("feed-read", (string)Detail(e)["kind"]!);
+            Assert.Equal("12", (string)Detail(e)["request"]!["next"]!);
+        });
+    }
+
+    [Fact]
+    public async Task Keeps_a_submissions_subject_blind_indexes_in_its_entry_and_for_search_once()
+    {
+        var packageId = NewId.NextGuid();
+        var submitted = Events.Submitted(packageId) with { SubjectIndexes = ["pnc.b", "n.a", "pnc.b"] };
+        var messageId = NewId.NextGuid();
+
+        await DeliverAsync(submitted, messageId, delivery: "1");
+        await DeliverAsync(submitted, messageId, delivery: "2");
+
+        var entry = Assert.Single(await _factory.LedgerAsync());
+        Assert.Equal(["n.a", "pnc.b"], Detail(entry)["subjects"]!.AsArray().Select(s => (string)s!));
+        var stored = await _factory.StoredTextAsync("SubjectIndexes");
+        Assert.Equal(4, stored.Count);
+        Assert.Equal(["n.a", "pnc.b"], stored.Where(v => v.Contains('.', StringComparison.Ordinal)).Order());
+    }
+
+    [Fact]
     public async Task Records_a_rejected_decision_with_the_gateways_reason()
     {
         var packageId = NewId.NextGuid();

@@ -17,6 +17,7 @@ public sealed class BrokerPermissionsTests(RabbitMqFixture broker) : IClassFixtu
     [Theory]
     [InlineData("gateway", "PackageSubmitted")]
     [InlineData("gateway", "PackageReleased")]
+    [InlineData("gateway", "ConsultationRecorded")]
     [InlineData("policy-decision", "SharingDecided")]
     [InlineData("audit", "ReferralDecided")]
     public async Task A_service_publishes_the_events_it_owns(string service, string message)
@@ -31,6 +32,7 @@ public sealed class BrokerPermissionsTests(RabbitMqFixture broker) : IClassFixtu
     [InlineData("gateway", "ReferralDecided")]      // a forged IG approval
     [InlineData("audit", "PackageReleased")]
     [InlineData("audit", "SharingDecided")]
+    [InlineData("audit", "ConsultationRecorded")]       // a forged consultation
     [InlineData("policy-decision", "PackageReleased")]
     [InlineData("policy-decision", "ReferralDecided")]
     [InlineData("policy-decision", "PackageSubmitted")]

@@ -59,6 +59,9 @@ public sealed class RunningServices : IAsyncLifetime
             ["ASPNETCORE_ENVIRONMENT"] = "Development",
             ["Authentication__DevIssuer__Directory"] = DevIssuerDirectory,
             ["Clock__StartsAt"] = StartsAt,
+            // The gateway and the audit service share the subjects' blind-index key.
+            ["Gateway__BlindIndexKeyPath"] = Path.Combine(Root, "keys", "blind-index.key"),
+            ["Audit__BlindIndexKeyPath"] = Path.Combine(Root, "keys", "blind-index.key"),
         };
 
         // Each service connects as its own broker user, with only the permissions deploy/rabbitmq/definitions.json gives it.

@@ -171,6 +171,14 @@ public sealed class SpineTests(RunningServices stack) : IClassFixture<RunningSer
             var serialised = entries.ToJsonString();
             Assert.DoesNotContain("Jane Example", serialised, StringComparison.Ordinal);
         }
+
+        // 5. Every disclosure about Jane Example, found through the blind indexes the gateway computed with the shared key.
+        var about = (await auditor.GetFromJsonAsync<JsonObject>("/api/v1/audit/subjects?name=JANE%20EXAMPLE&dateOfBirth=2010-03-14&limit=1000"))!
+            ["items"]!.AsArray();
+        var byPnc = (await auditor.GetFromJsonAsync<JsonObject>("/api/v1/audit/subjects?pnc=2010/0123456X&limit=1000"))!["items"]!.AsArray();
+        Assert.Equal([ids["rocuwm-2026-000123.json"]], about.Select(e => Guid.Parse((string)e!["packageId"]!)).Distinct());
+        Assert.Equal(["decision", "release", "submission"], about.Select(e => (string)e!["type"]!).Where(t => t != "consultation").Distinct().Order());
+        Assert.Equal(about.Select(e => (long)e!["index"]!), byPnc.Select(e => (long)e!["index"]!));
     }
 
     [Fact]

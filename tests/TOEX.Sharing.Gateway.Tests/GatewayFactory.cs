@@ -32,6 +32,7 @@ public sealed class GatewayFactory(string? rabbitMqUrl = null, TimeSpan? publish
     public string PartnerKeysDirectory => Path.Combine(Root, "partners");
     public string DecisionKeyRingDirectory => Path.Combine(Root, "policy-decision");
     public string DecisionJwksPath => Path.Combine(Root, "policy-decision.jwks.json");
+    public string BlindIndexKeyPath => Path.Combine(Root, "blind-index.key");
 
     /// <summary>More configuration, applied last (set before the first client is created).</summary>
     public Dictionary<string, string?> Settings { get; } = [];
@@ -48,6 +49,7 @@ public sealed class GatewayFactory(string? rabbitMqUrl = null, TimeSpan? publish
         builder.UseSetting("Gateway:PoliciesPath", RepoPaths.Policies);
         builder.UseSetting("Gateway:PublishTimeout", (publishTimeout ?? TimeSpan.FromSeconds(10)).ToString());
         builder.UseSetting("RabbitMq:Url", rabbitMqUrl ?? "amqp://unused:unused@127.0.0.1:1/");
+        builder.UseSetting("Gateway:BlindIndexKeyPath", BlindIndexKeyPath);
         foreach (var (key, value) in Settings)
         {
             builder.UseSetting(key, value);

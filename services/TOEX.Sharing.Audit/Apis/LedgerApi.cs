@@ -88,8 +88,13 @@ public static class LedgerApi
     /// </summary>
     public static async Task<Results<Ok<EvidenceBundle>, ValidationProblem>> Export(
         [FromQuery] string? from, [FromQuery] string? to, AuditDb db, LedgerTree tree, TreeHeadSigner signer, IKeyRing keys,
-        CancellationToken cancellationToken)
+        HttpContext http, CancellationToken cancellationToken)
     {
+        var (justification, invalid) = Justification.Read(http.Request, AuditApi.DefaultJustification);
+        if (invalid is not null)
+        {
+            return invalid;
+        }
         await tree.CatchUpAsync(db, cancellationToken);
         var size = tree.Tree.Size;
         var errors = new Dictionary<string, string[]>();
@@ -123,6 +128,14 @@ public static class LedgerApi
         var consistency = stored.Where(h => h.TreeSize > 0 && h.TreeSize <= size).Select(h => h.TreeSize).Distinct()
             .Select(s => new ConsistencyProofDocument(s, size, Base64(tree.Tree.ConsistencyProof(s, size))))
             .ToList();
+        // The export shows every entry in it: a consultation, recorded (after the bundle was cut) before it is answered.
+        await AuditConsultations.RecordAsync(http, "audit-export", justification!, new Dictionary<string, object?>
+        {
+            ["from"] = first,
+            ["to"] = last,
+            ["treeSize"] = size,
+            ["resultCount"] = entries.Count,
+        }, cancellationToken);
         using var jwks = JsonDocument.Parse(keys.PublicJwks());
         return TypedResults.Ok(new EvidenceBundle(
             EvidenceBundle.CurrentFormat, entries, TreeHeadDocument.From(head), stored, inclusion, consistency, jwks.RootElement.Clone()));

@@ -10,10 +10,16 @@ namespace TOEX.Sharing.Audit.Consumers;
 /// <summary>A submission: who submitted what, under which purpose and lawful basis, for whom.</summary>
 public sealed class PackageSubmittedAuditConsumer(AuditDb db, LedgerWriter ledger) : IConsumer<PackageSubmitted>
 {
-    public Task Consume(ConsumeContext<PackageSubmitted> context)
+    public async Task Consume(ConsumeContext<PackageSubmitted> context)
     {
         var m = context.Message;
-        return ledger.AppendAsync(db, [new LedgerRecord
+        var subjects = m.SubjectIndexes.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        // Saved with the entry; a redelivery finds them there already.
+        if (subjects.Count > 0 && !await db.SubjectIndexes.AnyAsync(s => s.PackageId == m.PackageId, context.CancellationToken))
+        {
+            db.SubjectIndexes.AddRange(subjects.Select(s => new SubjectIndex { BlindIndex = s, PackageId = m.PackageId }));
+        }
+        await ledger.AppendAsync(db, [new LedgerRecord
         {
             EventKey = EventKeys.Of(context),
             Type = "submission",
@@ -32,6 +38,7 @@ public sealed class PackageSubmittedAuditConsumer(AuditDb db, LedgerWriter ledge
                 ["handlingCode"] = m.Facts.HandlingCode,
                 ["dataCategories"] = m.Facts.DataCategories,
                 ["subjectCount"] = m.Facts.SubjectDatesOfBirth.Count,
+                ["subjects"] = subjects,
             },
         }], context.CancellationToken);
     }
@@ -161,6 +168,37 @@ public sealed class DecisionRejectedAuditConsumer(AuditDb db, LedgerWriter ledge
             Recipients = [],
             PackageId = context.Message.PackageId,
         }], context.CancellationToken);
+}
+
+/// <summary>
+/// A consultation of personal data at the gateway (s62): one entry per package shown, with who, when, why, and
+/// for a feed read the item's recipient, kind and cursor and the page requested.
+/// </summary>
+public sealed class ConsultationRecordedAuditConsumer(AuditDb db, LedgerWriter ledger) : IConsumer<ConsultationRecorded>
+{
+    public Task Consume(ConsumeContext<ConsultationRecorded> context)
+    {
+        var m = context.Message;
+        return ledger.AppendAsync(db, [.. m.Items.Select((item, i) => new LedgerRecord
+        {
+            EventKey = EventKeys.Of(context, i.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            Type = "consultation",
+            At = m.At,
+            Actor = m.Actor,
+            Justification = m.Justification,
+            Recipients = [m.Organisation],
+            PackageId = item.PackageId,
+            Originator = item.Originator,
+            Partner = item.Recipient,
+            Detail = new Dictionary<string, object?>
+            {
+                ["kind"] = m.Kind,
+                ["itemKind"] = item.Kind,
+                ["cursor"] = item.Cursor,
+                ["request"] = m.Request,
+            },
+        })], context.CancellationToken);
+    }
 }
 
 internal static class EventKeys

@@ -2,7 +2,7 @@ using Microsoft.EntityFrameworkCore;
 
 namespace TOEX.Sharing.Audit.Data;
 
-/// <summary>The audit worker's own store: the ledger, its signed tree heads, and referrals awaiting an IG officer.</summary>
+/// <summary>The audit worker's own store: the ledger, its signed tree heads, subjects' blind indexes, and referrals awaiting an IG officer.</summary>
 public sealed class AuditDb(DbContextOptions<AuditDb> options) : DbContext(options)
 {
     public DbSet<LedgerEntry> Entries => Set<LedgerEntry>();
@@ -10,6 +10,8 @@ public sealed class AuditDb(DbContextOptions<AuditDb> options) : DbContext(optio
     public DbSet<StoredTreeHead> TreeHeads => Set<StoredTreeHead>();
 
     public DbSet<Referrals.Referral> Referrals => Set<Referrals.Referral>();
+
+    public DbSet<SubjectIndex> SubjectIndexes => Set<SubjectIndex>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -26,12 +28,27 @@ public sealed class AuditDb(DbContextOptions<AuditDb> options) : DbContext(optio
             e.HasKey(x => x.Id);
             e.HasIndex(x => x.TreeSize);
         });
+        modelBuilder.Entity<SubjectIndex>(e =>
+        {
+            e.HasKey(x => new { x.BlindIndex, x.PackageId });
+            e.HasIndex(x => x.PackageId);
+        });
         modelBuilder.Entity<Referrals.Referral>(e =>
         {
             e.HasKey(x => x.Id);
             e.HasIndex(x => x.PackageId);
         });
     }
+}
+
+/// <summary>
+/// A subject's keyed blind index (never a name, date of birth or identifier) and a package about that subject:
+/// a query copy of the indexes in the package's submission entry, which the ledger's hashes protect.
+/// </summary>
+public sealed class SubjectIndex
+{
+    public required string BlindIndex { get; set; }
+    public Guid PackageId { get; set; }
 }
 
 /// <summary>A tree head signed by the periodic signer: kept so an export can prove the ledger only grew since.</summary>

@@ -3,6 +3,7 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using TOEX.Sharing.Contracts;
 using TOEX.Sharing.Gateway.Data;
 using TOEX.Sharing.ServiceDefaults;
 
@@ -25,10 +26,19 @@ public static class FeedApi
         return api;
     }
 
+    public const string DefaultJustification =
+        "The partner collected the copies released to it (delivery under its agreements); no further justification given.";
+
+    /// <summary>The partner's own items after the cursor; recorded for the audit ledger as a consultation (s62).</summary>
     public static async Task<Results<Ok<FeedPage>, ValidationProblem>> GetFeed(
         string? after, string? limit, ClaimsPrincipal user, GatewayDb db, IOptions<GatewayOptions> options,
-        CancellationToken cancellationToken)
+        ConsultationLog consultations, HttpRequest request, CancellationToken cancellationToken)
     {
+        var (justification, invalid) = Justification.Read(request, DefaultJustification);
+        if (invalid is not null)
+        {
+            return invalid;
+        }
         var errors = new Dictionary<string, string[]>();
         long cursor = 0;
         if (after is not null && (!long.TryParse(after, NumberStyles.None, CultureInfo.InvariantCulture, out cursor)))
@@ -54,6 +64,24 @@ public static class FeedApi
             .Select(f => new { f.Cursor, f.PackageId, f.Kind, f.Sealed, f.ReleasedAt })
             .ToListAsync(cancellationToken);
         var next = items.Count > 0 ? items[^1].Cursor : cursor;
+        var ids = items.Select(i => i.PackageId).Distinct().ToList();
+        var originators = await db.Submissions.AsNoTracking().Where(p => ids.Contains(p.Id))
+            .ToDictionaryAsync(p => p.Id, p => p.Originator, cancellationToken);
+        await consultations.RecordAsync(ConsultationLog.FeedRead, user, justification!,
+            [.. items.Select(i => new ConsultedItem
+            {
+                PackageId = i.PackageId,
+                Originator = originators.GetValueOrDefault(i.PackageId, "unknown"),
+                Recipient = recipient,
+                Kind = i.Kind,
+                Cursor = i.Cursor,
+            })],
+            new Dictionary<string, string>
+            {
+                ["after"] = cursor.ToString(CultureInfo.InvariantCulture),
+                ["limit"] = take.ToString(CultureInfo.InvariantCulture),
+                ["next"] = next.ToString(CultureInfo.InvariantCulture),
+            }, cancellationToken);
         return TypedResults.Ok(new FeedPage(
             [.. items.Select(i => new FeedEntry(i.Cursor.ToString(CultureInfo.InvariantCulture), i.PackageId, i.Kind, i.Sealed, i.ReleasedAt))],
             next.ToString(CultureInfo.InvariantCulture)));

@@ -10,6 +10,7 @@ using TOEX.Sharing.Contracts;
 using TOEX.Sharing.Gateway.Data;
 using TOEX.Sharing.Gateway.Validation;
 using TOEX.Sharing.Policy;
+using TOEX.Sharing.Sealing;
 using TOEX.Sharing.ServiceDefaults;
 
 namespace TOEX.Sharing.Gateway.Apis;
@@ -40,7 +41,7 @@ public static class PackagesApi
     }
 
     public static async Task<IResult> Submit(
-        HttpContext http, GatewayDb db, IPublishEndpoint publisher, IOptions<GatewayOptions> options,
+        HttpContext http, GatewayDb db, IPublishEndpoint publisher, IOptions<GatewayOptions> options, SubjectBlindIndex blindIndex,
         TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var logger = loggers.CreateLogger(typeof(PackagesApi).FullName!);
@@ -97,7 +98,7 @@ public static class PackagesApi
 
         if (!existing.Published)
         {
-            var published = await PublishAsync(existing, package, publisher, options.Value, logger, cancellationToken);
+            var published = await PublishAsync(existing, package, blindIndex, publisher, options.Value, logger, cancellationToken);
             if (!published)
             {
                 // Nothing half-recorded: a submission the broker never confirmed is removed.
@@ -115,8 +116,8 @@ public static class PackagesApi
         return TypedResults.Accepted($"/api/v1/packages/{existing.Id}", new SubmissionAccepted(existing.Id, existing.Status));
     }
 
-    private static async Task<bool> PublishAsync(Submission submission, IntelligencePackage package, IPublishEndpoint publisher,
-        GatewayOptions options, ILogger logger, CancellationToken cancellationToken)
+    private static async Task<bool> PublishAsync(Submission submission, IntelligencePackage package, SubjectBlindIndex blindIndex,
+        IPublishEndpoint publisher, GatewayOptions options, ILogger logger, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.PublishTimeout);
@@ -131,6 +132,7 @@ public static class PackagesApi
                 SubmittedAt = submission.SubmittedAt,
                 ContentHash = submission.ContentHash,
                 Facts = package.ToFacts(),
+                SubjectIndexes = blindIndex.Of(package.Subjects),
             }, publish => publish.MessageId = DerivedId.From(submission.Id, "package-submitted"), timeout.Token);
             return true;
         }
@@ -141,9 +143,17 @@ public static class PackagesApi
         }
     }
 
-    public static async Task<Results<Ok<PackageView>, NotFound>> GetPackage(
-        Guid id, ClaimsPrincipal user, GatewayDb db, CancellationToken cancellationToken)
+    public const string StatusJustification = "The originator checked the status of its own submission; no further justification given.";
+
+    /// <summary>The package's status for its originator; recorded for the audit ledger as a consultation (s62).</summary>
+    public static async Task<Results<Ok<PackageView>, NotFound, ValidationProblem>> GetPackage(
+        Guid id, ClaimsPrincipal user, GatewayDb db, ConsultationLog consultations, HttpRequest request, CancellationToken cancellationToken)
     {
+        var (justification, invalid) = Justification.Read(request, StatusJustification);
+        if (invalid is not null)
+        {
+            return invalid;
+        }
         var organisation = user.FindFirst(Authentication.OrganisationClaim)?.Value;
         var submission = await db.Submissions.AsNoTracking().Include(s => s.Recipients)
             .SingleOrDefaultAsync(s => s.Id == id, cancellationToken);
@@ -152,6 +162,9 @@ public static class PackagesApi
             // Another organisation's package does not exist, as far as this caller can tell.
             return TypedResults.NotFound();
         }
+        await consultations.RecordAsync(ConsultationLog.PackageStatus, user, justification!,
+            [new ConsultedItem { PackageId = submission.Id, Originator = submission.Originator }],
+            new Dictionary<string, string> { ["reference"] = submission.Reference }, cancellationToken);
         return TypedResults.Ok(ToView(submission));
     }
 

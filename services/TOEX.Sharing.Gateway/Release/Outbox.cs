@@ -5,6 +5,18 @@ using TOEX.Sharing.Gateway.Data;
 
 namespace TOEX.Sharing.Gateway.Release;
 
+public static class OutboxMessages
+{
+    /// <summary>An outbox row for <paramref name="message"/>, published with <paramref name="messageId"/> once its transaction commits.</summary>
+    public static OutboxMessage For<T>(T message, Guid messageId, DateTimeOffset now) where T : class => new()
+    {
+        MessageId = messageId,
+        MessageType = typeof(T).Name,
+        Body = ToexJson.Serialize(message),
+        CreatedAt = now,
+    };
+}
+
 /// <summary>Wakes the outbox relay when a transaction has left messages to publish.</summary>
 public sealed class OutboxSignal : IDisposable
 {
@@ -90,6 +102,7 @@ public sealed class OutboxRelay(IServiceScopeFactory scopes, IBus bus, OutboxSig
     {
         nameof(PackageReleased) => Publish<PackageReleased>(message, cancellationToken),
         nameof(DecisionRejected) => Publish<DecisionRejected>(message, cancellationToken),
+        nameof(ConsultationRecorded) => Publish<ConsultationRecorded>(message, cancellationToken),
         _ => throw new InvalidOperationException($"Outbox message {message.Sequence} has unknown type '{message.MessageType}'."),
     };
 

@@ -72,14 +72,7 @@ public sealed class Releaser(GatewayDb db, PartnerKeys partnerKeys, PackageSeale
     }
 
     /// <summary>Records an event to publish once the transaction commits.</summary>
-    public void Enqueue<T>(T message, Guid messageId) where T : class =>
-        db.Outbox.Add(new OutboxMessage
-        {
-            MessageId = messageId,
-            MessageType = typeof(T).Name,
-            Body = ToexJson.Serialize(message),
-            CreatedAt = Now,
-        });
+    public void Enqueue<T>(T message, Guid messageId) where T : class => db.Outbox.Add(OutboxMessages.For(message, messageId, Now));
 
     /// <summary>
     /// Writes everything in one transaction: the store assigns feed cursors, then the release events
