@@ -36,7 +36,7 @@ public static class AuditCommands
             jwks,
         };
         verify.SetAction(parseResult => Verify(parseResult, parseResult.GetRequiredValue(bundle), parseResult.GetValue(jwks)));
-        return new Command("audit", "Audit ledger evidence.") { verify };
+        return new Command("audit", "Audit ledger evidence and reconciliation.") { verify, AuditReconcile.Create() };
     }
 
     private static int Verify(ParseResult parseResult, FileInfo bundleFile, FileInfo? jwksFile)

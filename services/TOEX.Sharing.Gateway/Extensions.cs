@@ -29,7 +29,8 @@ public static class Extensions
         builder.AddToexAuthentication();
 
         builder.Services.AddDbContext<GatewayDb>(db => db.UseStore(options.Database, options.ConnectionString, "gateway"));
-        builder.Services.AddHealthChecks().AddCheck<StoreHealthCheck>("store");
+        builder.Services.AddHealthChecks().AddCheck<StoreHealthCheck>("store")
+            .AddCheck<AuditLedgerHealthCheck>("audit-ledger", tags: [ServiceDefaults.Extensions.ExplainTag]);
 
         var policies = PolicySet.Load(options.PoliciesPath ?? PolicyPaths.FindDefault());
         builder.Services.AddSingleton(policies);
@@ -46,11 +47,15 @@ public static class Extensions
         builder.Services.AddScoped<Releaser>();
         builder.Services.AddSingleton<OutboxSignal>();
         builder.Services.AddHostedService<OutboxRelay>();
+        builder.Services.AddSingleton<AuditGate>();
+        builder.Services.AddSingleton<HeldReleasesSignal>();
+        builder.Services.AddHostedService<HeldReleases>();
 
         builder.AddToexMessaging("gateway", bus =>
         {
             bus.AddConsumer<SharingDecidedConsumer, SharingDecidedConsumerDefinition>();
             bus.AddConsumer<ReferralDecidedConsumer, ReferralDecidedConsumerDefinition>();
+            bus.AddConsumer<AuditRecordedConsumer, AuditRecordedConsumerDefinition>();
         });
         return builder;
     }
@@ -59,7 +64,22 @@ public static class Extensions
     public static async Task InitialiseStoreAsync(this WebApplication app)
     {
         await using var scope = app.Services.CreateAsyncScope();
-        await Stores.EnsureCreatedAsync(scope.ServiceProvider.GetRequiredService<GatewayDb>(), CancellationToken.None);
+        var db = scope.ServiceProvider.GetRequiredService<GatewayDb>();
+        await Stores.EnsureCreatedAsync(db, CancellationToken.None);
+        if (db.Database.IsSqlite())
+        {
+            // A store made before the audit confirmed events (EnsureCreated leaves it as it was): add the column,
+            // taking the events it had already sent as recorded (the reconciliation check tells if one was not).
+            var columns = await db.Database.SqlQueryRaw<string>("""SELECT name AS "Value" FROM pragma_table_info('Outbox')""").ToListAsync();
+            if (!columns.Contains("ConfirmedAt"))
+            {
+                await db.Database.ExecuteSqlRawAsync("""
+                    ALTER TABLE "Outbox" ADD COLUMN "ConfirmedAt" TEXT NULL;
+                    UPDATE "Outbox" SET "ConfirmedAt" = "SentAt";
+                    CREATE INDEX IF NOT EXISTS "IX_Outbox_ConfirmedAt_Sequence" ON "Outbox" ("ConfirmedAt", "Sequence");
+                    """);
+            }
+        }
     }
 }
 

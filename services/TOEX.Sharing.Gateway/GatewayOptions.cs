@@ -33,6 +33,13 @@ public sealed class GatewayOptions
     /// <summary>The store's connection string; default SQLite at <c>&lt;repo&gt;/.local/data/gateway.db</c>.</summary>
     public string? ConnectionString { get; set; }
 
+    /// <summary>
+    /// Fail closed: how long the gateway's oldest event may wait for the audit worker's confirmation that it is in
+    /// the ledger before releases are held (released automatically once the ledger catches up).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00", ErrorMessage = "Gateway:AuditLagLimit must be between 1 s and 1 day.")]
+    public TimeSpan AuditLagLimit { get; set; } = TimeSpan.FromMinutes(3);
+
     /// <summary>The key of the subjects' blind indexes (shared with the audit service); default <c>&lt;repo&gt;/.local/keys/blind-index.key</c>.</summary>
     public string? BlindIndexKeyPath { get; set; }
 

@@ -29,6 +29,7 @@ app.MapDefaultEndpoints();
 app.MapJwksApi();
 app.MapPackagesApi();
 app.MapFeedApi();
+app.MapReleasesApi();
 
 await app.RunAsync();
 return 0;

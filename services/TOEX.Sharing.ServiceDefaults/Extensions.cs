@@ -16,6 +16,9 @@ public static class Extensions
 {
     public const string LiveTag = "live";
 
+    /// <summary>A health check whose description, when it is not healthy, is shown to callers of <c>/health</c>.</summary>
+    public const string ExplainTag = "explain";
+
     /// <summary>Telemetry, health checks, problem details and the clock: what every service starts with.</summary>
     public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder)
     {

@@ -199,6 +199,21 @@ public abstract class LedgerConsumerTests(StoreKind store) : IDisposable
     }
 
     [Fact]
+    public async Task Confirms_a_gateway_event_once_recorded_and_again_when_it_is_redelivered()
+    {
+        var released = Events.Released(NewId.NextGuid());
+        var messageId = NewId.NextGuid();
+
+        await DeliverAsync(released, messageId, delivery: "1");
+        await DeliverAsync(released, messageId, delivery: "2");
+
+        Assert.Single(await _factory.LedgerAsync());
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        Assert.True(await _factory.Harness.Published.Any<AuditRecorded>(m => m.Context.Message.MessageId == messageId, timeout.Token));
+        Assert.Equal(2, _factory.Harness.Published.Select<AuditRecorded>(m => m.Context.Message.MessageId == messageId).Count());
+    }
+
+    [Fact]
     public async Task Records_a_rejected_decision_with_the_gateways_reason()
     {
         var packageId = NewId.NextGuid();

@@ -20,6 +20,7 @@ public sealed class BrokerPermissionsTests(RabbitMqFixture broker) : IClassFixtu
     [InlineData("gateway", "ConsultationRecorded")]
     [InlineData("policy-decision", "SharingDecided")]
     [InlineData("audit", "ReferralDecided")]
+    [InlineData("audit", "AuditRecorded")]
     public async Task A_service_publishes_the_events_it_owns(string service, string message)
     {
         await DeclareAsAdminAsync(Contracts + message);
@@ -30,6 +31,7 @@ public sealed class BrokerPermissionsTests(RabbitMqFixture broker) : IClassFixtu
     [Theory]
     [InlineData("gateway", "SharingDecided")]       // a forged decision
     [InlineData("gateway", "ReferralDecided")]      // a forged IG approval
+    [InlineData("gateway", "AuditRecorded")]        // a forged ledger confirmation
     [InlineData("audit", "PackageReleased")]
     [InlineData("audit", "SharingDecided")]
     [InlineData("audit", "ConsultationRecorded")]       // a forged consultation

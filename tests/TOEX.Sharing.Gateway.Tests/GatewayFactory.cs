@@ -34,6 +34,9 @@ public sealed class GatewayFactory(string? rabbitMqUrl = null, TimeSpan? publish
     public string DecisionJwksPath => Path.Combine(Root, "policy-decision.jwks.json");
     public string BlindIndexKeyPath => Path.Combine(Root, "blind-index.key");
 
+    /// <summary>The service's clock, when a test moves it (set before the first client is created).</summary>
+    public TimeProvider? Time { get; set; }
+
     /// <summary>More configuration, applied last (set before the first client is created).</summary>
     public Dictionary<string, string?> Settings { get; } = [];
 
@@ -54,6 +57,10 @@ public sealed class GatewayFactory(string? rabbitMqUrl = null, TimeSpan? publish
         {
             builder.UseSetting(key, value);
         }
+        if (Time is { } time)
+        {
+            builder.ConfigureTestServices(services => services.AddSingleton(time));
+        }
         if (rabbitMqUrl is null)
         {
             builder.ConfigureTestServices(services =>
@@ -65,6 +72,7 @@ public sealed class GatewayFactory(string? rabbitMqUrl = null, TimeSpan? publish
                     bus.SetTestTimeouts(testTimeout: TimeSpan.FromSeconds(60), testInactivityTimeout: TimeSpan.FromSeconds(10));
                     bus.AddConsumer<SharingDecidedConsumer, SharingDecidedConsumerDefinition>();
                     bus.AddConsumer<ReferralDecidedConsumer, ReferralDecidedConsumerDefinition>();
+                    bus.AddConsumer<Release.AuditRecordedConsumer, Release.AuditRecordedConsumerDefinition>();
                 });
             });
         }

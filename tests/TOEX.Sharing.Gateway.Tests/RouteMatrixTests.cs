@@ -86,6 +86,11 @@ public sealed class RouteMatrixTests : IAsyncLifetime
                 };
             },
         },
+        new("GET /api/v1/releases/")
+        {
+            Role = Roles.AuditRead,
+            Arrange = () => Task.FromResult(new RouteRequest("rocu-wm", "/api/v1/releases") { Ownership = Ownership.None }),
+        },
         new("POST /api/v1/feed/{packageId:guid}/ack")
         {
             Role = Roles.FeedRead,

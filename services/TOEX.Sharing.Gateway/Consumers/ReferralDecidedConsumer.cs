@@ -54,8 +54,8 @@ public sealed class ReferralDecidedConsumer(GatewayDb db, Releaser releaser, Out
                 Reasons = state.ReasonsJson is null ? [] : ToexJson.Deserialize<List<Reason>>(state.ReasonsJson),
                 Obligations = state.ObligationsJson is null ? [] : ToexJson.Deserialize<List<Obligation>>(state.ObligationsJson),
             };
-            releaser.Release(submission, decision, submission.PolicyVersion!, state,
-                authorisedBy: $"ig-officer {message.DecidedBy}", message.Justification);
+            await releaser.ReleaseAsync(submission, decision, submission.PolicyVersion!, state,
+                authorisedBy: $"ig-officer {message.DecidedBy}", message.Justification, context.CancellationToken);
         }
         else
         {

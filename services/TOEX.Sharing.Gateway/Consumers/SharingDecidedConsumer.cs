@@ -72,7 +72,8 @@ public sealed class SharingDecidedConsumer(
             switch (recipientDecision.Outcome)
             {
                 case "permit":
-                    releaser.Release(submission, recipientDecision, decision.PolicyVersion, state, authorisedBy: "policy-decision");
+                    await releaser.ReleaseAsync(submission, recipientDecision, decision.PolicyVersion, state, authorisedBy: "policy-decision",
+                        justification: null, context.CancellationToken);
                     break;
                 case "refer":
                     state.DeliveryState = DeliveryState.AwaitingReferral;

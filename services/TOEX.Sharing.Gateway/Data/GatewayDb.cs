@@ -36,6 +36,7 @@ public sealed class GatewayDb(DbContextOptions<GatewayDb> options) : DbContext(o
             e.Property(o => o.Sequence).ValueGeneratedOnAdd();
             e.HasIndex(o => o.MessageId).IsUnique();
             e.HasIndex(o => o.SentAt);
+            e.HasIndex(o => new { o.ConfirmedAt, o.Sequence });
         });
     }
 }
@@ -52,6 +53,8 @@ public static class DeliveryState
     public const string Pending = "pending";
     public const string AwaitingReferral = "awaiting-referral";
     public const string Withheld = "withheld";
+    /// <summary>Permitted, but not released while the audit ledger lags (fail closed); released once it catches up.</summary>
+    public const string Held = "held";
     public const string Released = "released";
     public const string Acknowledged = "acknowledged";
     public const string Failed = "failed";
@@ -123,5 +126,7 @@ public sealed class OutboxMessage
     public required string Body { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset? SentAt { get; set; }
+    /// <summary>When the audit worker confirmed the event is in its ledger (<c>AuditRecorded</c>).</summary>
+    public DateTimeOffset? ConfirmedAt { get; set; }
     public int Attempts { get; set; }
 }

@@ -17,8 +17,8 @@ public static class OutboxMessages
     };
 }
 
-/// <summary>Wakes the outbox relay when a transaction has left messages to publish.</summary>
-public sealed class OutboxSignal : IDisposable
+/// <summary>Wakes a background loop early (it polls anyway): coalesces many notifications into one wake-up.</summary>
+public class WakeSignal : IDisposable
 {
     private readonly SemaphoreSlim _signal = new(0, 1);
 
@@ -39,8 +39,18 @@ public sealed class OutboxSignal : IDisposable
 
     public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) => _signal.WaitAsync(timeout, cancellationToken);
 
-    public void Dispose() => _signal.Dispose();
+    public void Dispose()
+    {
+        _signal.Dispose();
+        GC.SuppressFinalize(this);
+    }
 }
+
+/// <summary>Wakes the outbox relay when a transaction has left messages to publish.</summary>
+public sealed class OutboxSignal : WakeSignal;
+
+/// <summary>Wakes the held releases when the audit worker confirms events (the ledger may have caught up).</summary>
+public sealed class HeldReleasesSignal : WakeSignal;
 
 /// <summary>
 /// Publishes what committed transactions left in the outbox, in order, with their stored message ids (so a

@@ -12,15 +12,39 @@ namespace TOEX.Sharing.Gateway.Release;
 /// alone, puts it on the recipient's feed, and records the release event in the outbox. A partner with
 /// no registered key gets nothing. Used on a permit and on an approved referral.
 /// </summary>
-public sealed class Releaser(GatewayDb db, PartnerKeys partnerKeys, PackageSealer sealer, TimeProvider time, ILogger<Releaser> logger)
+public sealed class Releaser(
+    GatewayDb db, PartnerKeys partnerKeys, PackageSealer sealer, AuditGate auditGate, TimeProvider time, ILogger<Releaser> logger)
 {
     private readonly List<(FeedItem Item, PackageReleased Event)> _pending = [];
+    private AuditLag? _auditLag;
 
     public DateTimeOffset Now { get; } = time.GetUtcNow();
 
-    /// <summary>Prepares the release; it is written by <see cref="CommitAsync"/>.</summary>
-    public bool Release(Submission submission, RecipientDecision decision, string policyVersion, RecipientState state,
-        string authorisedBy, string? justification = null)
+    /// <summary>How far the audit ledger lags, checked once per releaser (one message, one batch).</summary>
+    public async Task<AuditLag> AuditLagAsync(CancellationToken cancellationToken) =>
+        _auditLag ??= await auditGate.CheckAsync(db, cancellationToken);
+
+    /// <summary>
+    /// Prepares the release; it is written by <see cref="CommitAsync"/>. Fails closed: while the audit ledger lags
+    /// beyond its limit the copy is not made, the recipient is marked held with the reason, and
+    /// <see cref="HeldReleases"/> releases it once the ledger catches up.
+    /// </summary>
+    public async Task<bool> ReleaseAsync(Submission submission, RecipientDecision decision, string policyVersion, RecipientState state,
+        string authorisedBy, string? justification, CancellationToken cancellationToken)
+    {
+        var lag = await AuditLagAsync(cancellationToken);
+        if (lag.Holding)
+        {
+            state.DeliveryState = DeliveryState.Held;
+            state.LastError = lag.Reason;
+            logger.LogWarning("Package {PackageId} held for {Recipient}: the audit ledger lags by {Lag}", submission.Id, decision.Recipient, lag.Lag);
+            return false;
+        }
+        return Release(submission, decision, policyVersion, state, authorisedBy, justification);
+    }
+
+    private bool Release(Submission submission, RecipientDecision decision, string policyVersion, RecipientState state,
+        string authorisedBy, string? justification)
     {
         var key = partnerKeys.Find(decision.Recipient);
         if (key is null)
