@@ -28,6 +28,14 @@ public sealed class RunningServices : IAsyncLifetime
     public Uri Audit { get; private set; } = null!;
     public Dictionary<string, string> PartnerPrivateKeys { get; } = [];
     public ChildProcess GatewayProcess { get; private set; } = null!;
+    public ChildProcess AuditProcess { get; private set; } = null!;
+
+    /// <summary>The audit worker's ledger store, for what only someone with access to the database sees or does.</summary>
+    public TestStore AuditStore => _auditStore ??= TestStore.Create(StoreKind.Sqlite, Root, "audit");
+
+    private TestStore? _auditStore;
+    private Dictionary<string, string?> _common = [];
+    private Dictionary<string, string?> _audit = [];
 
     /// <summary>The npm oidc-provider issuer the gateway also trusts (for rocu-wm and safe-haven systems).</summary>
     public OidcProviderIssuer Oidc { get; private set; } = null!;
@@ -76,13 +84,17 @@ public sealed class RunningServices : IAsyncLifetime
 
         var auditPort = FreePort.Next();
         Audit = new Uri($"http://127.0.0.1:{auditPort}");
-        var audit = Start("TOEX.Sharing.Audit", common, new()
+        _common = common;
+        _audit = new()
         {
             ["ASPNETCORE_URLS"] = Audit.ToString(),
             ["RabbitMq__Url"] = (await _broker.ServiceUriAsync(Vhost, "audit")).ToString(),
-            ["Audit__ConnectionString"] = $"Data Source={Path.Combine(Root, "audit.db")}",
+            ["Audit__Database"] = AuditStore.Database,
+            ["Audit__ConnectionString"] = AuditStore.ConnectionString,
             ["Audit__DecisionJwksPath"] = DecisionJwks,
-        });
+        };
+        AuditProcess = Start("TOEX.Sharing.Audit", common, _audit);
+        var audit = AuditProcess;
 
         var gatewayPort = FreePort.Next(p => p != auditPort);
         Gateway = new Uri($"http://127.0.0.1:{gatewayPort}");
@@ -99,6 +111,21 @@ public sealed class RunningServices : IAsyncLifetime
         GatewayProcess = Start("TOEX.Sharing.Gateway", common, gateway);
         await Ready(audit, () => audit.WaitForHttpAsync(new Uri(Audit, "/health"), StartTimeout));
         await Ready(GatewayProcess, () => GatewayProcess.WaitForHttpAsync(new Uri(Gateway, "/health"), StartTimeout));
+    }
+
+    /// <summary>Kills the audit worker and everything it started: no graceful stop, whatever it was doing.</summary>
+    public async Task KillAuditAsync()
+    {
+        await AuditProcess.DisposeAsync();
+        _processes.Remove(AuditProcess);
+    }
+
+    /// <summary>Starts the audit worker again on the same store, broker and port, and waits until it is ready.</summary>
+    public async Task RestartAuditAsync()
+    {
+        AuditProcess = Start("TOEX.Sharing.Audit", _common, _audit);
+        var audit = AuditProcess;
+        await Ready(audit, () => audit.WaitForHttpAsync(new Uri(Audit, "/health"), StartTimeout));
     }
 
     private ChildProcess Start(string project, Dictionary<string, string?> common, Dictionary<string, string?> own)
@@ -132,10 +159,15 @@ public sealed class RunningServices : IAsyncLifetime
     public HttpClient ClientAs(Uri service, string organisation, string subject, params string[] roles)
     {
         var client = new HttpClient { BaseAddress = service, Timeout = TimeSpan.FromSeconds(30) };
-        using var issuer = DevIssuer.OpenOrCreate(DevIssuerDirectory, TimeProvider.System);
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer",
-            issuer.CreateToken(organisation, roles, subject, TimeSpan.FromMinutes(30)));
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token(organisation, subject, roles));
         return client;
+    }
+
+    /// <summary>A development-issuer token both services accept.</summary>
+    public string Token(string organisation, string subject, params string[] roles)
+    {
+        using var issuer = DevIssuer.OpenOrCreate(DevIssuerDirectory, TimeProvider.System);
+        return issuer.CreateToken(organisation, roles, subject, TimeSpan.FromMinutes(30));
     }
 
     public async Task<string> BrokerJwksAsync()
@@ -172,6 +204,7 @@ public sealed class RunningServices : IAsyncLifetime
             await Oidc.DisposeAsync();
         }
         await _broker.DeleteVirtualHostAsync(Vhost.Name);
+        _auditStore?.Dispose();
         try
         {
             Directory.Delete(Root, recursive: true);

@@ -58,6 +58,16 @@ public sealed class TestStore : IDisposable
         await command.ExecuteNonQueryAsync();
     }
 
+    /// <summary>The single number <paramref name="sql"/> selects (a count, a maximum).</summary>
+    public async Task<long> ScalarAsync(string sql)
+    {
+        await using var connection = Open();
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToInt64(await command.ExecuteScalarAsync() ?? 0L, CultureInfo.InvariantCulture);
+    }
+
     /// <summary>Every non-null value of every row of <paramref name="table"/>, as text.</summary>
     public async Task<List<string>> ReadAllTextAsync(string table)
     {
