@@ -74,6 +74,8 @@ for partner in "${partners[@]}"; do
 done
 
 export DOTNET_ENVIRONMENT=Development ASPNETCORE_ENVIRONMENT=Development
+# rocu-wm runs the broker in the reference region: it answers for the whole ledger and may export it.
+export Audit__Custodians__0=rocu-wm
 
 start() { # name dll url-or-empty
   local name=$1 dll=$2 url=${3:-}

@@ -23,4 +23,10 @@ public sealed class AuditOptions
 
     /// <summary>How often the current tree head is signed and stored (when the tree has grown).</summary>
     public TimeSpan TreeHeadInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// The organisations that answer for the whole ledger (the broker's operators): they read every entry and
+    /// may export it. Every other organisation reads only the entries that concern it. Empty by default.
+    /// </summary>
+    public List<string> Custodians { get; set; } = [];
 }

@@ -53,6 +53,9 @@ public sealed class AuditFactory : WebApplicationFactory<Program>
 
     public string BlindIndexKeyPath => Path.Combine(Root, "blind-index.key");
 
+    /// <summary>The organisation that answers for the whole ledger in these tests (as rocu-wm does in the local run).</summary>
+    public const string Custodian = "rocu-wm";
+
     public string DevIssuerDirectory => Path.Combine(Root, "dev-issuer");
     public string DecisionJwksPath => Path.Combine(Root, "policy-decision.jwks.json");
     public string AuditKeyRingPath => Path.Combine(Root, "audit-keys");
@@ -70,6 +73,7 @@ public sealed class AuditFactory : WebApplicationFactory<Program>
         builder.UseSetting("Audit:ConnectionString", Store.ConnectionString);
         builder.UseSetting("Audit:DecisionJwksPath", DecisionJwksPath);
         builder.UseSetting("Audit:KeyRingPath", AuditKeyRingPath);
+        builder.UseSetting("Audit:Custodians:0", Custodian);
         builder.UseSetting("RabbitMq:Url", "amqp://unused:unused@127.0.0.1:1/");
         builder.UseSetting("Audit:BlindIndexKeyPath", BlindIndexKeyPath);
         foreach (var (key, value) in Settings)

@@ -92,6 +92,7 @@ public sealed class RunningServices : IAsyncLifetime
             ["Audit__Database"] = AuditStore.Database,
             ["Audit__ConnectionString"] = AuditStore.ConnectionString,
             ["Audit__DecisionJwksPath"] = DecisionJwks,
+            ["Audit__Custodians__0"] = "rocu-wm",
         };
         AuditProcess = Start("TOEX.Sharing.Audit", common, _audit);
         var audit = AuditProcess;

@@ -61,7 +61,7 @@ public sealed class RouteMatrixTests : IAsyncLifetime
         new("POST /api/v1/packages")
         {
             Role = Roles.PackagesSubmit,
-            Arrange = () => Task.FromResult(new RouteRequest("rocu-wm", "/api/v1/packages", () => Packages.Json(NewPackage())) { Ownership = Ownership.Body }),
+            Arrange = () => Task.FromResult(new RouteRequest("rocu-wm", "/api/v1/packages", () => Packages.Json(NewPackage())) { Ownership = Ownership.ForbiddenToOthers }),
         },
         new("GET /api/v1/packages/{id:guid}")
         {
@@ -71,7 +71,7 @@ public sealed class RouteMatrixTests : IAsyncLifetime
         new("POST /api/v1/simulations")
         {
             Role = Roles.PackagesSubmit,
-            Arrange = () => Task.FromResult(new RouteRequest("rocu-wm", "/api/v1/simulations", () => Packages.Json(NewPackage())) { Ownership = Ownership.Body }),
+            Arrange = () => Task.FromResult(new RouteRequest("rocu-wm", "/api/v1/simulations", () => Packages.Json(NewPackage())) { Ownership = Ownership.ForbiddenToOthers }),
         },
         new("GET /api/v1/feed/")
         {

@@ -18,8 +18,11 @@ public enum Ownership
     /// <summary>A listing of the caller's own items: anyone else's listing holds none of the owner's.</summary>
     Listing,
 
-    /// <summary>The body speaks for an organisation (a package's originator): anyone else gets 403.</summary>
-    Body,
+    /// <summary>
+    /// Anyone else gets 403: the body speaks for the owner (a package's originator), or the route is for named
+    /// organisations only (the ledger's custodians).
+    /// </summary>
+    ForbiddenToOthers,
 }
 
 /// <summary>A concrete request to a route, on something that belongs to <see cref="Owner"/>.</summary>
@@ -46,7 +49,7 @@ public sealed record RouteRule(string Route)
 /// <see cref="EndpointDataSource"/>, so a new route without a rule fails the matrix rather than going
 /// unchecked. For each protected route it proves: no token and a malformed token get 401; the owner's
 /// token without the route's role gets 403; another organisation's token with every role gets 404 on the
-/// owner's object (or sees none of the owner's items, or 403 when the body speaks for the owner); and the
+/// owner's object (or sees none of the owner's items, or 403 where the route is the owner's alone); and the
 /// owner with the role is let through (so every refusal above is the check under test).
 /// </summary>
 public static class RouteMatrix
@@ -134,7 +137,7 @@ public static class RouteMatrix
                 case Ownership.OwnedObject:
                     expect(HttpStatusCode.NotFound, otherResponse.StatusCode, $"another organisation ({other}) with every role");
                     break;
-                case Ownership.Body:
+                case Ownership.ForbiddenToOthers:
                     expect(HttpStatusCode.Forbidden, otherResponse.StatusCode, $"another organisation ({other}) with every role");
                     break;
                 case Ownership.Listing:

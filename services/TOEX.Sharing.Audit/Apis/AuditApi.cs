@@ -3,6 +3,7 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using TOEX.Sharing.Audit.Data;
 using TOEX.Sharing.Audit.Ledger;
@@ -78,7 +79,8 @@ public static class AuditApi
         }
 
         var db = services.GetRequiredService<AuditDb>();
-        var page = await filter!.Apply(db).OrderBy(e => e.Index).Take(filter.Limit + 1).ToListAsync(cancellationToken);
+        var scope = services.GetRequiredService<IOptions<AuditOptions>>().Value;
+        var page = await filter!.Apply(db).VisibleTo(db, http.User, scope).OrderBy(e => e.Index).Take(filter.Limit + 1).ToListAsync(cancellationToken);
         var more = page.Count > filter.Limit;
         if (more)
         {

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using TOEX.Sharing.Audit.Data;
 using TOEX.Sharing.Audit.Ledger;
 using TOEX.Sharing.Ledger;
@@ -86,10 +87,16 @@ public static class LedgerApi
     /// An evidence bundle (EVIDENCE-BUNDLE.md) of the entries with indexes <c>from</c> to <c>to</c>, both inclusive
     /// (default: every entry), against the current tree head signed now.
     /// </summary>
-    public static async Task<Results<Ok<EvidenceBundle>, ValidationProblem>> Export(
+    public static async Task<Results<Ok<EvidenceBundle>, ValidationProblem, ProblemHttpResult>> Export(
         [FromQuery] string? from, [FromQuery] string? to, AuditDb db, LedgerTree tree, TreeHeadSigner signer, IKeyRing keys,
-        HttpContext http, CancellationToken cancellationToken)
+        IOptions<AuditOptions> options, HttpContext http, CancellationToken cancellationToken)
     {
+        if (!http.User.IsCustodian(options.Value))
+        {
+            // A bundle holds every entry of its range, whoever they concern: only the ledger's custodians export.
+            return Problems.Status(StatusCodes.Status403Forbidden, "not-a-custodian",
+                "Only the ledger's custodians may export it.", "Audit:Custodians names the organisations that may export the whole ledger.");
+        }
         var (justification, invalid) = Justification.Read(http.Request, AuditApi.DefaultJustification);
         if (invalid is not null)
         {

@@ -1,0 +1,171 @@
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using MassTransit;
+using TOEX.Sharing.Contracts;
+using TOEX.Sharing.Sealing;
+using TOEX.Sharing.ServiceDefaults;
+using TOEX.Sharing.Testing;
+
+namespace TOEX.Sharing.Audit.Tests;
+
+/// <summary>
+/// Every route of the audit service in the authorisation matrix (<see cref="RouteMatrix"/>): a route added
+/// without a rule here fails <see cref="Every_route_of_the_audit_service_has_a_rule"/>.
+/// </summary>
+public sealed class RouteMatrixTests : IDisposable
+{
+    private readonly AuditFactory _factory = new();
+
+    public void Dispose() => _factory.Dispose();
+
+    /// <summary>A package of <paramref name="originator"/> (not the ledger's custodian), submitted and decided; its id.</summary>
+    private async Task<Guid> SubmittedByAsync(string originator)
+    {
+        var id = NewId.NextGuid();
+        await _factory.DeliverAsync(Events.Submitted(id, originator, Events.At, ["bcc-childrens"]));
+        await _factory.DeliverAsync(new SharingDecided
+        {
+            PackageId = id,
+            DecisionJws = new DecisionSigner(_factory.DecisionKeys.Current).Sign(Events.Decision(id, Events.At.AddMinutes(1), Events.Permit)),
+        });
+        return id;
+    }
+
+    /// <summary>A referral awaiting rocu-wm's IG officers (the package referred for bcc-childrens); its id.</summary>
+    private async Task<Guid> ReferralAsync()
+    {
+        var packageId = NewId.NextGuid();
+        await _factory.DeliverAsync(Events.Submitted(packageId, "rocu-wm", Events.At, ["bcc-childrens"]));
+        await _factory.DeliverAsync(new SharingDecided
+        {
+            PackageId = packageId,
+            DecisionJws = new DecisionSigner(_factory.DecisionKeys.Current).Sign(
+                Events.Decision(packageId, Events.At.AddMinutes(1), Events.Refer("bcc-childrens", "ISA-BCC-003"))),
+        });
+        return DerivedId.From(packageId, "referral/bcc-childrens");
+    }
+
+    private static async Task<bool> Lacks(HttpResponseMessage response, Guid id, string field)
+    {
+        var page = await response.Content.ReadFromJsonAsync<JsonObject>();
+        return page!["items"]!.AsArray().All(item => (string?)item![field] != id.ToString());
+    }
+
+    private static StringContent Justification() =>
+        new(new JsonObject { ["justification"] = "Necessary to safeguard the child; conditions attached." }.ToJsonString(), Encoding.UTF8, "application/json");
+
+    private IReadOnlyList<RouteRule> Rules() =>
+    [
+        new("GET /.well-known/jwks.json") { Anonymous = true },
+        new("* /health") { Anonymous = true },
+        new("* /alive") { Anonymous = true },
+        new("GET /api/v1/audit/entries")
+        {
+            Role = Roles.AuditRead,
+            Arrange = async () =>
+            {
+                var id = await SubmittedByAsync("wmp");
+                return new RouteRequest("wmp", "/api/v1/audit/entries?limit=1000")
+                {
+                    Ownership = Ownership.Listing,
+                    ShowsNothingOfOwner = response => Lacks(response, id, "packageId"),
+                };
+            },
+        },
+        new("GET /api/v1/audit/tree-head")
+        {
+            Role = Roles.AuditRead,
+            Arrange = () => Task.FromResult(new RouteRequest("wmp", "/api/v1/audit/tree-head") { Ownership = Ownership.None }),
+        },
+        new("GET /api/v1/audit/proofs/inclusion")
+        {
+            Role = Roles.AuditRead,
+            Arrange = async () =>
+            {
+                await SubmittedByAsync("wmp");
+                return new RouteRequest("wmp", "/api/v1/audit/proofs/inclusion?index=0") { Ownership = Ownership.None };
+            },
+        },
+        new("GET /api/v1/audit/proofs/consistency")
+        {
+            Role = Roles.AuditRead,
+            Arrange = async () =>
+            {
+                await SubmittedByAsync("wmp");
+                return new RouteRequest("wmp", "/api/v1/audit/proofs/consistency?from=1") { Ownership = Ownership.None };
+            },
+        },
+        new("GET /api/v1/audit/export")
+        {
+            Role = Roles.AuditRead,
+            Arrange = async () =>
+            {
+                await SubmittedByAsync("wmp");
+                return new RouteRequest(AuditFactory.Custodian, "/api/v1/audit/export") { Ownership = Ownership.ForbiddenToOthers };
+            },
+        },
+        new("GET /api/v1/referrals/")
+        {
+            Role = Roles.DisclosuresApprove,
+            Arrange = async () =>
+            {
+                var id = await ReferralAsync();
+                return new RouteRequest("rocu-wm", "/api/v1/referrals")
+                {
+                    Ownership = Ownership.Listing,
+                    ShowsNothingOfOwner = response => Lacks(response, id, "id"),
+                };
+            },
+        },
+        new("POST /api/v1/referrals/{id:guid}/approve")
+        {
+            Role = Roles.DisclosuresApprove,
+            Arrange = async () => new RouteRequest("rocu-wm", $"/api/v1/referrals/{await ReferralAsync()}/approve", Justification),
+        },
+        new("POST /api/v1/referrals/{id:guid}/reject")
+        {
+            Role = Roles.DisclosuresApprove,
+            Arrange = async () => new RouteRequest("rocu-wm", $"/api/v1/referrals/{await ReferralAsync()}/reject", Justification),
+        },
+    ];
+
+    [Fact]
+    public void Every_route_of_the_audit_service_has_a_rule()
+    {
+        _ = _factory.Server;
+        var (unlisted, stale) = RouteMatrix.Coverage(_factory.Services, Rules());
+        Assert.True(unlisted.Count == 0, $"Routes with no rule in the matrix: {string.Join("; ", unlisted)}");
+        Assert.True(stale.Count == 0, $"Rules for routes that do not exist: {string.Join("; ", stale)}");
+    }
+
+    [Fact]
+    public async Task Every_route_of_the_audit_service_checks_its_role_and_ownership()
+    {
+        _ = _factory.Server;
+        var failures = await RouteMatrix.VerifyAsync(_factory.Services, Rules(), Roles.All,
+            (organisation, roles) => _factory.ClientFor(organisation, roles), _factory.CreateClient);
+        Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
+    }
+
+    [Fact]
+    public async Task An_organisation_reads_the_entries_that_concern_it_and_the_custodian_reads_all()
+    {
+        var wmpPackage = await SubmittedByAsync("wmp");
+        var nca = NewId.NextGuid();
+        await _factory.DeliverAsync(Events.Submitted(nca, "nca", Events.At, ["staffs"]));
+
+        async Task<List<(string Type, string? Package)>> Read(string organisation)
+        {
+            var page = await _factory.ClientFor(organisation, Roles.AuditRead).GetFromJsonAsync<JsonObject>("/api/v1/audit/entries?limit=1000");
+            return [.. page!["items"]!.AsArray().Select(i => ((string)i!["type"]!, (string?)i["packageId"]))];
+        }
+
+        // wmp originated its package: its submission and the decision about it (which names no originator).
+        Assert.Equal([("submission", wmpPackage.ToString()), ("decision", wmpPackage.ToString())], await Read("wmp"));
+        // bcc-childrens was a recipient of wmp's package (the decision about it), and was named on nothing of nca's.
+        Assert.Equal([("submission", wmpPackage.ToString()), ("decision", wmpPackage.ToString())], await Read("bcc-childrens"));
+        Assert.Equal([("submission", nca.ToString())], await Read("staffs"));
+        Assert.Equal(3, (await Read(AuditFactory.Custodian)).Count);
+    }
+}
