@@ -11,6 +11,8 @@ namespace TOEX.Sharing.Audit;
 
 public static class Extensions
 {
+    public const long MaxRequestBodyBytes = 64 * 1024;
+
     public static WebApplicationBuilder AddAudit(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.Section)
@@ -21,6 +23,8 @@ public static class Extensions
         var options = builder.Configuration.GetSection(AuditOptions.Section).Get<AuditOptions>() ?? new AuditOptions();
 
         builder.AddToexAuthentication();
+        // The audit service takes small bodies only (a justification of at most 4,000 characters).
+        builder.AddToexLimits(MaxRequestBodyBytes);
         builder.Services.AddDbContext<AuditDb>(db => db.UseStore(options.Database, options.ConnectionString, "audit"));
         builder.Services.AddHealthChecks().AddCheck<LedgerHealthCheck>("ledger");
         builder.Services.AddSingleton<IKeyRing>(services => LocalKeyRing.OpenOrCreate(

@@ -14,6 +14,7 @@ await app.InitialiseStoreAsync();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseAuthentication();
+app.UseToexLimits();
 app.UseAuthorization();
 
 app.MapDefaultEndpoints();

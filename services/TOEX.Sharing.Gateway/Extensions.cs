@@ -23,8 +23,8 @@ public static class Extensions
             .ValidateOnStart();
         var options = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();
 
-        // Bodies over 1 MiB are refused by the server before they are buffered.
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = Apis.JsonBody.MaxBytes);
+        // Bodies over 1 MiB are refused by the server before they are buffered; per-client rate limits and timeouts.
+        builder.AddToexLimits(Apis.JsonBody.MaxBytes);
 
         builder.AddToexAuthentication();
 

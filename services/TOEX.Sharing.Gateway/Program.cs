@@ -23,6 +23,7 @@ await app.InitialiseStoreAsync();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseAuthentication();
+app.UseToexLimits();
 app.UseAuthorization();
 
 app.MapDefaultEndpoints();

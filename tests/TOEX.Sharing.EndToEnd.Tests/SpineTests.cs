@@ -269,4 +269,21 @@ public sealed class SpineTests(RunningServices stack) : IClassFixture<RunningSer
         Assert.Contains(entries, e => (string)e!["type"]! == "referral-approved" && (string)e["actor"]! == "rocu-wm/ig-officer-e2e");
         Assert.Contains(entries, e => (string)e!["type"]! == "release" && ((string)e["actor"]!).Contains("ig-officer", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task Bodies_over_each_services_limit_are_refused_before_they_are_read()
+    {
+        // The audit service takes a justification of at most 4,000 characters: a 100 KiB body never reaches it.
+        using var officer = stack.Client(stack.Audit, "rocu-wm", "Disclosures.Approve");
+        var body = new JsonObject { ["justification"] = new string('x', 100 * 1024) }.ToJsonString();
+        var audit = await officer.PostAsync($"/api/v1/referrals/{Guid.NewGuid()}/approve", new StringContent(body, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, audit.StatusCode);
+        Assert.Equal("application/problem+json", audit.Content.Headers.ContentType?.MediaType);
+
+        using var originator = stack.Client(stack.Gateway, "rocu-wm", "Packages.Submit");
+        var package = new JsonObject { ["summary"] = new string('x', 1100 * 1024) }.ToJsonString();
+        var gateway = await originator.PostAsync("/api/v1/packages", new StringContent(package, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, gateway.StatusCode);
+        Assert.Equal("application/problem+json", gateway.Content.Headers.ContentType?.MediaType);
+    }
 }
