@@ -23,6 +23,27 @@ public abstract class SubmitTests(StoreKind store) : IDisposable
 
     private HttpClient Submitter(string organisation = "rocu-wm") => _factory.ClientFor(organisation, "Packages.Submit");
 
+    [Theory]
+    [InlineData("id")]
+    [InlineData("status")]
+    [InlineData("submittedBy")]
+    [InlineData("decisions")]
+    [InlineData("policyVersion")]
+    [InlineData("outcome")]
+    public async Task Server_owned_fields_are_never_bound_from_the_body(string field)
+    {
+        var package = Packages.Example();
+        package[field] = field == "decisions" ? new JsonArray(new JsonObject { ["recipient"] = "wmp", ["outcome"] = "permit" }) : "decided";
+
+        var response = await Submitter().PostAsync("/api/v1/packages", Packages.Json(package));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = (await response.Content.ReadFromJsonAsync<JsonObject>())!["errors"]!.AsObject();
+        Assert.Equal("Unknown field.", (string)errors[field]![0]!);
+        await using var scope = _factory.Services.CreateAsyncScope();
+        Assert.Empty(await scope.ServiceProvider.GetRequiredService<GatewayDb>().Submissions.ToListAsync());
+    }
+
     [Fact]
     public async Task Accepts_a_valid_package_and_publishes_only_its_facts()
     {
