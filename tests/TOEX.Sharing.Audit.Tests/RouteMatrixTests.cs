@@ -19,11 +19,17 @@ public sealed class RouteMatrixTests : IDisposable
 
     public void Dispose() => _factory.Dispose();
 
-    /// <summary>A package of <paramref name="originator"/> (not the ledger's custodian), submitted and decided; its id.</summary>
+    private static readonly Subject Jane = new()
+    {
+        Role = "victim", Name = "Jane Example", DateOfBirth = new DateOnly(2010, 3, 14), Identifiers = new Dictionary<string, string> { ["pnc"] = "10/123456X" },
+    };
+
+    /// <summary>A package of <paramref name="originator"/> (not the ledger's custodian) about Jane, submitted and decided; its id.</summary>
     private async Task<Guid> SubmittedByAsync(string originator)
     {
         var id = NewId.NextGuid();
-        await _factory.DeliverAsync(Events.Submitted(id, originator, Events.At, ["bcc-childrens"]));
+        var blindIndex = SubjectBlindIndex.Open(_factory.BlindIndexKeyPath, create: true);
+        await _factory.DeliverAsync(Events.Submitted(id, originator, Events.At, ["bcc-childrens"]) with { SubjectIndexes = blindIndex.Of([Jane]) });
         await _factory.DeliverAsync(new SharingDecided
         {
             PackageId = id,
@@ -73,6 +79,9 @@ public sealed class RouteMatrixTests : IDisposable
                 };
             },
         },
+        Listing("GET /api/v1/audit/entries.csv", "/api/v1/audit/entries.csv?limit=1000"),
+        Listing("GET /api/v1/audit/subjects", "/api/v1/audit/subjects?name=Jane%20Example&dateOfBirth=2010-03-14&limit=1000"),
+        Listing("GET /api/v1/audit/subjects.csv", "/api/v1/audit/subjects.csv?pnc=10/123456X&limit=1000"),
         new("GET /api/v1/audit/tree-head")
         {
             Role = Roles.AuditRead,
@@ -130,6 +139,21 @@ public sealed class RouteMatrixTests : IDisposable
         },
     ];
 
+    /// <summary>An audit search (JSON or CSV) of wmp's package about Jane: another organisation finds nothing of it.</summary>
+    private RouteRule Listing(string route, string path) => new(route)
+    {
+        Role = Roles.AuditRead,
+        Arrange = async () =>
+        {
+            var id = await SubmittedByAsync("wmp");
+            return new RouteRequest("wmp", path)
+            {
+                Ownership = Ownership.Listing,
+                ShowsNothingOfOwner = async response => !(await response.Content.ReadAsStringAsync()).Contains(id.ToString(), StringComparison.Ordinal),
+            };
+        },
+    };
+
     [Fact]
     public void Every_route_of_the_audit_service_has_a_rule()
     {
@@ -158,7 +182,8 @@ public sealed class RouteMatrixTests : IDisposable
         async Task<List<(string Type, string? Package)>> Read(string organisation)
         {
             var page = await _factory.ClientFor(organisation, Roles.AuditRead).GetFromJsonAsync<JsonObject>("/api/v1/audit/entries?limit=1000");
-            return [.. page!["items"]!.AsArray().Select(i => ((string)i!["type"]!, (string?)i["packageId"]))];
+            // Each search is itself recorded (a consultation by its caller); these are counted apart below.
+            return [.. page!["items"]!.AsArray().Where(i => (string)i!["type"]! != "consultation").Select(i => ((string)i!["type"]!, (string?)i["packageId"]))];
         }
 
         // wmp originated its package: its submission and the decision about it (which names no originator).
@@ -167,5 +192,11 @@ public sealed class RouteMatrixTests : IDisposable
         Assert.Equal([("submission", wmpPackage.ToString()), ("decision", wmpPackage.ToString())], await Read("bcc-childrens"));
         Assert.Equal([("submission", nca.ToString())], await Read("staffs"));
         Assert.Equal(3, (await Read(AuditFactory.Custodian)).Count);
+
+        // An organisation sees its own searches recorded, never another's.
+        var consultations = await _factory.ClientFor("wmp", Roles.AuditRead).GetFromJsonAsync<JsonObject>("/api/v1/audit/entries?type=consultation&limit=1000");
+        var actors = consultations!["items"]!.AsArray().Select(i => (string)i!["actor"]!).ToList();
+        Assert.NotEmpty(actors);
+        Assert.All(actors, actor => Assert.StartsWith("wmp/", actor, StringComparison.Ordinal));
     }
 }
