@@ -37,6 +37,7 @@ public sealed class LedgerWritersTests(RabbitMqFixture broker, ITestOutputHelper
             ["Audit__KeyRingPath"] = Path.Combine(root, "keys", "audit"),
             ["Audit__BlindIndexKeyPath"] = Path.Combine(root, "keys", "blind-index.key"),
             ["Audit__DecisionJwksPath"] = Path.Combine(root, "policy-decision.jwks.json"),
+            ["Audit__Custodians__0"] = "rocu-wm",
         };
         var urls = new List<Uri>();
         var workers = new List<ChildProcess>();
