@@ -185,8 +185,18 @@ public static class Authentication
             return Task.CompletedTask;
         }
 
-        var asserted = identity.FindAll(trusted.OrganisationClaim).Select(claim => claim.Value).Distinct(StringComparer.Ordinal).ToList();
         var client = ClientClaims.Select(identity.FindFirst).FirstOrDefault(claim => claim is not null)?.Value;
+        if (TrustedIssuers.TypesOf(trusted).Contains("JWT", StringComparer.OrdinalIgnoreCase)
+            && (client is null || identity.HasClaim(claim => claim.Type is "nonce" or "at_hash" or "c_hash")))
+        {
+            // Where access tokens are typed plain JWT (Entra ID), the type cannot tell an ID token from an access
+            // token: an access token names the client it was issued to (azp, appid or client_id) and an ID token
+            // carries sign-in claims (nonce, at_hash, c_hash).
+            context.Fail("An ID token is not an access token.");
+            return Task.CompletedTask;
+        }
+
+        var asserted = identity.FindAll(trusted.OrganisationClaim).Select(claim => claim.Value).Distinct(StringComparer.Ordinal).ToList();
         string? clientOrganisation = client is not null && trusted.Clients.TryGetValue(client, out var mapped) ? mapped : null;
         var organisation = asserted.Count switch
         {

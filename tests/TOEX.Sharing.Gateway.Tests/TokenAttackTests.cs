@@ -19,6 +19,7 @@ public sealed class TrustedIssuersFixture : IAsyncLifetime
     public TestIssuer Trusted { get; private set; } = null!;
     public TestIssuer Other { get; private set; } = null!;
     public TestIssuer Attacker { get; private set; } = null!;
+    public TestIssuer JwtTyped { get; private set; } = null!;
     public GatewayFactory Gateway { get; } = new();
 
     public async Task InitializeAsync()
@@ -28,6 +29,9 @@ public sealed class TrustedIssuersFixture : IAsyncLifetime
         Attacker = await TestIssuer.StartAsync();
         Trust(0, "test-idp", Trusted, "safe-haven", "bcc-childrens");
         Trust(1, "other-idp", Other, "wmp");
+        // Typed plain JWT, as Entra ID types access tokens and ID tokens alike.
+        Trust(3, "jwt-typed-idp", JwtTyped = await TestIssuer.StartAsync(), "staffs");
+        Gateway.Settings["Authentication:Issuers:3:TokenTypes:0"] = "JWT";
         Gateway.Settings["Authentication:Issuers:2:Name"] = "entra-wmp";
         Gateway.Settings["Authentication:Issuers:2:Kind"] = "Entra";
         Gateway.Settings["Authentication:Issuers:2:TenantId"] = "3f2b1c4d-5e6f-4a1b-9c8d-7e6f5a4b3c2d";
@@ -55,6 +59,7 @@ public sealed class TrustedIssuersFixture : IAsyncLifetime
         await Trusted.DisposeAsync();
         await Other.DisposeAsync();
         await Attacker.DisposeAsync();
+        await JwtTyped.DisposeAsync();
     }
 }
 
@@ -185,6 +190,20 @@ public sealed class TokenAttackTests(TrustedIssuersFixture fixture) : IClassFixt
             p["aud"] = "client-safe-haven";
             p["nonce"] = "n-0S6_WzA2Mj";
         })));
+    }
+
+    [Fact]
+    public async Task Where_tokens_are_typed_JWT_an_ID_token_is_told_from_an_access_token_by_its_claims()
+    {
+        var issuer = fixture.JwtTyped;
+        string Token(Action<JsonObject> payload) =>
+            issuer.Token(TrustedIssuersFixture.Audience, "staffs", FeedReader, header: h => h["typ"] = "JWT", payload: payload);
+
+        Assert.Equal(HttpStatusCode.OK, await Call(Token(_ => { })));
+        // An ID token names no client it was issued to, or carries the sign-in's nonce or at_hash.
+        Assert.Equal(HttpStatusCode.Unauthorized, await Call(Token(p => p.Remove("client_id"))));
+        Assert.Equal(HttpStatusCode.Unauthorized, await Call(Token(p => p["nonce"] = "n-0S6_WzA2Mj")));
+        Assert.Equal(HttpStatusCode.Unauthorized, await Call(Token(p => p["at_hash"] = "77QmUPtjPfzWtF2AnpK9RQ")));
     }
 
     [Fact]
