@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Runs TOEX.Sharing locally: RabbitMQ (a private node of the installed rabbitmq-server under .local/,
-# unless TOEX_RABBITMQ_URL names a broker), the gateway, PolicyDecision and the audit worker, and a
-# sample partner (bcc-childrens) that polls its feed and opens what it receives. Prints the URLs, then
-# shows a ready example: submits deploy/samples, reads a partner's feed and opens a package.
+# unless TOEX_RABBITMQ_URL names a broker), the gateway, PolicyDecision and the audit worker, a sample
+# pull partner (nca) that polls its feed, and a sample push receiver (wmp, staffs, bcc-childrens,
+# safe-haven) that verifies each webhook, opens it and acknowledges. Prints the URLs, then shows a ready
+# example: submits deploy/samples, shows what was pushed, reads a feed, recalls a package.
 # Ctrl-C stops everything (the private broker too, unless --keep-broker).
 #
 # Usage: deploy/run-local.sh [--no-example] [--keep-broker]
-#   TOEX_GATEWAY_PORT (5080), TOEX_AUDIT_PORT (5081), TOEX_RABBITMQ_NODE_PORT (5679) choose ports.
+#   TOEX_GATEWAY_PORT (5080), TOEX_AUDIT_PORT (5081), TOEX_RECEIVER_PORT (5090),
+#   TOEX_RABBITMQ_NODE_PORT (5679) choose ports.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,6 +16,8 @@ state="$root/.local"
 logs="$state/logs"
 gateway_port="${TOEX_GATEWAY_PORT:-5080}"
 audit_port="${TOEX_AUDIT_PORT:-5081}"
+receiver_port="${TOEX_RECEIVER_PORT:-5090}"
+push_partners=(wmp staffs bcc-childrens safe-haven)
 example=1
 keep_broker=0
 for arg in "$@"; do
@@ -72,6 +76,12 @@ partners=(rocu-wm wmp staffs nca border-force-mids bcc-childrens bsol-nhs-safegu
 for partner in "${partners[@]}"; do
   [[ -f "$state/keys/partners/$partner.jwks.json" ]] || toex keys generate --out "$state/keys/partners" --name "$partner" >/dev/null
 done
+# The push partners' endpoints, for this run: the sample receiver, registered as local development
+# endpoints in the partner registry (never in the policy set; refused in Production).
+for partner in "${push_partners[@]}"; do
+  printf '{"endpoint":"http://127.0.0.1:%s/hooks/%s","localDevelopment":true}\n' "$receiver_port" "$partner" \
+    >"$state/keys/partners/$partner.webhook.json"
+done
 
 export DOTNET_ENVIRONMENT=Development ASPNETCORE_ENVIRONMENT=Development
 # rocu-wm runs the broker in the reference region: it answers for the whole ledger and may export it.
@@ -105,8 +115,10 @@ wait_ready gateway "http://127.0.0.1:$gateway_port/health"
 gateway="http://127.0.0.1:$gateway_port"
 audit="http://127.0.0.1:$audit_port"
 
-say "Starting the sample partner (bcc-childrens, pull feed)"
-"$root/deploy/sample-partner.sh" --gateway "$gateway" --partner bcc-childrens >"$logs/sample-partner.log" 2>&1 &
+say "Starting the sample partners (nca on its pull feed; a webhook receiver for ${push_partners[*]})"
+"$root/deploy/sample-partner.sh" --gateway "$gateway" --partner nca >"$logs/sample-partner.log" 2>&1 &
+pids+=($!)
+"$root/deploy/sample-receiver.sh" --gateway "$gateway" --port "$receiver_port" "${push_partners[@]}" >"$logs/sample-receiver.log" 2>&1 &
 pids+=($!)
 
 cat <<MSG
@@ -115,7 +127,8 @@ cat <<MSG
   Audit          $audit   (API: /api/v1/audit/entries)
   RabbitMQ       ${broker_url%%@*}@…  (private node: .local/rabbitmq; services connect as their own users)
   Logs           $logs
-  Sample partner bcc-childrens: what it receives is opened into $logs/sample-partner.log
+  Sample partner nca (pull): what it reads is opened into $logs/sample-partner.log
+  Sample receiver http://127.0.0.1:$receiver_port/hooks/PARTNER (push): what it verifies and opens is in $logs/sample-receiver.log
 
   A token:  dotnet services/TOEX.Sharing.Cli/bin/Debug/net10.0/toex.dll token dev --org rocu-wm --roles Packages.Submit
 
@@ -144,7 +157,24 @@ if [[ $example == 1 ]]; then
   say "Example: safe-haven reads its feed and opens what it was sent"
   echo "  \$ toex feed pull --gateway $gateway --dev-org safe-haven --key .local/keys/partners/safe-haven.private.jwk"
   toex feed pull --gateway "$gateway" --dev-org safe-haven --key "$state/keys/partners/safe-haven.private.jwk" 2>&1 | sed 's/^/  /'
-  echo "  (bcc-childrens, the sample partner, is opening and acknowledging its own copies in $logs/sample-partner.log)"
+  echo "  (nca, the sample pull partner, is opening and acknowledging its own copies in $logs/sample-partner.log)"
+
+  say "Example: the push partners' receiver verified, opened and acknowledged (from $logs/sample-receiver.log)"
+  for _ in $(seq 1 60); do
+    [[ $(grep -c '^--- .*: webhook ' "$logs/sample-receiver.log" 2>/dev/null || true) -ge 4 ]] && break
+    sleep 0.5
+  done
+  grep '^--- ' "$logs/sample-receiver.log" | sed 's/^/  /' || true
+
+  say "Example: rocu-wm recalls ROCUWM-2026-000124 (wmp and staffs are pushed a recall notice, nca finds one on its feed)"
+  recall_id="${ids[1]}"
+  curl -fsS -X POST "$gateway/api/v1/packages/$recall_id/recall" -H "Authorization: Bearer $submit_token" \
+    -H 'Content-Type: application/json' --data '{"reason":"The source withdrew the report."}' | sed 's/^/  /'; echo
+  for _ in $(seq 1 60); do
+    [[ $(grep -c 'acknowledged the recall of' "$logs/sample-receiver.log" 2>/dev/null || true) -ge 2 ]] && break
+    sleep 0.5
+  done
+  grep 'recall' "$logs/sample-receiver.log" | grep '^---' | sed 's/^/  /' || true
 
   say "Example: the audit ledger"
   audit_token="$(toex token dev --org rocu-wm --roles Audit.Read)"

@@ -45,6 +45,14 @@ public static class Extensions
             bus.AddConsumer<DecisionRejectedAuditConsumer, AuditConsumerDefinition<DecisionRejectedAuditConsumer>>();
             bus.AddConsumer<ReferralDecidedAuditConsumer, AuditConsumerDefinition<ReferralDecidedAuditConsumer>>();
             bus.AddConsumer<ConsultationRecordedAuditConsumer, AuditConsumerDefinition<ConsultationRecordedAuditConsumer>>();
+            bus.AddConsumer<WebhookAttemptFailedAuditConsumer, AuditConsumerDefinition<WebhookAttemptFailedAuditConsumer>>();
+            bus.AddConsumer<WebhookDeliveredAuditConsumer, AuditConsumerDefinition<WebhookDeliveredAuditConsumer>>();
+            bus.AddConsumer<WebhookDeadLetteredAuditConsumer, AuditConsumerDefinition<WebhookDeadLetteredAuditConsumer>>();
+            bus.AddConsumer<WebhookEndpointDisabledAuditConsumer, AuditConsumerDefinition<WebhookEndpointDisabledAuditConsumer>>();
+            bus.AddConsumer<WebhookRetryRequestedAuditConsumer, AuditConsumerDefinition<WebhookRetryRequestedAuditConsumer>>();
+            bus.AddConsumer<PackageAcknowledgedAuditConsumer, AuditConsumerDefinition<PackageAcknowledgedAuditConsumer>>();
+            bus.AddConsumer<AcknowledgementOverdueAuditConsumer, AuditConsumerDefinition<AcknowledgementOverdueAuditConsumer>>();
+            bus.AddConsumer<PackageRecalledAuditConsumer, AuditConsumerDefinition<PackageRecalledAuditConsumer>>();
         });
         return builder;
     }

@@ -129,11 +129,13 @@ public static class FeedCommands
         var copy = JsonNode.Parse(payload)!.AsObject();
         Console.WriteLine($"--- item {cursor}: {(string?)copy["kind"]} {(string?)copy["packageId"]} under {(string?)copy["agreement"]}");
         Console.WriteLine(copy.ToJsonString(Indented));
-        if (acknowledge && (bool?)copy["acknowledgementRequired"] == true)
+        var recall = (string?)copy["kind"] == "recall";
+        if (acknowledge && (recall || (bool?)copy["acknowledgementRequired"] == true))
         {
+            // A recall notice is always acknowledged: the originator sees who has stopped using the package.
             using var response = await http.PostAsync(
-                new Uri($"/api/v1/feed/{Uri.EscapeDataString((string)copy["packageId"]!)}/ack", UriKind.Relative), null, cancellationToken);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"--- acknowledged {(string?)copy["packageId"]}: {(int)response.StatusCode}"));
+                new Uri($"/api/v1/feed/{Uri.EscapeDataString((string)copy["packageId"]!)}/ack{(recall ? "?kind=recall" : "")}", UriKind.Relative), null, cancellationToken);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"--- acknowledged {(recall ? "the recall of " : "")}{(string?)copy["packageId"]}: {(int)response.StatusCode}"));
         }
         return true;
     }

@@ -9,6 +9,7 @@ var root = new RootCommand("TOEX.Sharing command-line tool: policies, packages, 
     TokenCommands.Create(),
     KeyCommands.Create(),
     FeedCommands.Create(),
+    WebhookCommands.Create(),
     AuditCommands.Create(),
 };
 

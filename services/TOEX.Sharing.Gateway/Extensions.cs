@@ -4,6 +4,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using TOEX.Sharing.Gateway.Consumers;
 using TOEX.Sharing.Gateway.Data;
+using TOEX.Sharing.Gateway.Delivery;
 using TOEX.Sharing.Gateway.Release;
 using TOEX.Sharing.Policy;
 using TOEX.Sharing.Sealing;
@@ -50,6 +51,7 @@ public static class Extensions
         builder.Services.AddSingleton<AuditGate>();
         builder.Services.AddSingleton<HeldReleasesSignal>();
         builder.Services.AddHostedService<HeldReleases>();
+        builder.AddPushDelivery(options);
 
         builder.AddToexMessaging("gateway", bus =>
         {
@@ -58,6 +60,27 @@ public static class Extensions
             bus.AddConsumer<AuditRecordedConsumer, AuditRecordedConsumerDefinition>();
         });
         return builder;
+    }
+
+    /// <summary>Push delivery: the partners' endpoints, the webhook signing key, the guarded client and the dispatcher.</summary>
+    private static void AddPushDelivery(this WebApplicationBuilder builder, GatewayOptions gateway)
+    {
+        builder.Services.AddOptions<WebhookOptions>()
+            .BindConfiguration(WebhookOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        var options = builder.Configuration.GetSection(WebhookOptions.Section).Get<WebhookOptions>() ?? new WebhookOptions();
+        builder.Services.AddSingleton(_ => WebhookSigningKey.OpenOrCreate(options.KeyPath ?? LocalPaths.KeyRing("webhook")));
+        builder.Services.AddSingleton<WebhookEndpoints>();
+        builder.Services.AddSingleton<RetrySchedule>();
+        builder.Services.AddSingleton<WebhookSignal>();
+        // No retry or resilience handler: the dispatcher's own schedule decides when to try again.
+        // The client's own timeout is off: each attempt has its own (Gateway:Webhooks:AttemptTimeout).
+        builder.Services.AddHttpClient(WebhookClient.HttpClientName, http => http.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(WebhookClient.CreateHandler);
+        builder.Services.AddSingleton(services => ActivatorUtilities.CreateInstance<WebhookClient>(services,
+            services.GetRequiredService<IHttpClientFactory>().CreateClient(WebhookClient.HttpClientName)));
+        builder.Services.AddHostedService<WebhookDispatcher>();
     }
 
     /// <summary>Creates the store's schema if it is new.</summary>
@@ -79,6 +102,16 @@ public static class Extensions
                     CREATE INDEX IF NOT EXISTS "IX_Outbox_ConfirmedAt_Sequence" ON "Outbox" ("ConfirmedAt", "Sequence");
                     """);
             }
+        }
+        try
+        {
+            // A store made before push delivery lacks its table and columns: say so instead of failing later.
+            _ = await db.Webhooks.AnyAsync() || await db.Feed.AnyAsync(f => f.WithdrawnAt != null);
+        }
+        catch (System.Data.Common.DbException e)
+        {
+            throw new InvalidOperationException("The gateway's store predates push delivery and recall (no Webhooks table or "
+                + "Feed.WithdrawnAt column). Move the old store aside (a local run: delete .local/data/gateway.db).", e);
         }
     }
 }

@@ -45,4 +45,47 @@ public sealed class GatewayOptions
 
     [Range(1, 1000, ErrorMessage = "Gateway:FeedPageMax must be between 1 and 1000.")]
     public int FeedPageMax { get; set; } = 500;
+
+    /// <summary>
+    /// How long a recipient bound by the acknowledge obligation has, from release, before its package shows
+    /// as overdue and an <c>AcknowledgementOverdue</c> event is raised.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "90.00:00:00", ErrorMessage = "Gateway:AcknowledgementDeadline must be between 1 s and 90 days.")]
+    public TimeSpan AcknowledgementDeadline { get; set; } = TimeSpan.FromHours(48);
+}
+
+/// <summary>Push delivery (Standard Webhooks): the retry schedule, the per-attempt timeout and the signing key.</summary>
+public sealed class WebhookOptions : IValidatableObject
+{
+    public const string Section = "Gateway:Webhooks";
+
+    /// <summary>The wait after the first failed attempt; each further failure doubles it, up to <see cref="MaxRetryDelay"/>.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00", ErrorMessage = "Gateway:Webhooks:FirstRetryDelay must be between 10 ms and 1 h.")]
+    public TimeSpan FirstRetryDelay { get; set; } = TimeSpan.FromSeconds(15);
+
+    [Range(typeof(TimeSpan), "00:00:00.010", "1.00:00:00", ErrorMessage = "Gateway:Webhooks:MaxRetryDelay must be between 10 ms and 1 day.")]
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromHours(2);
+
+    /// <summary>No attempt is made later than this after the first: the push is dead-lettered instead.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "30.00:00:00", ErrorMessage = "Gateway:Webhooks:Horizon must be between 10 ms and 30 days.")]
+    public TimeSpan Horizon { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>Each wait is multiplied by a random factor in [1 - Jitter, 1 + Jitter].</summary>
+    [Range(0.0, 0.5, ErrorMessage = "Gateway:Webhooks:Jitter must be between 0 and 0.5.")]
+    public double Jitter { get; set; } = 0.2;
+
+    /// <summary>How long one attempt may take, connection and answer included.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:02:00", ErrorMessage = "Gateway:Webhooks:AttemptTimeout must be between 100 ms and 2 min.")]
+    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The broker's Ed25519 webhook signing key (a directory); default <c>&lt;repo&gt;/.local/keys/webhook</c>.</summary>
+    public string? KeyPath { get; set; }
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (FirstRetryDelay > MaxRetryDelay)
+        {
+            yield return new ValidationResult("Gateway:Webhooks:FirstRetryDelay must not exceed Gateway:Webhooks:MaxRetryDelay.");
+        }
+    }
 }

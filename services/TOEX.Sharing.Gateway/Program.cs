@@ -31,6 +31,7 @@ app.MapJwksApi();
 app.MapPackagesApi();
 app.MapFeedApi();
 app.MapReleasesApi();
+app.MapDeliveriesApi();
 
 await app.RunAsync();
 return 0;

@@ -8,6 +8,8 @@ public static class Roles
     public const string AuditRead = "Audit.Read";
     public const string DisclosuresApprove = "Disclosures.Approve";
     public const string PoliciesRead = "Policies.Read";
+    /// <summary>The broker's operators: list pushes, send a dead-lettered push back.</summary>
+    public const string DeliveriesOperate = "Deliveries.Operate";
 
-    public static readonly IReadOnlyList<string> All = [PackagesSubmit, FeedRead, AuditRead, DisclosuresApprove, PoliciesRead];
+    public static readonly IReadOnlyList<string> All = [PackagesSubmit, FeedRead, AuditRead, DisclosuresApprove, PoliciesRead, DeliveriesOperate];
 }

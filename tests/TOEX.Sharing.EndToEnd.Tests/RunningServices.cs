@@ -40,6 +40,12 @@ public sealed class RunningServices : IAsyncLifetime
     /// <summary>The npm oidc-provider issuer the gateway also trusts (for rocu-wm and safe-haven systems).</summary>
     public OidcProviderIssuer Oidc { get; private set; } = null!;
 
+    /// <summary>The partner registry: keys, and any <c>PARTNER.webhook.json</c> written before start.</summary>
+    public string PartnerKeysDirectory => Path.Combine(Root, "partners");
+
+    /// <summary>More gateway settings (environment variables), set before <see cref="InitializeAsync"/>.</summary>
+    public Dictionary<string, string?> GatewaySettings { get; } = [];
+
     private string DevIssuerDirectory => Path.Combine(Root, "dev-issuer");
     private string DecisionJwks => Path.Combine(Root, "policy-decision.jwks.json");
 
@@ -47,7 +53,7 @@ public sealed class RunningServices : IAsyncLifetime
     {
         _broker = await RabbitMqBroker.GetSharedAsync();
         Vhost = await _broker.CreateVirtualHostAsync("e2e");
-        var partnerKeys = Path.Combine(Root, "partners");
+        var partnerKeys = PartnerKeysDirectory;
         foreach (var partner in Partners)
         {
             var key = KeyFiles.Generate(partnerKeys, partner == "nca" ? KeyKind.Rsa : KeyKind.EC, KeyUse.Encryption, partner);
@@ -108,7 +114,12 @@ public sealed class RunningServices : IAsyncLifetime
             ["Gateway__PartnerKeysPath"] = partnerKeys,
             ["Gateway__DecisionJwksPath"] = DecisionJwks,
             ["Gateway__PoliciesPath"] = RepoPaths.Policies,
+            ["Gateway__Webhooks__KeyPath"] = Path.Combine(Root, "keys", "webhook"),
         };
+        foreach (var (key, value) in GatewaySettings)
+        {
+            gateway[key] = value;
+        }
         GatewayProcess = Start("TOEX.Sharing.Gateway", common, gateway);
         await Ready(audit, () => audit.WaitForHttpAsync(new Uri(Audit, "/health"), StartTimeout));
         await Ready(GatewayProcess, () => GatewayProcess.WaitForHttpAsync(new Uri(Gateway, "/health"), StartTimeout));

@@ -50,6 +50,7 @@ public sealed class GatewayFactory(string? rabbitMqUrl = null, TimeSpan? publish
         builder.UseSetting("Gateway:Database", Store.Database);
         builder.UseSetting("Gateway:ConnectionString", Store.ConnectionString);
         builder.UseSetting("Gateway:PoliciesPath", RepoPaths.Policies);
+        builder.UseSetting("Gateway:Webhooks:KeyPath", Path.Combine(Root, "webhook"));
         builder.UseSetting("Gateway:PublishTimeout", (publishTimeout ?? TimeSpan.FromSeconds(10)).ToString());
         builder.UseSetting("RabbitMq:Url", rabbitMqUrl ?? "amqp://unused:unused@127.0.0.1:1/");
         builder.UseSetting("Gateway:BlindIndexKeyPath", BlindIndexKeyPath);
@@ -96,6 +97,14 @@ public sealed class GatewayFactory(string? rabbitMqUrl = null, TimeSpan? publish
     {
         var key = KeyFiles.Generate(PartnerKeysDirectory, kind, KeyUse.Encryption, partner);
         return KeyFiles.ReadPrivateJwk(key.PrivateJwkPath);
+    }
+
+    /// <summary>Registers a push partner's endpoint in the partner registry (as a local development endpoint unless told otherwise).</summary>
+    public void RegisterWebhook(string partner, Uri endpoint, bool localDevelopment = true)
+    {
+        Directory.CreateDirectory(PartnerKeysDirectory);
+        File.WriteAllText(Path.Combine(PartnerKeysDirectory, partner + ".webhook.json"),
+            new JsonObject { ["endpoint"] = endpoint.ToString(), ["localDevelopment"] = localDevelopment }.ToJsonString());
     }
 
     /// <summary>The instant decisions are taken at in these tests.</summary>

@@ -56,6 +56,7 @@ public sealed class RouteMatrixTests : IAsyncLifetime
     private IReadOnlyList<RouteRule> Rules() =>
     [
         new("GET /.well-known/jwks.json") { Anonymous = true },
+        new("GET /.well-known/webhook-jwks.json") { Anonymous = true },
         new("* /health") { Anonymous = true },
         new("* /alive") { Anonymous = true },
         new("POST /api/v1/packages")
@@ -95,6 +96,26 @@ public sealed class RouteMatrixTests : IAsyncLifetime
         {
             Role = Roles.FeedRead,
             Arrange = async () => new RouteRequest("bcc-childrens", $"/api/v1/feed/{await ReleasedToBccAsync()}/ack"),
+        },
+        new("POST /api/v1/packages/{id:guid}/recall")
+        {
+            Role = Roles.PackagesSubmit,
+            Arrange = async () => new RouteRequest("rocu-wm", $"/api/v1/packages/{await ReleasedToBccAsync()}/recall",
+                () => Packages.Json(new JsonObject { ["reason"] = "The intelligence was wrong." })),
+        },
+        // The broker's operators see and retry every partner's pushes: the role is the whole check.
+        new("GET /api/v1/deliveries")
+        {
+            Role = Roles.DeliveriesOperate,
+            Arrange = () => Task.FromResult(new RouteRequest("toex-operations", "/api/v1/deliveries") { Ownership = Ownership.None }),
+        },
+        new("POST /api/v1/packages/{id:guid}/deliveries/{partner}/retry")
+        {
+            Role = Roles.DeliveriesOperate,
+            Arrange = async () => new RouteRequest("toex-operations", $"/api/v1/packages/{await ReleasedToBccAsync()}/deliveries/bcc-childrens/retry")
+            {
+                Ownership = Ownership.None,
+            },
         },
     ];
 

@@ -132,16 +132,18 @@ public sealed class PackageReleasedAuditConsumer(AuditDb db, LedgerWriter ledger
         await ledger.AppendAsync(db, [new LedgerRecord
         {
             EventKey = EventKeys.Of(context),
-            Type = "release",
+            // A recall notice is a disclosure too (it names the package to the recipient), but not a permit.
+            Type = m.Kind == "recall" ? "recall-notice" : "release",
             At = m.ReleasedAt,
             Actor = $"gateway, authorised by {m.AuthorisedBy}",
-            Justification = $"purpose {m.Purpose}; lawful basis {m.LawfulBasis}; agreement {m.Agreement ?? "none"}",
+            Justification = m.Kind == "recall" ? $"recall: {m.Justification}"
+                : $"purpose {m.Purpose}; lawful basis {m.LawfulBasis}; agreement {m.Agreement ?? "none"}",
             Recipients = [m.Recipient],
             PackageId = m.PackageId,
             Originator = m.Originator,
             Partner = m.Recipient,
             Agreement = m.Agreement,
-            Outcome = "permit",
+            Outcome = m.Kind == "recall" ? null : "permit",
             Detail = new Dictionary<string, object?>
             {
                 ["reference"] = m.Reference,

@@ -5,6 +5,8 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using TOEX.Sharing.Contracts;
 using TOEX.Sharing.Gateway.Data;
+using TOEX.Sharing.Gateway.Delivery;
+using TOEX.Sharing.Gateway.Release;
 using TOEX.Sharing.ServiceDefaults;
 
 namespace TOEX.Sharing.Gateway.Apis;
@@ -32,7 +34,7 @@ public static class FeedApi
     /// <summary>The partner's own items after the cursor; recorded for the audit ledger as a consultation (s62).</summary>
     public static async Task<Results<Ok<FeedPage>, ValidationProblem>> GetFeed(
         string? after, string? limit, ClaimsPrincipal user, GatewayDb db, IOptions<GatewayOptions> options,
-        ConsultationLog consultations, HttpRequest request, CancellationToken cancellationToken)
+        ConsultationLog consultations, HttpRequest request, TimeProvider time, CancellationToken cancellationToken)
     {
         var (justification, invalid) = Justification.Read(request, DefaultJustification);
         if (invalid is not null)
@@ -57,12 +59,16 @@ public static class FeedApi
         }
 
         var recipient = user.Organisation();
-        var items = await db.Feed.AsNoTracking()
-            .Where(f => f.Recipient == recipient && f.Cursor > cursor)
+        var candidates = await db.Feed.AsNoTracking()
+            .Where(f => f.Recipient == recipient && f.Cursor > cursor && f.WithdrawnAt == null)
             .OrderBy(f => f.Cursor)
             .Take(take)
-            .Select(f => new { f.Cursor, f.PackageId, f.Kind, f.Sealed, f.ReleasedAt })
+            .Select(f => new { f.Cursor, f.PackageId, f.Kind, f.Sealed, f.ReleasedAt, f.DeliveredAt })
             .ToListAsync(cancellationToken);
+        var items = await MarkDeliveredAsync(db, recipient, candidates.Where(i => i.DeliveredAt is null).Select(i => i.Cursor).ToList(),
+            time.GetUtcNow(), cancellationToken) is { Count: > 0 } withdrawn
+            ? [.. candidates.Where(i => !withdrawn.Contains(i.Cursor))]
+            : candidates;
         var next = items.Count > 0 ? items[^1].Cursor : cursor;
         var ids = items.Select(i => i.PackageId).Distinct().ToList();
         var originators = await db.Submissions.AsNoTracking().Where(p => ids.Contains(p.Id))
@@ -87,30 +93,48 @@ public static class FeedApi
             next.ToString(CultureInfo.InvariantCulture)));
     }
 
-    public static async Task<Results<NoContent, NotFound>> Acknowledge(
-        Guid packageId, ClaimsPrincipal user, GatewayDb db, TimeProvider time, CancellationToken cancellationToken)
+    /// <summary>
+    /// Marks the items a read returns as delivered (the recipient has them from now on). Returns those a recall
+    /// withdrew between the query and this step: they are not served.
+    /// </summary>
+    private static async Task<HashSet<long>> MarkDeliveredAsync(GatewayDb db, string recipient, List<long> cursors, DateTimeOffset now,
+        CancellationToken cancellationToken)
     {
-        var recipient = user.Organisation();
-        var item = await db.Feed.SingleOrDefaultAsync(
-            f => f.Recipient == recipient && f.PackageId == packageId && f.Kind == "package", cancellationToken);
-        if (item is null)
+        if (cursors.Count == 0)
+        {
+            return [];
+        }
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        await db.Feed.Where(f => cursors.Contains(f.Cursor) && f.DeliveredAt == null && f.WithdrawnAt == null)
+            .ExecuteUpdateAsync(f => f.SetProperty(x => x.DeliveredAt, now), cancellationToken);
+        var packages = await db.Feed.Where(f => cursors.Contains(f.Cursor) && f.Kind == ItemKind.Package && f.WithdrawnAt == null)
+            .Select(f => f.PackageId).ToListAsync(cancellationToken);
+        await db.Recipients.Where(r => r.Partner == recipient && packages.Contains(r.PackageId) && r.DeliveryState == DeliveryState.Released)
+            .ExecuteUpdateAsync(r => r.SetProperty(x => x.DeliveryState, DeliveryState.Delivered).SetProperty(x => x.DeliveredAt, now), cancellationToken);
+        var withdrawn = await db.Feed.Where(f => cursors.Contains(f.Cursor) && f.WithdrawnAt != null).Select(f => f.Cursor).ToListAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return [.. withdrawn];
+    }
+
+    /// <summary>
+    /// The recipient acknowledges its package, or with <c>kind=recall</c> its recall notice. Once: the first
+    /// acknowledgement is the one on record; another partner's item, or a withdrawn one, is 404.
+    /// </summary>
+    public static async Task<Results<NoContent, NotFound, ValidationProblem>> Acknowledge(
+        Guid packageId, string? kind, ClaimsPrincipal user, GatewayDb db, OutboxSignal outbox, TimeProvider time,
+        CancellationToken cancellationToken)
+    {
+        kind ??= ItemKind.Package;
+        if (kind is not (ItemKind.Package or ItemKind.Recall))
+        {
+            return Problems.Validation(new Dictionary<string, string[]> { ["kind"] = ["Either package (the default) or recall."] });
+        }
+        if (!await Acknowledgements.RecordAsync(db, packageId, user.Organisation(), kind, user.Actor(), "feed", time.GetUtcNow(), cancellationToken))
         {
             return TypedResults.NotFound();
         }
-        if (item.AcknowledgedAt is null)
-        {
-            // Acknowledged once: the first acknowledgement is the one on record.
-            var now = time.GetUtcNow();
-            item.AcknowledgedAt = now;
-            item.AcknowledgedBy = user.Actor();
-            var state = await db.Recipients.SingleOrDefaultAsync(r => r.PackageId == packageId && r.Partner == recipient, cancellationToken);
-            if (state is not null)
-            {
-                state.DeliveryState = DeliveryState.Acknowledged;
-                state.AcknowledgedAt = now;
-            }
-            await db.SaveChangesAsync(cancellationToken);
-        }
+        await db.SaveChangesAsync(cancellationToken);
+        outbox.Notify();
         return TypedResults.NoContent();
     }
 }

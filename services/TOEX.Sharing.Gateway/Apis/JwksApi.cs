@@ -2,10 +2,18 @@ using TOEX.Sharing.Sealing;
 
 namespace TOEX.Sharing.Gateway.Apis;
 
-/// <summary>The broker's public signing keys, current and retired: what a partner verifies a copy with.</summary>
+/// <summary>
+/// The broker's public keys: its package signing keys, current and retired (what a partner verifies a copy with),
+/// and its Ed25519 webhook signing key (what a push partner verifies a <c>webhook-signature</c> with).
+/// </summary>
 public static class JwksApi
 {
-    public static IEndpointConventionBuilder MapJwksApi(this IEndpointRouteBuilder app) =>
+    public static IEndpointRouteBuilder MapJwksApi(this IEndpointRouteBuilder app)
+    {
         app.MapGet("/.well-known/jwks.json", (IKeyRing keys) =>
             TypedResults.Text(keys.PublicJwks(), "application/jwk-set+json")).AllowAnonymous();
+        app.MapGet("/.well-known/webhook-jwks.json", (WebhookSigningKey key) =>
+            TypedResults.Text(key.PublicJwks(), "application/jwk-set+json")).AllowAnonymous();
+        return app;
+    }
 }

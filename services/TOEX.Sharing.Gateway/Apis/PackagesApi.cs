@@ -8,6 +8,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using TOEX.Sharing.Contracts;
 using TOEX.Sharing.Gateway.Data;
+using TOEX.Sharing.Gateway.Delivery;
 using TOEX.Sharing.Gateway.Validation;
 using TOEX.Sharing.Policy;
 using TOEX.Sharing.Sealing;
@@ -17,17 +18,29 @@ namespace TOEX.Sharing.Gateway.Apis;
 
 public sealed record SubmissionAccepted(Guid Id, string Status);
 
-public sealed record DeliveryView(string State, int Attempts, string? LastError);
+/// <summary>
+/// A recipient's delivery: <c>state</c>, <c>attempts</c> and <c>lastError</c> as in API.md (for a push partner,
+/// those of its push), the <c>channel</c> (push or pull), the push itself, and the acknowledgement it owes.
+/// </summary>
+public sealed record DeliveryView(
+    string State, int Attempts, string? LastError, string Channel, PushView? Push, AcknowledgementView? Acknowledgement);
+
+public sealed record AcknowledgementView(bool Required, DateTimeOffset? DueAt, DateTimeOffset? AcknowledgedAt, bool Overdue);
+
+/// <summary>What a recall did for one recipient: notified (with the notice's push, and its acknowledgement) or withdrawn.</summary>
+public sealed record RecipientRecallView(string Action, PushView? Push, DateTimeOffset? AcknowledgedAt);
+
+public sealed record RecallView(DateTimeOffset At, string By, string Reason);
 
 public sealed record ReferralState(Guid Id, string? Decision, string? DecidedBy, DateTimeOffset? DecidedAt, string? Justification);
 
 public sealed record RecipientView(
     string Partner, string? Outcome, string? Agreement, IReadOnlyList<Reason> Reasons,
-    IReadOnlyList<Obligation> Obligations, DeliveryView Delivery, ReferralState? Referral);
+    IReadOnlyList<Obligation> Obligations, DeliveryView Delivery, ReferralState? Referral, RecipientRecallView? Recall);
 
 public sealed record PackageView(
     Guid Id, string Reference, string Status, DateTimeOffset SubmittedAt, DateTimeOffset? DecidedAt,
-    string? PolicyVersion, IReadOnlyList<RecipientView> Recipients);
+    string? PolicyVersion, IReadOnlyList<RecipientView> Recipients, RecallView? Recall);
 
 public static class PackagesApi
 {
@@ -36,6 +49,7 @@ public static class PackagesApi
         var api = app.MapGroup("/api/v1");
         api.MapPost("/packages", Submit).RequireAuthorization(Roles.PackagesSubmit);
         api.MapGet("/packages/{id:guid}", GetPackage).RequireAuthorization();
+        api.MapPost("/packages/{id:guid}/recall", RecallApi.Recall).RequireAuthorization(Roles.PackagesSubmit);
         api.MapPost("/simulations", Simulate).RequireAuthorization(Roles.PackagesSubmit);
         return api;
     }
@@ -147,7 +161,7 @@ public static class PackagesApi
 
     /// <summary>The package's status for its originator; recorded for the audit ledger as a consultation (s62).</summary>
     public static async Task<Results<Ok<PackageView>, NotFound, ValidationProblem>> GetPackage(
-        Guid id, ClaimsPrincipal user, GatewayDb db, ConsultationLog consultations, HttpRequest request, CancellationToken cancellationToken)
+        Guid id, ClaimsPrincipal user, GatewayDb db, WebhookEndpoints endpoints, ConsultationLog consultations, HttpRequest request, CancellationToken cancellationToken)
     {
         var (justification, invalid) = Justification.Read(request, StatusJustification);
         if (invalid is not null)
@@ -155,6 +169,8 @@ public static class PackagesApi
             return invalid;
         }
         var organisation = user.FindFirst(Authentication.OrganisationClaim)?.Value;
+        // Pushes first: a push and its recipient's state change together, so the recipients read after it are as new.
+        var pushes = await db.Webhooks.AsNoTracking().Where(w => w.PackageId == id).ToListAsync(cancellationToken);
         var submission = await db.Submissions.AsNoTracking().Include(s => s.Recipients)
             .SingleOrDefaultAsync(s => s.Id == id, cancellationToken);
         if (submission is null || submission.Originator != organisation)
@@ -165,20 +181,33 @@ public static class PackagesApi
         await consultations.RecordAsync(ConsultationLog.PackageStatus, user, justification!,
             [new ConsultedItem { PackageId = submission.Id, Originator = submission.Originator }],
             new Dictionary<string, string> { ["reference"] = submission.Reference }, cancellationToken);
-        return TypedResults.Ok(ToView(submission));
+        return TypedResults.Ok(ToView(submission, pushes, endpoints));
     }
 
-    internal static PackageView ToView(Submission submission) => new(
+    internal static PackageView ToView(Submission submission, IReadOnlyList<WebhookDelivery> pushes, WebhookEndpoints endpoints) => new(
         submission.Id, submission.Reference, submission.Status, submission.SubmittedAt, submission.DecidedAt,
         submission.PolicyVersion,
-        [.. submission.Recipients.OrderBy(r => r.Position).Select(r => new RecipientView(
-            r.Partner, r.Outcome, r.Agreement,
-            r.ReasonsJson is null ? [] : ToexJson.Deserialize<List<Reason>>(r.ReasonsJson),
-            r.ObligationsJson is null ? [] : ToexJson.Deserialize<List<Obligation>>(r.ObligationsJson),
-            new DeliveryView(r.DeliveryState, r.Attempts, r.LastError),
-            r.ReferralId is { } referral
-                ? new ReferralState(referral, r.ReferralDecision, r.ReferralDecidedBy, r.ReferralDecidedAt, r.ReferralJustification)
-                : null))]);
+        [.. submission.Recipients.OrderBy(r => r.Position).Select(r =>
+        {
+            var push = pushes.SingleOrDefault(w => w.Recipient == r.Partner && w.Kind == ItemKind.Package) is { } p ? DeliveriesApi.ToView(p) : null;
+            var notice = pushes.SingleOrDefault(w => w.Recipient == r.Partner && w.Kind == ItemKind.Recall) is { } n ? DeliveriesApi.ToView(n) : null;
+            var obligations = r.ObligationsJson is null ? [] : ToexJson.Deserialize<List<Obligation>>(r.ObligationsJson);
+            return new RecipientView(
+                r.Partner, r.Outcome, r.Agreement,
+                r.ReasonsJson is null ? [] : ToexJson.Deserialize<List<Reason>>(r.ReasonsJson),
+                obligations,
+                new DeliveryView(r.DeliveryState, push?.Attempts ?? r.Attempts, push?.LastError ?? r.LastError,
+                    endpoints.IsPush(r.Partner) ? "push" : "pull", push,
+                    r.ReleasedAt is null ? null : new AcknowledgementView(
+                        r.AcknowledgementDueAtUnixMs is not null,
+                        r.AcknowledgementDueAtUnixMs is { } due ? DateTimeOffset.FromUnixTimeMilliseconds(due) : null,
+                        r.AcknowledgedAt, r.OverdueAt is not null && r.AcknowledgedAt is null)),
+                r.ReferralId is { } referral
+                    ? new ReferralState(referral, r.ReferralDecision, r.ReferralDecidedBy, r.ReferralDecidedAt, r.ReferralJustification)
+                    : null,
+                r.RecallAction is { } action ? new RecipientRecallView(action, notice, r.RecallAcknowledgedAt) : null);
+        })],
+        submission.RecalledAt is { } at ? new RecallView(at, submission.RecalledBy!, submission.RecallReason!) : null);
 
     public static async Task<IResult> Simulate(
         HttpContext http, string? at, PolicyEngine engine, TimeProvider time, CancellationToken cancellationToken)

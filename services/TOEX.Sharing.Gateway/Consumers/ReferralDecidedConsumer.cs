@@ -27,6 +27,11 @@ public sealed class ReferralDecidedConsumer(GatewayDb db, Releaser releaser, Out
             logger.LogError("Referral decision {ReferralId} names no referral of package {PackageId}; ignored", message.ReferralId, message.PackageId);
             return;
         }
+        if (submission.RecalledAt is not null)
+        {
+            logger.LogInformation("Referral {ReferralId} decided after package {PackageId} was recalled: nothing released", message.ReferralId, submission.Id);
+            return;
+        }
         if (state.ReferralDecision is not null)
         {
             logger.LogInformation("Referral {ReferralId} already {Decision}", message.ReferralId, state.ReferralDecision);

@@ -9,6 +9,8 @@ public sealed class GatewayDb(DbContextOptions<GatewayDb> options) : DbContext(o
     public DbSet<RecipientState> Recipients => Set<RecipientState>();
     public DbSet<FeedItem> Feed => Set<FeedItem>();
     public DbSet<OutboxMessage> Outbox => Set<OutboxMessage>();
+    public DbSet<WebhookDelivery> Webhooks => Set<WebhookDelivery>();
+    public DbSet<WebhookEndpointState> WebhookEndpoints => Set<WebhookEndpointState>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -38,6 +40,15 @@ public sealed class GatewayDb(DbContextOptions<GatewayDb> options) : DbContext(o
             e.HasIndex(o => o.SentAt);
             e.HasIndex(o => new { o.ConfirmedAt, o.Sequence });
         });
+        modelBuilder.Entity<WebhookDelivery>(e =>
+        {
+            e.HasKey(w => w.Id);
+            e.Property(w => w.Id).ValueGeneratedNever();
+            // One push per copy: a repeated release cannot queue a second webhook.
+            e.HasIndex(w => new { w.Recipient, w.PackageId, w.Kind }).IsUnique();
+            e.HasIndex(w => new { w.State, w.NextAttemptAtUnixMs });
+        });
+        modelBuilder.Entity<WebhookEndpointState>(e => e.HasKey(w => w.Partner));
     }
 }
 
@@ -46,6 +57,7 @@ public static class SubmissionStatus
     public const string Submitted = "submitted";
     public const string Decided = "decided";
     public const string DecisionRejected = "decision-rejected";
+    public const string Recalled = "recalled";
 }
 
 public static class DeliveryState
@@ -56,8 +68,40 @@ public static class DeliveryState
     /// <summary>Permitted, but not released while the audit ledger lags (fail closed); released once it catches up.</summary>
     public const string Held = "held";
     public const string Released = "released";
+    /// <summary>The recipient has it: its endpoint accepted the push, or its feed returned it.</summary>
+    public const string Delivered = "delivered";
     public const string Acknowledged = "acknowledged";
     public const string Failed = "failed";
+    /// <summary>The push was given up (horizon passed or endpoint disabled); the copy is still on the feed.</summary>
+    public const string DeadLettered = "dead-lettered";
+    /// <summary>Recalled before it reached the recipient: withdrawn from its feed and push, never delivered.</summary>
+    public const string Withdrawn = "withdrawn";
+}
+
+/// <summary>What a recall did for one recipient.</summary>
+public static class RecallAction
+{
+    /// <summary>It had the package: a recall notice is sent by its channel.</summary>
+    public const string Notified = "notified";
+    /// <summary>It had not: its push is cancelled and its feed item never served; it never receives the package.</summary>
+    public const string Withdrawn = "withdrawn";
+    /// <summary>A push of the package was under way: notified if that push is accepted, otherwise withdrawn.</summary>
+    public const string Pending = "pending";
+}
+
+public static class PushState
+{
+    public const string Pending = "pending";
+    public const string Sending = "sending";
+    public const string Delivered = "delivered";
+    public const string DeadLettered = "dead-lettered";
+    public const string Cancelled = "cancelled";
+}
+
+public static class ItemKind
+{
+    public const string Package = "package";
+    public const string Recall = "recall";
 }
 
 public sealed class Submission
@@ -77,6 +121,9 @@ public sealed class Submission
     /// <summary>The signed decision as received: the evidence for every release of this package.</summary>
     public string? DecisionJws { get; set; }
     public string? RejectionReason { get; set; }
+    public DateTimeOffset? RecalledAt { get; set; }
+    public string? RecalledBy { get; set; }
+    public string? RecallReason { get; set; }
     public List<RecipientState> Recipients { get; set; } = [];
 }
 
@@ -93,7 +140,15 @@ public sealed class RecipientState
     public int Attempts { get; set; }
     public string? LastError { get; set; }
     public DateTimeOffset? ReleasedAt { get; set; }
+    /// <summary>When the copy first reached the recipient: a push its endpoint accepted, or a feed read that returned it.</summary>
+    public DateTimeOffset? DeliveredAt { get; set; }
     public DateTimeOffset? AcknowledgedAt { get; set; }
+    /// <summary>Set on release when the acknowledge obligation applies: when the acknowledgement falls due, as Unix milliseconds.</summary>
+    public long? AcknowledgementDueAtUnixMs { get; set; }
+    public DateTimeOffset? OverdueAt { get; set; }
+    /// <summary>On a recall: notified (it had the copy; a notice was sent) or withdrawn (it never will).</summary>
+    public string? RecallAction { get; set; }
+    public DateTimeOffset? RecallAcknowledgedAt { get; set; }
     /// <summary>Set when the outcome is refer: the id an IG officer approves or rejects.</summary>
     public Guid? ReferralId { get; set; }
     /// <summary>approved or rejected, once an IG officer has decided.</summary>
@@ -115,6 +170,44 @@ public sealed class FeedItem
     public DateTimeOffset ReleasedAt { get; set; }
     public DateTimeOffset? AcknowledgedAt { get; set; }
     public string? AcknowledgedBy { get; set; }
+    /// <summary>When a feed read first returned it or a push of it was accepted: from then on the recipient has it.</summary>
+    public DateTimeOffset? DeliveredAt { get; set; }
+    /// <summary>Withdrawn by a recall before the recipient had it: never served again.</summary>
+    public DateTimeOffset? WithdrawnAt { get; set; }
+}
+
+/// <summary>
+/// A push of one feed item to a partner's webhook endpoint: its <c>webhook-id</c> (<see cref="Id"/>, the same on
+/// every attempt), state and retry schedule. Times are Unix milliseconds so every store orders them alike.
+/// </summary>
+public sealed class WebhookDelivery
+{
+    public Guid Id { get; set; }
+    public required string Recipient { get; set; }
+    public Guid PackageId { get; set; }
+    public required string Kind { get; set; }
+    public long FeedCursor { get; set; }
+    public required string State { get; set; }
+    public int Attempts { get; set; }
+    /// <summary>How many times an operator sent it back after dead-lettering.</summary>
+    public int Retries { get; set; }
+    public long CreatedAtUnixMs { get; set; }
+    public long NextAttemptAtUnixMs { get; set; }
+    /// <summary>No attempt is made after this instant: the delivery is dead-lettered instead.</summary>
+    public long HorizonEndsAtUnixMs { get; set; }
+    /// <summary>While sending: when the claim lapses (a gateway that died mid-attempt leaves it to be retried).</summary>
+    public long? LeaseUntilUnixMs { get; set; }
+    public long? DeliveredAtUnixMs { get; set; }
+    public int? LastStatusCode { get; set; }
+    public string? LastError { get; set; }
+}
+
+/// <summary>A partner endpoint disabled by a 410 Gone answer, until an operator retries.</summary>
+public sealed class WebhookEndpointState
+{
+    public required string Partner { get; set; }
+    public long? DisabledAtUnixMs { get; set; }
+    public string? DisabledReason { get; set; }
 }
 
 /// <summary>An event to publish after the transaction that produced it committed (the project's own small outbox).</summary>

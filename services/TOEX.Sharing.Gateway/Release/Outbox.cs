@@ -39,6 +39,24 @@ public class WakeSignal : IDisposable
 
     public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) => _signal.WaitAsync(timeout, cancellationToken);
 
+    /// <summary>Waits for a signal or for <paramref name="timeout"/> to pass on <paramref name="time"/> (a fake clock in tests).</summary>
+    public async Task WaitAsync(TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
+    {
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var signalled = _signal.WaitAsync(either.Token);
+        var elapsed = Task.Delay(timeout, time, either.Token);
+        await Task.WhenAny(signalled, elapsed);
+        await either.CancelAsync();
+        try
+        {
+            await Task.WhenAll(signalled, elapsed);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The one that did not finish was cancelled.
+        }
+    }
+
     public void Dispose()
     {
         _signal.Dispose();
@@ -108,14 +126,35 @@ public sealed class OutboxRelay(IServiceScopeFactory scopes, IBus bus, OutboxSig
         return batch.Count == 100;
     }
 
-    private Task PublishAsync(OutboxMessage message, CancellationToken cancellationToken) => message.MessageType switch
+    private Task PublishAsync(OutboxMessage message, CancellationToken cancellationToken)
     {
-        nameof(PackageReleased) => Publish<PackageReleased>(message, cancellationToken),
-        nameof(DecisionRejected) => Publish<DecisionRejected>(message, cancellationToken),
-        nameof(ConsultationRecorded) => Publish<ConsultationRecorded>(message, cancellationToken),
-        _ => throw new InvalidOperationException($"Outbox message {message.Sequence} has unknown type '{message.MessageType}'."),
-    };
+        if (!Outbox.Types.TryGetValue(message.MessageType, out var type))
+        {
+            throw new InvalidOperationException($"Outbox message {message.Sequence} has unknown type '{message.MessageType}'.");
+        }
+        var body = System.Text.Json.JsonSerializer.Deserialize(message.Body, type, ToexJson.Options)
+            ?? throw new InvalidOperationException($"Outbox message {message.Sequence} is empty.");
+        return bus.Publish(body, type, publish => publish.MessageId = message.MessageId, cancellationToken);
+    }
+}
 
-    private Task Publish<T>(OutboxMessage message, CancellationToken cancellationToken) where T : class =>
-        bus.Publish(ToexJson.Deserialize<T>(message.Body), publish => publish.MessageId = message.MessageId, cancellationToken);
+/// <summary>Records an event in the outbox, to be published once the transaction that adds it commits.</summary>
+public static class Outbox
+{
+    /// <summary>The events the gateway publishes, by the name stored with each outbox message.</summary>
+    public static readonly IReadOnlyDictionary<string, Type> Types = new[]
+    {
+        typeof(PackageReleased), typeof(DecisionRejected), typeof(WebhookAttemptFailed), typeof(WebhookDelivered),
+        typeof(WebhookDeadLettered), typeof(WebhookEndpointDisabled), typeof(WebhookRetryRequested),
+        typeof(PackageAcknowledged), typeof(AcknowledgementOverdue), typeof(PackageRecalled), typeof(ConsultationRecorded),
+    }.ToDictionary(t => t.Name);
+
+    public static void Enqueue<T>(this GatewayDb db, T message, Guid messageId, DateTimeOffset now) where T : class
+    {
+        if (!Types.ContainsKey(typeof(T).Name))
+        {
+            throw new InvalidOperationException($"{typeof(T).Name} is not an event the outbox publishes.");
+        }
+        db.Outbox.Add(OutboxMessages.For(message, messageId, now));
+    }
 }

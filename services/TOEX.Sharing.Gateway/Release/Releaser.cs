@@ -1,7 +1,10 @@
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
 using TOEX.Sharing.Contracts;
 using TOEX.Sharing.Gateway.Data;
+using TOEX.Sharing.Gateway.Delivery;
 using TOEX.Sharing.Sealing;
 using TOEX.Sharing.ServiceDefaults;
 
@@ -9,11 +12,14 @@ namespace TOEX.Sharing.Gateway.Release;
 
 /// <summary>
 /// Releases a recipient's copy: builds it from the decision's obligations, seals it for that recipient
-/// alone, puts it on the recipient's feed, and records the release event in the outbox. A partner with
-/// no registered key gets nothing. Used on a permit and on an approved referral.
+/// alone, puts it on the recipient's feed, queues its push when the partner takes push delivery, and records
+/// the release event in the outbox. A partner with no registered key gets nothing. Used on a permit, on an
+/// approved referral, and for a recall notice.
 /// </summary>
 public sealed class Releaser(
-    GatewayDb db, PartnerKeys partnerKeys, PackageSealer sealer, AuditGate auditGate, TimeProvider time, ILogger<Releaser> logger)
+    GatewayDb db, PartnerKeys partnerKeys, PackageSealer sealer, AuditGate auditGate, WebhookEndpoints endpoints,
+    IOptions<GatewayOptions> options, IOptions<WebhookOptions> webhooks, OutboxSignal outbox, WebhookSignal pushes, TimeProvider time,
+    ILogger<Releaser> logger)
 {
     private readonly List<(FeedItem Item, PackageReleased Event)> _pending = [];
     private AuditLag? _auditLag;
@@ -58,49 +64,102 @@ public sealed class Releaser(
 
         var package = ToexJson.Deserialize<IntelligencePackage>(submission.PackageJson);
         var copy = RecipientCopy.Build(submission.Id, submission.PackageJson, decision, policyVersion, Now);
-        var sealedCopy = sealer.Seal(Encoding.UTF8.GetBytes(copy.ToJsonString(ToexJson.Options)), key);
-        var item = new FeedItem
-        {
-            Recipient = decision.Recipient,
-            PackageId = submission.Id,
-            Kind = RecipientCopy.Kind,
-            Sealed = sealedCopy,
-            ReleasedAt = Now,
-        };
-        db.Feed.Add(item);
+        var sealedCopy = Add(submission, decision.Recipient, ItemKind.Package, copy, key);
         state.DeliveryState = DeliveryState.Released;
         state.ReleasedAt = Now;
         state.Attempts = 1;
         state.LastError = null;
+        if (decision.Obligations.Any(o => o.Type == "acknowledge"))
+        {
+            state.AcknowledgementDueAtUnixMs = (Now + options.Value.AcknowledgementDeadline).ToUnixTimeMilliseconds();
+        }
 
-        _pending.Add((item, new PackageReleased
+        Released(submission, package, decision.Recipient, ItemKind.Package, decision.Agreement, policyVersion, authorisedBy, justification,
+            [.. decision.Obligations.Where(o => o.Type == "sanitise").SelectMany(o => o.Fields ?? [])], sealedCopy);
+        logger.LogInformation("Package {PackageId} released to {Recipient} under {Agreement}", submission.Id, decision.Recipient, decision.Agreement);
+        return true;
+    }
+
+    /// <summary>
+    /// Prepares a recall notice for a recipient that had the package: signed and sealed for it alone like the
+    /// package, on its feed as kind <c>recall</c> and pushed when it takes push delivery.
+    /// </summary>
+    public bool ReleaseRecallNotice(Submission submission, RecipientState state)
+    {
+        var reason = submission.RecallReason ?? throw new InvalidOperationException("The package is not recalled.");
+        var recalledBy = $"originator {submission.RecalledBy}";
+        var key = partnerKeys.Find(state.Partner);
+        if (key is null)
+        {
+            logger.LogError("Recall notice for package {PackageId} not sealed for {Recipient}: no partner key", submission.Id, state.Partner);
+            return false;
+        }
+        var package = ToexJson.Deserialize<IntelligencePackage>(submission.PackageJson);
+        var notice = new JsonObject
+        {
+            ["kind"] = ItemKind.Recall,
+            ["packageId"] = submission.Id,
+            ["reference"] = submission.Reference,
+            ["originator"] = submission.Originator,
+            ["recipient"] = state.Partner,
+            ["reason"] = reason,
+            ["recalledAt"] = submission.RecalledAt,
+            ["instruction"] = "Stop using this package, delete every copy you hold and acknowledge this notice.",
+        };
+        var digest = Add(submission, state.Partner, ItemKind.Recall, notice, key);
+        Released(submission, package, state.Partner, ItemKind.Recall, state.Agreement, submission.PolicyVersion ?? "", recalledBy, reason, [], digest);
+        logger.LogInformation("Recall notice for package {PackageId} released to {Recipient}", submission.Id, state.Partner);
+        return true;
+    }
+
+    /// <summary>The release event of the item just added (its feed cursor is filled in on commit).</summary>
+    private void Released(Submission submission, IntelligencePackage package, string recipient, string kind, string? agreement,
+        string policyVersion, string authorisedBy, string? justification, IReadOnlyList<string> withheld, string digest) =>
+        _pending[^1] = (_pending[^1].Item, new PackageReleased
         {
             PackageId = submission.Id,
             Reference = submission.Reference,
             Originator = submission.Originator,
-            Recipient = decision.Recipient,
-            Kind = RecipientCopy.Kind,
-            Agreement = decision.Agreement,
+            Recipient = recipient,
+            Kind = kind,
+            Agreement = agreement,
             Purpose = package.Purpose,
             LawfulBasis = package.LawfulBasis,
             PolicyVersion = policyVersion,
             AuthorisedBy = authorisedBy,
             Justification = justification,
-            WithheldFields = [.. decision.Obligations.Where(o => o.Type == "sanitise").SelectMany(o => o.Fields ?? [])],
+            WithheldFields = withheld,
             FeedCursor = 0,
-            SealedSha256 = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(sealedCopy))),
+            SealedSha256 = digest,
             ReleasedAt = Now,
-        }));
-        logger.LogInformation("Package {PackageId} released to {Recipient} under {Agreement}", submission.Id, decision.Recipient, decision.Agreement);
-        return true;
+        });
+
+    /// <summary>Seals <paramref name="content"/> for the recipient and puts it on its feed; returns the sealed copy's digest.</summary>
+    private string Add(Submission submission, string recipient, string kind, JsonObject content, RecipientKey key)
+    {
+        var sealedCopy = sealer.Seal(Encoding.UTF8.GetBytes(content.ToJsonString(ToexJson.Options)), key);
+        var item = new FeedItem
+        {
+            Recipient = recipient,
+            PackageId = submission.Id,
+            Kind = kind,
+            Sealed = sealedCopy,
+            ReleasedAt = Now,
+        };
+        db.Feed.Add(item);
+        _pending.Add((item, null!));
+        return "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(sealedCopy)));
     }
 
     /// <summary>Records an event to publish once the transaction commits.</summary>
-    public void Enqueue<T>(T message, Guid messageId) where T : class => db.Outbox.Add(OutboxMessages.For(message, messageId, Now));
+    public void Enqueue<T>(T message, Guid messageId) where T : class => db.Enqueue(message, messageId, Now);
+
+    /// <summary>The push of a feed item: one per item, its id the <c>webhook-id</c> of every attempt.</summary>
+    public static Guid WebhookId(Guid packageId, string recipient, string kind) => DerivedId.From(packageId, $"webhook/{recipient}/{kind}");
 
     /// <summary>
-    /// Writes everything in one transaction: the store assigns feed cursors, then the release events
-    /// that name them are recorded beside the items.
+    /// Writes everything in one transaction: the store assigns feed cursors, then the release events and pushes
+    /// that name them are recorded beside the items. Wakes the outbox and the webhook dispatcher once committed.
     /// </summary>
     public async Task CommitAsync(CancellationToken cancellationToken)
     {
@@ -109,9 +168,27 @@ public sealed class Releaser(
         // Feed cursors must become visible in the order they are assigned, or a reader could pass one still uncommitted.
         await db.Database.LockForTransactionAsync(StoreLock.Feed, cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
+        var queued = false;
         foreach (var (item, released) in _pending)
         {
-            Enqueue(released with { FeedCursor = item.Cursor }, ServiceDefaults.DerivedId.From(item.PackageId, $"released/{item.Recipient}/{item.Kind}"));
+            Enqueue(released with { FeedCursor = item.Cursor }, DerivedId.From(item.PackageId, $"released/{item.Recipient}/{item.Kind}"));
+            if (endpoints.IsPush(item.Recipient))
+            {
+                var now = Now.ToUnixTimeMilliseconds();
+                db.Webhooks.Add(new WebhookDelivery
+                {
+                    Id = WebhookId(item.PackageId, item.Recipient, item.Kind),
+                    Recipient = item.Recipient,
+                    PackageId = item.PackageId,
+                    Kind = item.Kind,
+                    FeedCursor = item.Cursor,
+                    State = PushState.Pending,
+                    CreatedAtUnixMs = now,
+                    NextAttemptAtUnixMs = now,
+                    HorizonEndsAtUnixMs = now + (long)webhooks.Value.Horizon.TotalMilliseconds,
+                });
+                queued = true;
+            }
         }
         await db.SaveChangesAsync(cancellationToken);
         if (own is not null)
@@ -120,5 +197,22 @@ public sealed class Releaser(
             await own.DisposeAsync();
         }
         _pending.Clear();
+        _queued |= queued;
+        if (own is not null)
+        {
+            NotifyCommitted();
+        }
+    }
+
+    private bool _queued;
+
+    /// <summary>Wakes the outbox and the dispatcher; a caller that holds its own transaction calls it once that commits.</summary>
+    public void NotifyCommitted()
+    {
+        outbox.Notify();
+        if (_queued)
+        {
+            pushes.Notify();
+        }
     }
 }

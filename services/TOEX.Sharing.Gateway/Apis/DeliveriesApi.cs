@@ -1,0 +1,158 @@
+using System.Globalization;
+using System.Security.Claims;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using TOEX.Sharing.Contracts;
+using TOEX.Sharing.Gateway.Data;
+using TOEX.Sharing.Gateway.Delivery;
+using TOEX.Sharing.Gateway.Release;
+using TOEX.Sharing.ServiceDefaults;
+
+namespace TOEX.Sharing.Gateway.Apis;
+
+public sealed record PushView(
+    Guid WebhookId, string Kind, string State, int Attempts, DateTimeOffset? NextAttemptAt, int? LastStatusCode, string? LastError,
+    DateTimeOffset? DeliveredAt, int Retries);
+
+public sealed record PushEntry(Guid PackageId, string Recipient, PushView Push);
+
+public sealed record RetryAccepted(Guid PackageId, string Recipient, IReadOnlyList<Guid> WebhookIds, bool EndpointReenabled);
+
+/// <summary>
+/// The operators' view of push delivery: the pushes in a state (dead-lettered by default), and sending a
+/// dead-lettered push back to its partner with a fresh retry horizon (the same webhook-id), which also
+/// re-enables an endpoint a 410 disabled. Role <c>Deliveries.Operate</c>.
+/// </summary>
+public static class DeliveriesApi
+{
+    public static RouteGroupBuilder MapDeliveriesApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/v1").RequireAuthorization(Roles.DeliveriesOperate);
+        api.MapGet("/deliveries", List);
+        api.MapPost("/packages/{id:guid}/deliveries/{partner}/retry", Retry);
+        return api;
+    }
+
+    public static async Task<Results<Ok<IReadOnlyList<PushEntry>>, ValidationProblem>> List(
+        string? state, string? limit, GatewayDb db, CancellationToken cancellationToken)
+    {
+        state ??= PushState.DeadLettered;
+        var take = 100;
+        var errors = new Dictionary<string, string[]>();
+        if (state is not (PushState.Pending or PushState.Sending or PushState.Delivered or PushState.DeadLettered or PushState.Cancelled))
+        {
+            errors["state"] = ["One of pending, sending, delivered, dead-lettered, cancelled."];
+        }
+        if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out take) || take < 1 || take > 500))
+        {
+            errors["limit"] = ["Must be a whole number from 1 to 500."];
+        }
+        if (errors.Count > 0)
+        {
+            return Problems.Validation(errors);
+        }
+        var pushes = await db.Webhooks.AsNoTracking().Where(w => w.State == state)
+            .OrderBy(w => w.CreatedAtUnixMs).ThenBy(w => w.FeedCursor).Take(take).ToListAsync(cancellationToken);
+        return TypedResults.Ok<IReadOnlyList<PushEntry>>([.. pushes.Select(w => new PushEntry(w.PackageId, w.Recipient, ToView(w)))]);
+    }
+
+    public static async Task<IResult> Retry(
+        Guid id, string partner, HttpContext http, GatewayDb db, IOptions<WebhookOptions> options, TimeProvider time,
+        WebhookSignal pushes, OutboxSignal outbox, ILoggerFactory loggers, CancellationToken cancellationToken)
+    {
+        var (reason, problem) = await ReadOptionalReasonAsync(http, cancellationToken);
+        if (problem is not null)
+        {
+            return problem;
+        }
+        var all = await db.Webhooks.Where(w => w.PackageId == id && w.Recipient == partner).ToListAsync(cancellationToken);
+        if (all.Count == 0)
+        {
+            return TypedResults.NotFound();
+        }
+        var dead = all.Where(w => w.State == PushState.DeadLettered).ToList();
+        if (dead.Count == 0)
+        {
+            return Problems.Status(StatusCodes.Status409Conflict, "not-dead-lettered",
+                "No push of this package to this partner is dead-lettered.", $"Its pushes are {string.Join(", ", all.Select(w => w.State))}.");
+        }
+
+        var now = time.GetUtcNow();
+        var nowMs = now.ToUnixTimeMilliseconds();
+        var endpoint = await db.WebhookEndpoints.SingleOrDefaultAsync(e => e.Partner == partner && e.DisabledAtUnixMs != null, cancellationToken);
+        if (endpoint is not null)
+        {
+            endpoint.DisabledAtUnixMs = null;
+            endpoint.DisabledReason = null;
+        }
+        var by = http.User.Actor();
+        foreach (var push in dead)
+        {
+            push.State = PushState.Pending;
+            push.Retries++;
+            push.NextAttemptAtUnixMs = nowMs;
+            push.HorizonEndsAtUnixMs = nowMs + (long)options.Value.Horizon.TotalMilliseconds;
+            db.Enqueue(new WebhookRetryRequested
+            {
+                WebhookId = push.Id,
+                PackageId = push.PackageId,
+                Recipient = push.Recipient,
+                Kind = push.Kind,
+                RequestedBy = by,
+                Reason = reason,
+                EndpointReenabled = endpoint is not null,
+                At = now,
+            }, DerivedId.From(push.Id, $"retry/{push.Retries}"), now);
+        }
+        var state = await db.Recipients.SingleOrDefaultAsync(r => r.PackageId == id && r.Partner == partner, cancellationToken);
+        if (state is { DeliveryState: DeliveryState.DeadLettered })
+        {
+            state.DeliveryState = DeliveryState.Released;
+        }
+        await db.SaveChangesAsync(cancellationToken);
+        outbox.Notify();
+        pushes.Notify();
+        loggers.CreateLogger(typeof(DeliveriesApi).FullName!).LogInformation(
+            "Operator {Operator} sent {Count} dead-lettered pushes of package {PackageId} back to {Recipient}", by, dead.Count, id, partner);
+        return TypedResults.Accepted($"/api/v1/packages/{id}",
+            new RetryAccepted(id, partner, [.. dead.Select(w => w.Id)], endpoint is not null));
+    }
+
+    internal static PushView ToView(WebhookDelivery w) => new(
+        w.Id, w.Kind, w.State, w.Attempts,
+        w.State == PushState.Pending ? DateTimeOffset.FromUnixTimeMilliseconds(w.NextAttemptAtUnixMs) : null,
+        w.LastStatusCode, w.LastError,
+        w.DeliveredAtUnixMs is { } delivered ? DateTimeOffset.FromUnixTimeMilliseconds(delivered) : null,
+        w.Retries);
+
+    /// <summary>An operator may say why; the body is optional.</summary>
+    private static async Task<(string? Reason, IResult? Problem)> ReadOptionalReasonAsync(HttpContext http, CancellationToken cancellationToken)
+    {
+        if (http.Request.ContentLength is null or 0 && http.Request.Headers.TransferEncoding.Count == 0)
+        {
+            return (null, null);
+        }
+        var (document, problem) = await JsonBody.ReadAsync(http.Request, cancellationToken);
+        if (document is null)
+        {
+            return (null, problem);
+        }
+        using (document)
+        {
+            if (document.RootElement.ValueKind != JsonValueKind.Object || !document.RootElement.TryGetProperty("reason", out var value))
+            {
+                return (null, null);
+            }
+            if (value.ValueKind != JsonValueKind.String || value.GetString()!.Length > RecallApi.MaxReasonLength)
+            {
+                return (null, Problems.Validation(new Dictionary<string, string[]>
+                {
+                    ["reason"] = [$"Optional: a string of at most {RecallApi.MaxReasonLength} characters."],
+                }));
+            }
+            return (value.GetString(), null);
+        }
+    }
+}

@@ -1,0 +1,160 @@
+using System.Security.Claims;
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using TOEX.Sharing.Contracts;
+using TOEX.Sharing.Gateway.Data;
+using TOEX.Sharing.Gateway.Release;
+using TOEX.Sharing.ServiceDefaults;
+
+namespace TOEX.Sharing.Gateway.Apis;
+
+public sealed record RecallAccepted(Guid Id, string Status, IReadOnlyList<string> Notified, IReadOnlyList<string> Withdrawn, IReadOnlyList<string> Pending);
+
+
+/// <summary>
+/// The originator recalls a package. A recipient that had it (its endpoint accepted the push, or its feed returned
+/// it) is sent a signed, sealed recall notice by its own channel; one that had not is withdrawn: its push is
+/// cancelled and its feed item is never served. One whose push is under way at that moment is settled by the
+/// dispatcher when the attempt ends (notified if accepted, withdrawn otherwise). A package recalled before its
+/// decision is never released. All of it, and the events, commit in one transaction.
+/// </summary>
+public static class RecallApi
+{
+    public const int MaxReasonLength = 2000;
+
+    public static async Task<IResult> Recall(
+        Guid id, HttpContext http, GatewayDb db, Releaser releaser, ILoggerFactory loggers, CancellationToken cancellationToken)
+    {
+        var (reason, problem) = await ReadReasonAsync(http, cancellationToken);
+        if (reason is null)
+        {
+            return problem!;
+        }
+        var user = http.User;
+        var submission = await db.Submissions.Include(s => s.Recipients).SingleOrDefaultAsync(s => s.Id == id, cancellationToken);
+        if (submission is null || submission.Originator != user.Organisation())
+        {
+            return TypedResults.NotFound();
+        }
+        if (submission.RecalledAt is not null)
+        {
+            // Recalled once: repeating it changes nothing.
+            return TypedResults.Accepted($"/api/v1/packages/{id}", Summary(submission));
+        }
+
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var now = releaser.Now;
+        var by = user.Actor();
+        submission.Status = SubmissionStatus.Recalled;
+        submission.RecalledAt = now;
+        submission.RecalledBy = by;
+        submission.RecallReason = reason;
+        foreach (var state in submission.Recipients.OrderBy(r => r.Position))
+        {
+            if (state.ReleasedAt is null)
+            {
+                // Never released: it never will be (a decision or approval arriving later releases nothing).
+                if (state.DeliveryState is DeliveryState.Pending or DeliveryState.AwaitingReferral or DeliveryState.Held)
+                {
+                    state.DeliveryState = DeliveryState.Withheld;
+                    state.LastError = "Recalled before release.";
+                }
+                continue;
+            }
+            state.RecallAction = await TakeBackAsync(db, submission.Id, state.Partner, now, cancellationToken);
+            if (state.RecallAction == RecallAction.Notified)
+            {
+                releaser.ReleaseRecallNotice(submission, state);
+            }
+            else if (state.RecallAction == RecallAction.Withdrawn)
+            {
+                state.DeliveryState = DeliveryState.Withdrawn;
+            }
+        }
+        var summary = Summary(submission);
+        releaser.Enqueue(new PackageRecalled
+        {
+            PackageId = submission.Id,
+            Reference = submission.Reference,
+            Originator = submission.Originator,
+            RecalledBy = by,
+            Reason = reason,
+            Notified = summary.Notified,
+            Withdrawn = summary.Withdrawn,
+            Pending = summary.Pending,
+            At = now,
+        }, DerivedId.From(submission.Id, "recalled"));
+        await releaser.CommitAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        releaser.NotifyCommitted();
+        loggers.CreateLogger(typeof(RecallApi).FullName!).LogInformation(
+            "Package {PackageId} recalled: {NotifiedCount} recipients notified, {WithdrawnCount} withdrawn",
+            submission.Id, summary.Notified.Count, summary.Withdrawn.Count);
+        return TypedResults.Accepted($"/api/v1/packages/{id}", summary);
+    }
+
+    /// <summary>
+    /// Takes the package back from a recipient that has not received it, in one step with the check, so a push or a
+    /// feed read racing the recall either wins (the recipient is notified) or finds nothing: a push waiting to be
+    /// sent is cancelled, and the feed item is withdrawn unless a read already returned it. A push under way is
+    /// left to finish: pending.
+    /// </summary>
+    private static async Task<string> TakeBackAsync(GatewayDb db, Guid packageId, string partner, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var webhookId = Releaser.WebhookId(packageId, partner, ItemKind.Package);
+        var push = await db.Webhooks.AsNoTracking().Where(w => w.Id == webhookId).Select(w => w.State).SingleOrDefaultAsync(cancellationToken);
+        if (push == PushState.Delivered)
+        {
+            return RecallAction.Notified;
+        }
+        if (push is not null)
+        {
+            var cancelled = await db.Webhooks
+                .Where(w => w.Id == webhookId && (w.State == PushState.Pending || w.State == PushState.DeadLettered))
+                .ExecuteUpdateAsync(w => w.SetProperty(x => x.State, PushState.Cancelled)
+                    .SetProperty(x => x.LastError, "Recalled before delivery."), cancellationToken);
+            if (cancelled == 0)
+            {
+                return RecallAction.Pending;
+            }
+        }
+        return await WithdrawFromFeedAsync(db, packageId, partner, now, cancellationToken) ? RecallAction.Withdrawn : RecallAction.Notified;
+    }
+
+    /// <summary>Withdraws the recipient's feed item unless a read already returned it; true when withdrawn.</summary>
+    public static async Task<bool> WithdrawFromFeedAsync(GatewayDb db, Guid packageId, string partner, DateTimeOffset now,
+        CancellationToken cancellationToken) =>
+        await db.Feed
+            .Where(f => f.Recipient == partner && f.PackageId == packageId && f.Kind == ItemKind.Package && f.DeliveredAt == null && f.WithdrawnAt == null)
+            .ExecuteUpdateAsync(f => f.SetProperty(x => x.WithdrawnAt, now), cancellationToken) == 1;
+
+    private static RecallAccepted Summary(Submission submission)
+    {
+        List<string> With(string action) => [.. submission.Recipients.Where(r => r.RecallAction == action).OrderBy(r => r.Position).Select(r => r.Partner)];
+        return new(submission.Id, submission.Status, With(RecallAction.Notified), With(RecallAction.Withdrawn), With(RecallAction.Pending));
+    }
+
+    private static async Task<(string? Reason, IResult? Problem)> ReadReasonAsync(HttpContext http, CancellationToken cancellationToken)
+    {
+        var (document, problem) = await JsonBody.ReadAsync(http.Request, cancellationToken);
+        if (document is null)
+        {
+            return (null, problem);
+        }
+        using (document)
+        {
+            var root = document.RootElement;
+            var reason = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("reason", out var value) && value.ValueKind == JsonValueKind.String
+                ? value.GetString()!.Trim()
+                : null;
+            if (string.IsNullOrEmpty(reason) || reason.Length > MaxReasonLength)
+            {
+                return (null, Problems.Validation(new Dictionary<string, string[]>
+                {
+                    ["reason"] = [$"Required: why the package is recalled, 1 to {MaxReasonLength} characters."],
+                }));
+            }
+            return (reason, null);
+        }
+    }
+}

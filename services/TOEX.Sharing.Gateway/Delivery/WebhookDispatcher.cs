@@ -1,0 +1,302 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using TOEX.Sharing.Contracts;
+using TOEX.Sharing.Gateway.Data;
+using TOEX.Sharing.Gateway.Release;
+using TOEX.Sharing.ServiceDefaults;
+
+namespace TOEX.Sharing.Gateway.Delivery;
+
+/// <summary>Wakes the webhook dispatcher when a push was queued or sent back by an operator.</summary>
+public sealed class WebhookSignal : WakeSignal;
+
+/// <summary>
+/// Sends the pushes that are due, on the injected clock: claims each (so several gateways never send one push at
+/// once), makes one attempt, and records what came of it with its events in one transaction: delivered, a failed
+/// attempt with the next one scheduled, or dead-lettered once the horizon has passed. Also marks unacknowledged
+/// packages overdue. The schedule lives in the store, so a restart loses nothing: a claim left by a gateway that
+/// died mid-attempt lapses and the push is tried again (with the same webhook-id).
+/// </summary>
+public sealed class WebhookDispatcher(
+    IServiceScopeFactory scopes, WebhookClient client, WebhookEndpoints endpoints, RetrySchedule schedule, WebhookSignal signal,
+    OutboxSignal outbox, TimeProvider time, IOptions<WebhookOptions> options, ILogger<WebhookDispatcher> logger) : BackgroundService
+{
+    private static readonly TimeSpan Poll = TimeSpan.FromSeconds(30);
+    private const int Batch = 8;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var wait = Poll;
+            var clock = time;
+            try
+            {
+                while (await RunDueAsync(stoppingToken))
+                {
+                }
+                wait = await NextWaitAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                logger.LogWarning(e, "Webhook dispatcher failed a round; will try again");
+                // A failure of the store is retried soon on the machine's clock, not the schedule's.
+                (wait, clock) = (TimeSpan.FromSeconds(1), TimeProvider.System);
+            }
+            try
+            {
+                await signal.WaitAsync(wait, clock, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>One round: overdue acknowledgements, then the pushes due now. True when there may be more due.</summary>
+    private async Task<bool> RunDueAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<GatewayDb>();
+        var now = time.GetUtcNow();
+        var nowMs = now.ToUnixTimeMilliseconds();
+        if (await Acknowledgements.MarkOverdueAsync(db, now, logger, cancellationToken) > 0)
+        {
+            outbox.Notify();
+        }
+
+        // A claim that lapsed was held by a gateway that stopped mid-attempt: the push is due again.
+        await db.Webhooks.Where(w => w.State == PushState.Sending && w.LeaseUntilUnixMs < nowMs)
+            .ExecuteUpdateAsync(w => w.SetProperty(x => x.State, PushState.Pending), cancellationToken);
+
+        var due = await db.Webhooks.AsNoTracking()
+            .Where(w => w.State == PushState.Pending && w.NextAttemptAtUnixMs <= nowMs)
+            .OrderBy(w => w.NextAttemptAtUnixMs)
+            .Select(w => w.Id)
+            .Take(Batch)
+            .ToListAsync(cancellationToken);
+        var lease = nowMs + (long)(options.Value.AttemptTimeout + TimeSpan.FromMinutes(1)).TotalMilliseconds;
+        var claimed = new List<Guid>();
+        foreach (var id in due)
+        {
+            var won = await db.Webhooks.Where(w => w.Id == id && w.State == PushState.Pending)
+                .ExecuteUpdateAsync(w => w.SetProperty(x => x.State, PushState.Sending).SetProperty(x => x.LeaseUntilUnixMs, lease), cancellationToken);
+            if (won == 1)
+            {
+                claimed.Add(id);
+            }
+        }
+        await Task.WhenAll(claimed.Select(id => AttemptAsync(id, cancellationToken)));
+        if (claimed.Count > 0)
+        {
+            outbox.Notify();
+        }
+        return due.Count == Batch;
+    }
+
+    private async Task<TimeSpan> NextWaitAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<GatewayDb>();
+        var next = await db.Webhooks.Where(w => w.State == PushState.Pending).MinAsync(w => (long?)w.NextAttemptAtUnixMs, cancellationToken);
+        var ack = await Acknowledgements.NextDueAsync(db, cancellationToken);
+        var soonest = new[] { next, ack }.Where(t => t is not null).Select(t => t!.Value).DefaultIfEmpty(long.MaxValue).Min();
+        var wait = TimeSpan.FromMilliseconds(Math.Max(0, Math.Min(soonest - time.GetUtcNow().ToUnixTimeMilliseconds(), (long)Poll.TotalMilliseconds)));
+        return wait;
+    }
+
+    private async Task AttemptAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<GatewayDb>();
+        var push = await db.Webhooks.SingleAsync(w => w.Id == id, cancellationToken);
+        var item = await db.Feed.SingleAsync(f => f.Cursor == push.FeedCursor, cancellationToken);
+        using var activity = ToexTelemetry.Source.StartActivity("gateway.webhook");
+        activity?.SetTag("toex.package_id", push.PackageId);
+
+        var disabled = await db.WebhookEndpoints.AnyAsync(e => e.Partner == push.Recipient && e.DisabledAtUnixMs != null, cancellationToken);
+        if (disabled)
+        {
+            await DeadLetterAsync(db, push, "The partner's endpoint is disabled (it answered 410 Gone); an operator retry re-enables it.", time.GetUtcNow(), cancellationToken);
+            await db.SaveChangesAsync(cancellationToken);
+            return;
+        }
+
+        var (endpoint, problem) = endpoints.Resolve(push.Recipient);
+        var result = endpoint is null
+            ? new AttemptResult(false, null, problem)
+            : await client.SendAsync(endpoint, push.Id, WebhookBody.For(item), cancellationToken);
+
+        var now = time.GetUtcNow();
+        push.Attempts++;
+        push.LeaseUntilUnixMs = null;
+        push.LastStatusCode = result.StatusCode;
+        // A recall that found this push under way waits for it: accepted, the recipient is notified; not, withdrawn.
+        var recalled = push.Kind == ItemKind.Package
+            ? await db.Recipients.SingleOrDefaultAsync(r => r.PackageId == push.PackageId && r.Partner == push.Recipient
+                && r.RecallAction == RecallAction.Pending, cancellationToken)
+            : null;
+        if (result.Delivered)
+        {
+            await DeliveredAsync(db, push, item, result, now, cancellationToken);
+        }
+        else
+        {
+            await FailedAsync(db, push, result, now, recalled is not null, cancellationToken);
+        }
+        if (recalled is null)
+        {
+            await db.SaveChangesAsync(cancellationToken);
+            return;
+        }
+        var releaser = scope.ServiceProvider.GetRequiredService<Releaser>();
+        if (result.Delivered || !await Apis.RecallApi.WithdrawFromFeedAsync(db, push.PackageId, push.Recipient, now, cancellationToken))
+        {
+            recalled.RecallAction = RecallAction.Notified;
+            releaser.ReleaseRecallNotice(await db.Submissions.SingleAsync(s => s.Id == push.PackageId, cancellationToken), recalled);
+        }
+        else
+        {
+            recalled.RecallAction = RecallAction.Withdrawn;
+            recalled.DeliveryState = DeliveryState.Withdrawn;
+        }
+        logger.LogInformation("Recall of package {PackageId} settled for {Recipient}: {RecallAction}", push.PackageId, push.Recipient, recalled.RecallAction);
+        await releaser.CommitAsync(cancellationToken);
+    }
+
+    private async Task DeliveredAsync(GatewayDb db, WebhookDelivery push, FeedItem item, AttemptResult result, DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
+        push.State = PushState.Delivered;
+        push.DeliveredAtUnixMs = now.ToUnixTimeMilliseconds();
+        push.LastError = null;
+        item.DeliveredAt ??= now;
+        if (push.Kind == ItemKind.Package)
+        {
+            var state = await db.Recipients.SingleAsync(r => r.PackageId == push.PackageId && r.Partner == push.Recipient, cancellationToken);
+            state.DeliveredAt ??= now;
+            if (state.DeliveryState is DeliveryState.Released or DeliveryState.DeadLettered)
+            {
+                state.DeliveryState = DeliveryState.Delivered;
+            }
+        }
+        db.Enqueue(new WebhookDelivered
+        {
+            WebhookId = push.Id,
+            PackageId = push.PackageId,
+            Recipient = push.Recipient,
+            Kind = push.Kind,
+            Attempt = push.Attempts,
+            StatusCode = result.StatusCode!.Value,
+            At = now,
+        }, DerivedId.From(push.Id, "delivered"), now);
+        logger.LogInformation("Webhook {WebhookId} ({Kind} of package {PackageId}) delivered to {Recipient} on attempt {Attempt}",
+            push.Id, push.Kind, push.PackageId, push.Recipient, push.Attempts);
+        if (result.Acknowledged)
+        {
+            await Acknowledgements.RecordAsync(db, push.PackageId, push.Recipient, push.Kind, $"{push.Recipient} webhook endpoint", "push", now, cancellationToken);
+        }
+    }
+
+    private async Task FailedAsync(GatewayDb db, WebhookDelivery push, AttemptResult result, DateTimeOffset now, bool recalled,
+        CancellationToken cancellationToken)
+    {
+        push.LastError = result.Error;
+        DateTimeOffset? next = null;
+        if (result.Gone)
+        {
+            await DisableEndpointAsync(db, push, now, cancellationToken);
+        }
+        else if (!recalled)
+        {
+            var wait = result.RetryAfter is { } retryAfter ? schedule.Honour(retryAfter) : schedule.Delay(push.Attempts);
+            if ((now + wait).ToUnixTimeMilliseconds() <= push.HorizonEndsAtUnixMs)
+            {
+                next = now + wait;
+            }
+        }
+        db.Enqueue(new WebhookAttemptFailed
+        {
+            WebhookId = push.Id,
+            PackageId = push.PackageId,
+            Recipient = push.Recipient,
+            Kind = push.Kind,
+            Attempt = push.Attempts,
+            StatusCode = result.StatusCode,
+            Error = result.Error ?? "unknown",
+            NextAttemptAt = next,
+            At = now,
+        }, DerivedId.From(push.Id, $"attempt/{push.Attempts}"), now);
+        logger.LogWarning("Webhook {WebhookId} to {Recipient}: attempt {Attempt} failed ({Error}); next at {NextAttemptAt}",
+            push.Id, push.Recipient, push.Attempts, result.Error, next);
+        if (recalled)
+        {
+            // Recalled while this attempt was under way: it is not tried again.
+            push.State = PushState.Cancelled;
+            push.LastError = $"{result.Error} Recalled meanwhile: not tried again.";
+        }
+        else if (next is { } at)
+        {
+            push.State = PushState.Pending;
+            push.NextAttemptAtUnixMs = at.ToUnixTimeMilliseconds();
+        }
+        else
+        {
+            await DeadLetterAsync(db, push, result.Gone ? "The endpoint answered 410 Gone and is disabled." : "The retry horizon passed without a successful attempt.", now, cancellationToken);
+        }
+    }
+
+    private async Task DisableEndpointAsync(GatewayDb db, WebhookDelivery push, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var endpoint = await db.WebhookEndpoints.SingleOrDefaultAsync(e => e.Partner == push.Recipient, cancellationToken);
+        if (endpoint is null)
+        {
+            endpoint = new WebhookEndpointState { Partner = push.Recipient };
+            db.WebhookEndpoints.Add(endpoint);
+        }
+        endpoint.DisabledAtUnixMs = now.ToUnixTimeMilliseconds();
+        endpoint.DisabledReason = "410 Gone";
+        db.Enqueue(new WebhookEndpointDisabled
+        {
+            Recipient = push.Recipient,
+            WebhookId = push.Id,
+            PackageId = push.PackageId,
+            Reason = "The endpoint answered 410 Gone.",
+            At = now,
+        }, DerivedId.From(push.Id, $"endpoint-disabled/{push.Attempts}"), now);
+        logger.LogError("Webhook endpoint of {Recipient} answered 410 Gone: disabled; its pushes are dead-lettered until an operator retries",
+            push.Recipient);
+    }
+
+    private async Task DeadLetterAsync(GatewayDb db, WebhookDelivery push, string reason, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        push.State = PushState.DeadLettered;
+        push.LeaseUntilUnixMs = null;
+        push.LastError = reason;
+        if (push.Kind == ItemKind.Package)
+        {
+            var state = await db.Recipients.SingleAsync(r => r.PackageId == push.PackageId && r.Partner == push.Recipient, cancellationToken);
+            if (state.DeliveryState == DeliveryState.Released)
+            {
+                state.DeliveryState = DeliveryState.DeadLettered;
+            }
+        }
+        db.Enqueue(new WebhookDeadLettered
+        {
+            WebhookId = push.Id,
+            PackageId = push.PackageId,
+            Recipient = push.Recipient,
+            Kind = push.Kind,
+            Attempts = push.Attempts,
+            Reason = reason,
+            At = now,
+        }, DerivedId.From(push.Id, $"dead-lettered/{push.Retries}"), now);
+        logger.LogError("Webhook {WebhookId} ({Kind} of package {PackageId}) to {Recipient} dead-lettered after {Attempts} attempts: {Reason}",
+            push.Id, push.Kind, push.PackageId, push.Recipient, push.Attempts, reason);
+    }
+}
