@@ -8,6 +8,7 @@ using Microsoft.Extensions.Time.Testing;
 using TOEX.Sharing.Contracts;
 using TOEX.Sharing.Gateway.Data;
 using TOEX.Sharing.Sealing;
+using TOEX.Sharing.Testing;
 
 namespace TOEX.Sharing.Gateway.Tests;
 
@@ -27,8 +28,14 @@ public sealed class FailClosedTests : IAsyncLifetime
     {
         _factory.Time = _time;
         _factory.Settings["Gateway:AuditLagLimit"] = "00:03:00";
+        // bcc-childrens takes pushes: its endpoint refuses at once and is not retried within a test, so each release
+        // adds exactly one failed-attempt event (a gateway event the ledger must confirm too) when it happens.
+        _factory.Settings["Gateway:Webhooks:FirstRetryDelay"] = "01:00:00";
+        _factory.Settings["Gateway:Webhooks:MaxRetryDelay"] = "01:00:00";
+        _factory.Settings["Gateway:Webhooks:Horizon"] = "2.00:00:00";
         _decisionKeys = _factory.TrustDecisionKeys();
         _factory.RegisterPartnerKey("bcc-childrens");
+        _factory.RegisterWebhook("bcc-childrens", new Uri($"http://127.0.0.1:{FreePort.Next()}/hooks"));
         return Task.CompletedTask;
     }
 
@@ -52,6 +59,13 @@ public sealed class FailClosedTests : IAsyncLifetime
             PackageId = id,
             DecisionJws = new DecisionSigner(_decisionKeys.Current).Sign(GatewayFactory.Decide(submitted)),
         });
+        // A released copy's push is attempted at once: wait for that attempt, so its event exists before the test goes on.
+        var limit = DateTime.UtcNow.AddSeconds(60);
+        while ((string)(await BccAsync(id))["state"]! == "released" && (int?)(await BccAsync(id))["push"]?["attempts"] is null or 0)
+        {
+            Assert.True(DateTime.UtcNow < limit, "bcc-childrens' push was not attempted");
+            await Task.Delay(20);
+        }
         return id;
     }
 
