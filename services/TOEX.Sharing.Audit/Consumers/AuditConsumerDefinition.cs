@@ -1,8 +1,12 @@
 using MassTransit;
+using TOEX.Sharing.Contracts;
 
 namespace TOEX.Sharing.Audit.Consumers;
 
-/// <summary>Every audit consumer: retried, on a quorum queue with a delivery limit, then to its error queue; never dropped.</summary>
+/// <summary>
+/// Every audit consumer: retried, on a quorum queue with a delivery limit, then to its error queue; never dropped.
+/// Each event it has recorded is confirmed to its publisher (<see cref="ConfirmRecordedFilter{T}"/>).
+/// </summary>
 public sealed class AuditConsumerDefinition<TConsumer> : ConsumerDefinition<TConsumer> where TConsumer : class, IConsumer
 {
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
@@ -10,10 +14,31 @@ public sealed class AuditConsumerDefinition<TConsumer> : ConsumerDefinition<TCon
     {
         endpointConfigurator.UseMessageRetry(retry => retry.Exponential(10, TimeSpan.FromMilliseconds(100),
             TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(500)));
+        endpointConfigurator.UseConsumeFilter(typeof(ConfirmRecordedFilter<>), context);
         if (endpointConfigurator is IRabbitMqReceiveEndpointConfigurator rabbit)
         {
             rabbit.SetQuorumQueue();
             rabbit.SetQueueArgument("x-delivery-limit", 20);
         }
     }
+}
+
+/// <summary>
+/// Tells the publisher (the gateway's fail-closed check of releases) that an event is in the ledger, for every
+/// event an audit consumer handled without a fault, whatever its type: a consumer added later cannot forget it.
+/// Sent after the append committed and before the message is acknowledged, so a crash between the two redelivers
+/// the event, which is then found in the ledger and confirmed again: every recorded event is confirmed at least once.
+/// </summary>
+public sealed class ConfirmRecordedFilter<T>(TimeProvider time) : IFilter<ConsumeContext<T>> where T : class
+{
+    public async Task Send(ConsumeContext<T> context, IPipe<ConsumeContext<T>> next)
+    {
+        await next.Send(context);
+        if (context.MessageId is { } messageId)
+        {
+            await context.Publish(new AuditRecorded { MessageId = messageId, RecordedAt = time.GetUtcNow() }, context.CancellationToken);
+        }
+    }
+
+    public void Probe(ProbeContext context) => context.CreateFilterScope("confirm-recorded");
 }

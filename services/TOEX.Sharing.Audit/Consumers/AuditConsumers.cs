@@ -8,7 +8,7 @@ using TOEX.Sharing.Contracts;
 namespace TOEX.Sharing.Audit.Consumers;
 
 /// <summary>A submission: who submitted what, under which purpose and lawful basis, for whom.</summary>
-public sealed class PackageSubmittedAuditConsumer(AuditDb db, LedgerWriter ledger, TimeProvider time) : IConsumer<PackageSubmitted>
+public sealed class PackageSubmittedAuditConsumer(AuditDb db, LedgerWriter ledger) : IConsumer<PackageSubmitted>
 {
     public async Task Consume(ConsumeContext<PackageSubmitted> context)
     {
@@ -41,7 +41,6 @@ public sealed class PackageSubmittedAuditConsumer(AuditDb db, LedgerWriter ledge
                 ["subjects"] = subjects,
             },
         }], context.CancellationToken);
-        await EventKeys.ConfirmAsync(context, time);
     }
 }
 
@@ -124,7 +123,7 @@ public sealed class SharingDecidedAuditConsumer(AuditDb db, LedgerWriter ledger,
 }
 
 /// <summary>A release: a disclosure to one recipient, what was withheld, and on whose authority.</summary>
-public sealed class PackageReleasedAuditConsumer(AuditDb db, LedgerWriter ledger, TimeProvider time) : IConsumer<PackageReleased>
+public sealed class PackageReleasedAuditConsumer(AuditDb db, LedgerWriter ledger) : IConsumer<PackageReleased>
 {
     public async Task Consume(ConsumeContext<PackageReleased> context)
     {
@@ -154,12 +153,11 @@ public sealed class PackageReleasedAuditConsumer(AuditDb db, LedgerWriter ledger
                 ["sealedSha256"] = m.SealedSha256,
             },
         }], context.CancellationToken);
-        await EventKeys.ConfirmAsync(context, time);
     }
 }
 
 /// <summary>A decision the gateway refused to act on: nothing released.</summary>
-public sealed class DecisionRejectedAuditConsumer(AuditDb db, LedgerWriter ledger, TimeProvider time) : IConsumer<DecisionRejected>
+public sealed class DecisionRejectedAuditConsumer(AuditDb db, LedgerWriter ledger) : IConsumer<DecisionRejected>
 {
     public async Task Consume(ConsumeContext<DecisionRejected> context)
     {
@@ -173,7 +171,6 @@ public sealed class DecisionRejectedAuditConsumer(AuditDb db, LedgerWriter ledge
             Recipients = [],
             PackageId = context.Message.PackageId,
         }], context.CancellationToken);
-        await EventKeys.ConfirmAsync(context, time);
     }
 }
 
@@ -181,7 +178,7 @@ public sealed class DecisionRejectedAuditConsumer(AuditDb db, LedgerWriter ledge
 /// A consultation of personal data at the gateway (s62): one entry per package shown, with who, when, why, and
 /// for a feed read the item's recipient, kind and cursor and the page requested.
 /// </summary>
-public sealed class ConsultationRecordedAuditConsumer(AuditDb db, LedgerWriter ledger, TimeProvider time) : IConsumer<ConsultationRecorded>
+public sealed class ConsultationRecordedAuditConsumer(AuditDb db, LedgerWriter ledger) : IConsumer<ConsultationRecorded>
 {
     public async Task Consume(ConsumeContext<ConsultationRecorded> context)
     {
@@ -205,24 +202,11 @@ public sealed class ConsultationRecordedAuditConsumer(AuditDb db, LedgerWriter l
                 ["request"] = m.Request,
             },
         })], context.CancellationToken);
-        await EventKeys.ConfirmAsync(context, time);
     }
 }
 
 internal static class EventKeys
 {
-    /// <summary>
-    /// Tells the gateway its event is in the ledger (the fail-closed check of releases). Sent after the append
-    /// committed and before the message is acknowledged, so a crash between the two redelivers the event, which is
-    /// then found in the ledger and confirmed again: every recorded event is confirmed at least once.
-    /// </summary>
-    public static Task ConfirmAsync(ConsumeContext context, TimeProvider time) =>
-        context.Publish(new AuditRecorded
-        {
-            MessageId = context.MessageId ?? throw new InvalidOperationException("An event without a message id cannot be confirmed."),
-            RecordedAt = time.GetUtcNow(),
-        }, context.CancellationToken);
-
     /// <summary>The message id is the idempotency key: a redelivered event is recognised and not appended twice.</summary>
     public static string Of(ConsumeContext context, string? part = null)
     {

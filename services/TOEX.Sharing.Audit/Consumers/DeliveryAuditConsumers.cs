@@ -6,95 +6,95 @@ using TOEX.Sharing.Contracts;
 namespace TOEX.Sharing.Audit.Consumers;
 
 /// <summary>A failed push attempt: which attempt, what the endpoint answered, when the next one is due.</summary>
-public sealed class WebhookAttemptFailedAuditConsumer(AuditDb db, LedgerWriter ledger, TimeProvider time) : IConsumer<WebhookAttemptFailed>
+public sealed class WebhookAttemptFailedAuditConsumer(AuditDb db, LedgerWriter ledger) : IConsumer<WebhookAttemptFailed>
 {
     public Task Consume(ConsumeContext<WebhookAttemptFailed> context)
     {
         var m = context.Message;
-        return DeliveryEntries.AppendAndConfirmAsync(context, db, ledger, time, DeliveryEntries.For(context, "webhook-attempt-failed", m.At, m.PackageId, m.Recipient,
+        return DeliveryEntries.AppendAsync(context, db, ledger, DeliveryEntries.For(context, "webhook-attempt-failed", m.At, m.PackageId, m.Recipient,
             $"webhook {m.WebhookId} attempt {m.Attempt}: {m.Error}",
             new() { ["webhookId"] = m.WebhookId, ["kind"] = m.Kind, ["attempt"] = m.Attempt, ["statusCode"] = m.StatusCode, ["nextAttemptAt"] = m.NextAttemptAt }));
     }
 }
 
 /// <summary>A push its partner's endpoint accepted: the package or recall notice reached the recipient.</summary>
-public sealed class WebhookDeliveredAuditConsumer(AuditDb db, LedgerWriter ledger, TimeProvider time) : IConsumer<WebhookDelivered>
+public sealed class WebhookDeliveredAuditConsumer(AuditDb db, LedgerWriter ledger) : IConsumer<WebhookDelivered>
 {
     public Task Consume(ConsumeContext<WebhookDelivered> context)
     {
         var m = context.Message;
-        return DeliveryEntries.AppendAndConfirmAsync(context, db, ledger, time, DeliveryEntries.For(context, "webhook-delivered", m.At, m.PackageId, m.Recipient,
+        return DeliveryEntries.AppendAsync(context, db, ledger, DeliveryEntries.For(context, "webhook-delivered", m.At, m.PackageId, m.Recipient,
             $"webhook {m.WebhookId} accepted with {m.StatusCode} on attempt {m.Attempt}",
             new() { ["webhookId"] = m.WebhookId, ["kind"] = m.Kind, ["attempt"] = m.Attempt, ["statusCode"] = m.StatusCode }));
     }
 }
 
 /// <summary>A push given up; it waits for an operator.</summary>
-public sealed class WebhookDeadLetteredAuditConsumer(AuditDb db, LedgerWriter ledger, TimeProvider time) : IConsumer<WebhookDeadLettered>
+public sealed class WebhookDeadLetteredAuditConsumer(AuditDb db, LedgerWriter ledger) : IConsumer<WebhookDeadLettered>
 {
     public Task Consume(ConsumeContext<WebhookDeadLettered> context)
     {
         var m = context.Message;
-        return DeliveryEntries.AppendAndConfirmAsync(context, db, ledger, time, DeliveryEntries.For(context, "webhook-dead-lettered", m.At, m.PackageId, m.Recipient,
+        return DeliveryEntries.AppendAsync(context, db, ledger, DeliveryEntries.For(context, "webhook-dead-lettered", m.At, m.PackageId, m.Recipient,
             $"webhook {m.WebhookId} after {m.Attempts} attempts: {m.Reason}",
             new() { ["webhookId"] = m.WebhookId, ["kind"] = m.Kind, ["attempts"] = m.Attempts }));
     }
 }
 
 /// <summary>A partner endpoint disabled by a 410 Gone answer.</summary>
-public sealed class WebhookEndpointDisabledAuditConsumer(AuditDb db, LedgerWriter ledger, TimeProvider time) : IConsumer<WebhookEndpointDisabled>
+public sealed class WebhookEndpointDisabledAuditConsumer(AuditDb db, LedgerWriter ledger) : IConsumer<WebhookEndpointDisabled>
 {
     public Task Consume(ConsumeContext<WebhookEndpointDisabled> context)
     {
         var m = context.Message;
-        return DeliveryEntries.AppendAndConfirmAsync(context, db, ledger, time, DeliveryEntries.For(context, "webhook-endpoint-disabled", m.At, m.PackageId, m.Recipient,
+        return DeliveryEntries.AppendAsync(context, db, ledger, DeliveryEntries.For(context, "webhook-endpoint-disabled", m.At, m.PackageId, m.Recipient,
             $"webhook {m.WebhookId}: {m.Reason}",
             new() { ["webhookId"] = m.WebhookId }));
     }
 }
 
 /// <summary>An operator sending a dead-lettered push back: who, and why.</summary>
-public sealed class WebhookRetryRequestedAuditConsumer(AuditDb db, LedgerWriter ledger, TimeProvider time) : IConsumer<WebhookRetryRequested>
+public sealed class WebhookRetryRequestedAuditConsumer(AuditDb db, LedgerWriter ledger) : IConsumer<WebhookRetryRequested>
 {
     public Task Consume(ConsumeContext<WebhookRetryRequested> context)
     {
         var m = context.Message;
-        return DeliveryEntries.AppendAndConfirmAsync(context, db, ledger, time, DeliveryEntries.For(context, "webhook-retry", m.At, m.PackageId, m.Recipient,
+        return DeliveryEntries.AppendAsync(context, db, ledger, DeliveryEntries.For(context, "webhook-retry", m.At, m.PackageId, m.Recipient,
             $"webhook {m.WebhookId}: {m.Reason ?? "operator retry"}", new() { ["webhookId"] = m.WebhookId, ["kind"] = m.Kind, ["endpointReenabled"] = m.EndpointReenabled },
             actor: $"operator {m.RequestedBy}"));
     }
 }
 
 /// <summary>A recipient's acknowledgement of a package or a recall notice.</summary>
-public sealed class PackageAcknowledgedAuditConsumer(AuditDb db, LedgerWriter ledger, TimeProvider time) : IConsumer<PackageAcknowledged>
+public sealed class PackageAcknowledgedAuditConsumer(AuditDb db, LedgerWriter ledger) : IConsumer<PackageAcknowledged>
 {
     public Task Consume(ConsumeContext<PackageAcknowledged> context)
     {
         var m = context.Message;
-        return DeliveryEntries.AppendAndConfirmAsync(context, db, ledger, time, DeliveryEntries.For(context, m.Kind == "recall" ? "recall-acknowledgement" : "acknowledgement",
+        return DeliveryEntries.AppendAsync(context, db, ledger, DeliveryEntries.For(context, m.Kind == "recall" ? "recall-acknowledgement" : "acknowledgement",
             m.At, m.PackageId, m.Recipient, $"acknowledged by {m.Channel}", new() { ["kind"] = m.Kind, ["channel"] = m.Channel },
             actor: m.AcknowledgedBy));
     }
 }
 
 /// <summary>A recipient bound to acknowledge that has not, by the deadline.</summary>
-public sealed class AcknowledgementOverdueAuditConsumer(AuditDb db, LedgerWriter ledger, TimeProvider time) : IConsumer<AcknowledgementOverdue>
+public sealed class AcknowledgementOverdueAuditConsumer(AuditDb db, LedgerWriter ledger) : IConsumer<AcknowledgementOverdue>
 {
     public Task Consume(ConsumeContext<AcknowledgementOverdue> context)
     {
         var m = context.Message;
-        return DeliveryEntries.AppendAndConfirmAsync(context, db, ledger, time, DeliveryEntries.For(context, "acknowledgement-overdue", m.At, m.PackageId, m.Recipient,
+        return DeliveryEntries.AppendAsync(context, db, ledger, DeliveryEntries.For(context, "acknowledgement-overdue", m.At, m.PackageId, m.Recipient,
             $"not acknowledged by {m.DueAt:O}", new() { ["releasedAt"] = m.ReleasedAt, ["dueAt"] = m.DueAt }, originator: m.Originator));
     }
 }
 
 /// <summary>The originator's recall: who, why, who is notified and who never receives the package.</summary>
-public sealed class PackageRecalledAuditConsumer(AuditDb db, LedgerWriter ledger, TimeProvider time) : IConsumer<PackageRecalled>
+public sealed class PackageRecalledAuditConsumer(AuditDb db, LedgerWriter ledger) : IConsumer<PackageRecalled>
 {
     public Task Consume(ConsumeContext<PackageRecalled> context)
     {
         var m = context.Message;
-        return DeliveryEntries.AppendAndConfirmAsync(context, db, ledger, time, new LedgerRecord
+        return DeliveryEntries.AppendAsync(context, db, ledger, new LedgerRecord
         {
             EventKey = EventKeys.Of(context),
             Type = "recall",
@@ -116,12 +116,12 @@ public sealed class PackageRecalledAuditConsumer(AuditDb db, LedgerWriter ledger
 
 internal static class DeliveryEntries
 {
-    /// <summary>Appends the entry, then tells the gateway it is in the ledger (its releases wait for that).</summary>
-    public static async Task AppendAndConfirmAsync(ConsumeContext context, AuditDb db, LedgerWriter ledger, TimeProvider time, LedgerRecord record)
-    {
-        await ledger.AppendAsync(db, [record], context.CancellationToken);
-        await EventKeys.ConfirmAsync(context, time);
-    }
+    /// <summary>
+    /// Appends the entry. The gateway is told it is in the ledger (its releases wait for that) by the filter on
+    /// every audit consumer, <see cref="ConfirmRecordedFilter{T}"/>.
+    /// </summary>
+    public static Task AppendAsync(ConsumeContext context, AuditDb db, LedgerWriter ledger, LedgerRecord record) =>
+        ledger.AppendAsync(db, [record], context.CancellationToken);
 
     public static LedgerRecord For(ConsumeContext context, string type, DateTimeOffset at, Guid packageId, string recipient,
         string justification, Dictionary<string, object?> detail, string? actor = null, string? originator = null) => new()
