@@ -106,12 +106,13 @@ public static class Extensions
         try
         {
             // A store made before push delivery lacks its table and columns: say so instead of failing later.
-            _ = await db.Webhooks.AnyAsync() || await db.Feed.AnyAsync(f => f.WithdrawnAt != null);
+            _ = await db.Webhooks.AnyAsync() || await db.Feed.AnyAsync(f => f.WithdrawnAt != null)
+                || await db.Submissions.AnyAsync(s => s.Version < 0);
         }
         catch (System.Data.Common.DbException e)
         {
-            throw new InvalidOperationException("The gateway's store predates push delivery and recall (no Webhooks table or "
-                + "Feed.WithdrawnAt column). Move the old store aside (a local run: delete .local/data/gateway.db).", e);
+            throw new InvalidOperationException("The gateway's store predates push delivery and recall (no Webhooks table, "
+                + "Feed.WithdrawnAt or Submissions.Version column). Move the old store aside (a local run: delete .local/data/gateway.db).", e);
         }
     }
 }

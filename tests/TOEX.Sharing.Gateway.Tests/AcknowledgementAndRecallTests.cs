@@ -2,7 +2,11 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using TOEX.Sharing.Contracts;
+using TOEX.Sharing.Gateway.Data;
+using TOEX.Sharing.Gateway.Release;
 using TOEX.Sharing.Sealing;
 using TOEX.Sharing.Testing;
 
@@ -58,6 +62,32 @@ public abstract class AcknowledgementAndRecallTests(StoreKind store)
         Assert.Equal(HttpStatusCode.NoContent, ack.StatusCode);
         Assert.Equal("acknowledged", (string)acknowledged["delivery"]!["state"]!);
         Assert.False((bool)acknowledged["delivery"]!["acknowledgement"]!["overdue"]!);
+    }
+
+    [Fact]
+    public async Task A_release_prepared_before_a_recall_committed_is_refused_so_the_recipient_never_gets_the_package()
+    {
+        await using var push = await PushFixture.StartAsync(store);
+        var (id, submitted) = await push.Gateway.SubmitAsync(Packages.Example());
+        var permit = GatewayFactory.Decide(submitted).Decisions.Single(d => d.Recipient == "bcc-childrens");
+
+        // The gateway has read the package and prepared bcc-childrens' copy, as a decision or an approval does...
+        await using var scope = push.Gateway.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<GatewayDb>();
+        var releaser = scope.ServiceProvider.GetRequiredService<Releaser>();
+        var submission = await db.Submissions.Include(s => s.Recipients).SingleAsync(s => s.Id == id);
+        var state = submission.Recipients.Single(r => r.Partner == "bcc-childrens");
+        Assert.True(await releaser.ReleaseAsync(submission, permit, "sha256:policy", state, "policy-decision", null, CancellationToken.None));
+
+        // ...when the originator's recall commits first.
+        var recall = await RecallAsync(push, id);
+        Assert.Equal(HttpStatusCode.Accepted, recall.StatusCode);
+
+        await Assert.ThrowsAsync<DbUpdateConcurrencyException>(() => releaser.CommitAsync(CancellationToken.None));
+        Assert.Empty(await FeedAsync(push, "bcc-childrens"));
+        var recipient = await push.RecipientAsync(id);
+        Assert.Equal("withheld", (string)recipient["delivery"]!["state"]!);
+        Assert.Equal("recalled", (string)(await push.StatusAsync(id))["status"]!);
     }
 
     [Fact]

@@ -22,15 +22,43 @@ public static class RecallApi
 {
     public const int MaxReasonLength = 2000;
 
+    /// <summary>How many times a recall is tried again when a decision or release commits while it is prepared.</summary>
+    private const int Attempts = 5;
+
     public static async Task<IResult> Recall(
-        Guid id, HttpContext http, GatewayDb db, Releaser releaser, ILoggerFactory loggers, CancellationToken cancellationToken)
+        Guid id, HttpContext http, IServiceScopeFactory scopes, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var (reason, problem) = await ReadReasonAsync(http, cancellationToken);
         if (reason is null)
         {
             return problem!;
         }
-        var user = http.User;
+        for (var attempt = 1; ; attempt++)
+        {
+            // Each attempt reads afresh: what a recipient had, or will never have, is decided on the package as committed.
+            await using var scope = scopes.CreateAsyncScope();
+            try
+            {
+                return await RecallOnceAsync(id, reason, http.User, scope.ServiceProvider.GetRequiredService<GatewayDb>(),
+                    scope.ServiceProvider.GetRequiredService<Releaser>(), loggers, cancellationToken);
+            }
+            catch (DbUpdateConcurrencyException)
+            {
+                loggers.CreateLogger(typeof(RecallApi).FullName!).LogInformation(
+                    "Recall of package {PackageId} met a release committed meanwhile (attempt {Attempt})", id, attempt);
+                if (attempt == Attempts)
+                {
+                    http.Response.Headers.RetryAfter = "1";
+                    return Problems.Status(StatusCodes.Status503ServiceUnavailable, "recall-contended",
+                        "The package kept changing while it was being recalled; nothing was recalled. Repeat the request.");
+                }
+            }
+        }
+    }
+
+    private static async Task<IResult> RecallOnceAsync(
+        Guid id, string reason, ClaimsPrincipal user, GatewayDb db, Releaser releaser, ILoggerFactory loggers, CancellationToken cancellationToken)
+    {
         var submission = await db.Submissions.Include(s => s.Recipients).SingleOrDefaultAsync(s => s.Id == id, cancellationToken);
         if (submission is null || submission.Originator != user.Organisation())
         {
@@ -43,6 +71,7 @@ public static class RecallApi
         }
 
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        submission.Touch();
         var now = releaser.Now;
         var by = user.Actor();
         submission.Status = SubmissionStatus.Recalled;

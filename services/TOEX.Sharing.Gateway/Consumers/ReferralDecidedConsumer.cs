@@ -44,6 +44,7 @@ public sealed class ReferralDecidedConsumer(GatewayDb db, Releaser releaser, Out
             return;
         }
 
+        submission.Touch();
         state.ReferralDecision = message.Decision;
         state.ReferralDecidedBy = message.DecidedBy;
         state.ReferralJustification = message.Justification;

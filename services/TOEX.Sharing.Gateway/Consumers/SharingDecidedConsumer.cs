@@ -38,6 +38,7 @@ public sealed class SharingDecidedConsumer(
             return;
         }
 
+        submission.Touch();
         var now = releaser.Now;
         var decision = Verify(message, submission, out var why);
         if (decision is null)

@@ -19,6 +19,7 @@ public sealed class GatewayDb(DbContextOptions<GatewayDb> options) : DbContext(o
             e.HasKey(s => s.Id);
             e.HasIndex(s => new { s.Originator, s.Reference }).IsUnique();
             e.HasMany(s => s.Recipients).WithOne().HasForeignKey(r => r.PackageId);
+            e.Property(s => s.Version).IsConcurrencyToken();
         });
         modelBuilder.Entity<RecipientState>(e =>
         {
@@ -122,6 +123,16 @@ public sealed class Submission
     public string? DecisionJws { get; set; }
     public string? RejectionReason { get; set; }
     public DateTimeOffset? RecalledAt { get; set; }
+
+    /// <summary>
+    /// Bumped by every change that decides what the recipients get (a decision, a release, an approval, a recall):
+    /// two such changes made from the same reading cannot both commit, so a release prepared before a recall
+    /// committed is refused rather than written after it (and retried, it finds the package recalled).
+    /// </summary>
+    public long Version { get; set; }
+
+    /// <summary>Marks a change to what the recipients get (see <see cref="Version"/>).</summary>
+    public void Touch() => Version++;
     public string? RecalledBy { get; set; }
     public string? RecallReason { get; set; }
     public List<RecipientState> Recipients { get; set; } = [];

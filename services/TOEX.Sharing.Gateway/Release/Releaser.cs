@@ -62,6 +62,8 @@ public sealed class Releaser(
             return false;
         }
 
+        // A copy is written only with the package as it was read: a recall committed meanwhile refuses this commit.
+        submission.Touch();
         var package = ToexJson.Deserialize<IntelligencePackage>(submission.PackageJson);
         var copy = RecipientCopy.Build(submission.Id, submission.PackageJson, decision, policyVersion, Now);
         var sealedCopy = Add(submission, decision.Recipient, ItemKind.Package, copy, key);
@@ -164,7 +166,8 @@ public sealed class Releaser(
     public async Task CommitAsync(CancellationToken cancellationToken)
     {
         // Joins a transaction the caller already holds (an approval claims its referral first).
-        var own = db.Database.CurrentTransaction is null ? await db.Database.BeginTransactionAsync(cancellationToken) : null;
+        // A transaction of its own is rolled back and released at once if the commit fails (e.g. a recall won the race).
+        await using var own = db.Database.CurrentTransaction is null ? await db.Database.BeginTransactionAsync(cancellationToken) : null;
         // Feed cursors must become visible in the order they are assigned, or a reader could pass one still uncommitted.
         await db.Database.LockForTransactionAsync(StoreLock.Feed, cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
@@ -194,7 +197,6 @@ public sealed class Releaser(
         if (own is not null)
         {
             await own.CommitAsync(cancellationToken);
-            await own.DisposeAsync();
         }
         _pending.Clear();
         _queued |= queued;
