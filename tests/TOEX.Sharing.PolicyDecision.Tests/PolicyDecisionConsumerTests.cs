@@ -27,7 +27,12 @@ public sealed class PolicyDecisionConsumerTests : IAsyncLifetime
             .AddSingleton<TimeProvider>(_time)
             .AddSingleton(new PolicyEngine(policies))
             .AddSingleton<IKeyRing>(LocalKeyRing.OpenOrCreate(_keys, _time))
-            .AddMassTransitTestHarness(bus => bus.AddConsumer<PackageSubmittedConsumer, PackageSubmittedConsumerDefinition>())
+            .AddMassTransitTestHarness(bus =>
+            {
+                // Any() returns at the first match; the idle timer only ends a wait that finds none, so give a loaded machine time.
+                bus.SetTestTimeouts(testTimeout: TimeSpan.FromSeconds(60), testInactivityTimeout: TimeSpan.FromSeconds(30));
+                bus.AddConsumer<PackageSubmittedConsumer, PackageSubmittedConsumerDefinition>();
+            })
             .BuildServiceProvider(true);
         _harness = _services.GetRequiredService<ITestHarness>();
         await _harness.Start();
