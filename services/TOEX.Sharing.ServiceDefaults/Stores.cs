@@ -67,6 +67,33 @@ public static class Stores
         }
     }
 
+    /// <summary>
+    /// Reads several tables as of one instant, for a view that must agree with itself (a recipient's state and its
+    /// push change together): PostgreSQL in a REPEATABLE READ transaction; SQLite in a deferred transaction, whose
+    /// snapshot (write-ahead log) starts at its first read and takes no write lock. Dispose it when the reads are done.
+    /// </summary>
+    public static async Task<IAsyncDisposable> ReadSnapshotAsync(this DatabaseFacade database, CancellationToken cancellationToken)
+    {
+        if (database.IsNpgsql())
+        {
+            return await database.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
+        }
+        await database.OpenConnectionAsync(cancellationToken);
+        var transaction = ((Microsoft.Data.Sqlite.SqliteConnection)database.GetDbConnection()).BeginTransaction(deferred: true);
+        await database.UseTransactionAsync(transaction, cancellationToken);
+        return new SqliteSnapshot(database, transaction);
+    }
+
+    private sealed class SqliteSnapshot(DatabaseFacade database, System.Data.Common.DbTransaction transaction) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await database.UseTransactionAsync(null);
+            await transaction.DisposeAsync();
+            await database.CloseConnectionAsync();
+        }
+    }
+
     private const long SchemaLock = 0x544F4558_0000_0001;
 }
 

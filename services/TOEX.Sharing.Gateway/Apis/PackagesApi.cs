@@ -169,10 +169,15 @@ public static class PackagesApi
             return invalid;
         }
         var organisation = user.FindFirst(Authentication.OrganisationClaim)?.Value;
-        // Pushes first: a push and its recipient's state change together, so the recipients read after it are as new.
-        var pushes = await db.Webhooks.AsNoTracking().Where(w => w.PackageId == id).ToListAsync(cancellationToken);
-        var submission = await db.Submissions.AsNoTracking().Include(s => s.Recipients)
-            .SingleOrDefaultAsync(s => s.Id == id, cancellationToken);
+        // One snapshot: a push and its recipient's state change together, and the view shows them as they were together.
+        List<WebhookDelivery> pushes;
+        Submission? submission;
+        await using (await db.Database.ReadSnapshotAsync(cancellationToken))
+        {
+            pushes = await db.Webhooks.AsNoTracking().Where(w => w.PackageId == id).ToListAsync(cancellationToken);
+            submission = await db.Submissions.AsNoTracking().Include(s => s.Recipients)
+                .SingleOrDefaultAsync(s => s.Id == id, cancellationToken);
+        }
         if (submission is null || submission.Originator != organisation)
         {
             // Another organisation's package does not exist, as far as this caller can tell.
