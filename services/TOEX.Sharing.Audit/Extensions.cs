@@ -37,24 +37,28 @@ public static class Extensions
         builder.Services.AddSingleton(_ => SubjectBlindIndex.Open(
             options.BlindIndexKeyPath ?? LocalPaths.BlindIndexKey(), create: !builder.Environment.IsProduction()));
 
-        builder.AddToexMessaging("audit", bus =>
-        {
-            bus.AddConsumer<PackageSubmittedAuditConsumer, AuditConsumerDefinition<PackageSubmittedAuditConsumer>>();
-            bus.AddConsumer<SharingDecidedAuditConsumer, AuditConsumerDefinition<SharingDecidedAuditConsumer>>();
-            bus.AddConsumer<PackageReleasedAuditConsumer, AuditConsumerDefinition<PackageReleasedAuditConsumer>>();
-            bus.AddConsumer<DecisionRejectedAuditConsumer, AuditConsumerDefinition<DecisionRejectedAuditConsumer>>();
-            bus.AddConsumer<ReferralDecidedAuditConsumer, AuditConsumerDefinition<ReferralDecidedAuditConsumer>>();
-            bus.AddConsumer<ConsultationRecordedAuditConsumer, AuditConsumerDefinition<ConsultationRecordedAuditConsumer>>();
-            bus.AddConsumer<WebhookAttemptFailedAuditConsumer, AuditConsumerDefinition<WebhookAttemptFailedAuditConsumer>>();
-            bus.AddConsumer<WebhookDeliveredAuditConsumer, AuditConsumerDefinition<WebhookDeliveredAuditConsumer>>();
-            bus.AddConsumer<WebhookDeadLetteredAuditConsumer, AuditConsumerDefinition<WebhookDeadLetteredAuditConsumer>>();
-            bus.AddConsumer<WebhookEndpointDisabledAuditConsumer, AuditConsumerDefinition<WebhookEndpointDisabledAuditConsumer>>();
-            bus.AddConsumer<WebhookRetryRequestedAuditConsumer, AuditConsumerDefinition<WebhookRetryRequestedAuditConsumer>>();
-            bus.AddConsumer<PackageAcknowledgedAuditConsumer, AuditConsumerDefinition<PackageAcknowledgedAuditConsumer>>();
-            bus.AddConsumer<AcknowledgementOverdueAuditConsumer, AuditConsumerDefinition<AcknowledgementOverdueAuditConsumer>>();
-            bus.AddConsumer<PackageRecalledAuditConsumer, AuditConsumerDefinition<PackageRecalledAuditConsumer>>();
-        });
+        builder.AddToexMessaging("audit", bus => bus.AddAuditConsumers());
         return builder;
+    }
+
+    /// <summary>Every event the ledger records, each on its own durable endpoint (the service and its tests register the same).</summary>
+    public static IBusRegistrationConfigurator AddAuditConsumers(this IBusRegistrationConfigurator bus)
+    {
+        bus.AddConsumer<PackageSubmittedAuditConsumer, AuditConsumerDefinition<PackageSubmittedAuditConsumer>>();
+        bus.AddConsumer<SharingDecidedAuditConsumer, AuditConsumerDefinition<SharingDecidedAuditConsumer>>();
+        bus.AddConsumer<PackageReleasedAuditConsumer, AuditConsumerDefinition<PackageReleasedAuditConsumer>>();
+        bus.AddConsumer<DecisionRejectedAuditConsumer, AuditConsumerDefinition<DecisionRejectedAuditConsumer>>();
+        bus.AddConsumer<ReferralDecidedAuditConsumer, AuditConsumerDefinition<ReferralDecidedAuditConsumer>>();
+        bus.AddConsumer<ConsultationRecordedAuditConsumer, AuditConsumerDefinition<ConsultationRecordedAuditConsumer>>();
+        bus.AddConsumer<WebhookAttemptFailedAuditConsumer, AuditConsumerDefinition<WebhookAttemptFailedAuditConsumer>>();
+        bus.AddConsumer<WebhookDeliveredAuditConsumer, AuditConsumerDefinition<WebhookDeliveredAuditConsumer>>();
+        bus.AddConsumer<WebhookDeadLetteredAuditConsumer, AuditConsumerDefinition<WebhookDeadLetteredAuditConsumer>>();
+        bus.AddConsumer<WebhookEndpointDisabledAuditConsumer, AuditConsumerDefinition<WebhookEndpointDisabledAuditConsumer>>();
+        bus.AddConsumer<WebhookRetryRequestedAuditConsumer, AuditConsumerDefinition<WebhookRetryRequestedAuditConsumer>>();
+        bus.AddConsumer<PackageAcknowledgedAuditConsumer, AuditConsumerDefinition<PackageAcknowledgedAuditConsumer>>();
+        bus.AddConsumer<AcknowledgementOverdueAuditConsumer, AuditConsumerDefinition<AcknowledgementOverdueAuditConsumer>>();
+        bus.AddConsumer<PackageRecalledAuditConsumer, AuditConsumerDefinition<PackageRecalledAuditConsumer>>();
+        return bus;
     }
 
     public static async Task InitialiseStoreAsync(this WebApplication app)

@@ -53,13 +53,17 @@ public static class Extensions
         builder.Services.AddHostedService<HeldReleases>();
         builder.AddPushDelivery(options);
 
-        builder.AddToexMessaging("gateway", bus =>
-        {
-            bus.AddConsumer<SharingDecidedConsumer, SharingDecidedConsumerDefinition>();
-            bus.AddConsumer<ReferralDecidedConsumer, ReferralDecidedConsumerDefinition>();
-            bus.AddConsumer<AuditRecordedConsumer, AuditRecordedConsumerDefinition>();
-        });
+        builder.AddToexMessaging("gateway", bus => bus.AddGatewayConsumers());
         return builder;
+    }
+
+    /// <summary>What the gateway consumes: decisions, referral decisions and the ledger's confirmations (the service and its tests register the same).</summary>
+    public static IBusRegistrationConfigurator AddGatewayConsumers(this IBusRegistrationConfigurator bus)
+    {
+        bus.AddConsumer<SharingDecidedConsumer, SharingDecidedConsumerDefinition>();
+        bus.AddConsumer<ReferralDecidedConsumer, ReferralDecidedConsumerDefinition>();
+        bus.AddConsumer<AuditRecordedConsumer, AuditRecordedConsumerDefinition>();
+        return bus;
     }
 
     /// <summary>Push delivery: the partners' endpoints, the webhook signing key, the guarded client and the dispatcher.</summary>

@@ -43,17 +43,4 @@ public sealed class PackageSubmittedConsumer(
     }
 }
 
-public sealed class PackageSubmittedConsumerDefinition : ConsumerDefinition<PackageSubmittedConsumer>
-{
-    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
-        IConsumerConfigurator<PackageSubmittedConsumer> consumerConfigurator, IRegistrationContext context)
-    {
-        endpointConfigurator.UseMessageRetry(retry => retry.Exponential(5, TimeSpan.FromMilliseconds(200),
-            TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(500)));
-        if (endpointConfigurator is IRabbitMqReceiveEndpointConfigurator rabbit)
-        {
-            rabbit.SetQuorumQueue();
-            rabbit.SetQueueArgument("x-delivery-limit", 10);
-        }
-    }
-}
+public sealed class PackageSubmittedConsumerDefinition : DurableConsumerDefinition<PackageSubmittedConsumer>;

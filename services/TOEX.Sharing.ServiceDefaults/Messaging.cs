@@ -73,3 +73,29 @@ public static class Messaging
         return builder;
     }
 }
+
+/// <summary>
+/// How every TOEX consumer takes its messages: retried with exponential back-off, on a quorum queue with a delivery
+/// limit, then to its <c>_error</c> queue; never dropped. Subclasses change the numbers or add to the endpoint.
+/// </summary>
+public class DurableConsumerDefinition<TConsumer> : ConsumerDefinition<TConsumer> where TConsumer : class, IConsumer
+{
+    protected int Retries { get; init; } = 5;
+
+    protected TimeSpan FirstRetryDelay { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    protected TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(10);
+
+    protected int DeliveryLimit { get; init; } = 10;
+
+    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
+        IConsumerConfigurator<TConsumer> consumerConfigurator, IRegistrationContext context)
+    {
+        endpointConfigurator.UseMessageRetry(retry => retry.Exponential(Retries, FirstRetryDelay, MaxRetryDelay, TimeSpan.FromMilliseconds(500)));
+        if (endpointConfigurator is IRabbitMqReceiveEndpointConfigurator rabbit)
+        {
+            rabbit.SetQuorumQueue();
+            rabbit.SetQueueArgument("x-delivery-limit", DeliveryLimit);
+        }
+    }
+}

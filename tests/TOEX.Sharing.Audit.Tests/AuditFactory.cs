@@ -87,12 +87,7 @@ public sealed class AuditFactory : WebApplicationFactory<Program>
             services.AddMassTransitTestHarness(bus =>
             {
                 bus.SetTestTimeouts(testTimeout: TimeSpan.FromSeconds(60), testInactivityTimeout: TimeSpan.FromSeconds(3));
-                bus.AddConsumer<PackageSubmittedAuditConsumer, AuditConsumerDefinition<PackageSubmittedAuditConsumer>>();
-                bus.AddConsumer<SharingDecidedAuditConsumer, AuditConsumerDefinition<SharingDecidedAuditConsumer>>();
-                bus.AddConsumer<PackageReleasedAuditConsumer, AuditConsumerDefinition<PackageReleasedAuditConsumer>>();
-                bus.AddConsumer<DecisionRejectedAuditConsumer, AuditConsumerDefinition<DecisionRejectedAuditConsumer>>();
-                bus.AddConsumer<ReferralDecidedAuditConsumer, AuditConsumerDefinition<ReferralDecidedAuditConsumer>>();
-                bus.AddConsumer<ConsultationRecordedAuditConsumer, AuditConsumerDefinition<ConsultationRecordedAuditConsumer>>();
+                bus.AddAuditConsumers();
             });
         });
     }

@@ -71,9 +71,7 @@ public sealed class GatewayFactory(string? rabbitMqUrl = null, TimeSpan? publish
                 services.AddMassTransitTestHarness(bus =>
                 {
                     bus.SetTestTimeouts(testTimeout: TimeSpan.FromSeconds(60), testInactivityTimeout: TimeSpan.FromSeconds(10));
-                    bus.AddConsumer<SharingDecidedConsumer, SharingDecidedConsumerDefinition>();
-                    bus.AddConsumer<ReferralDecidedConsumer, ReferralDecidedConsumerDefinition>();
-                    bus.AddConsumer<Release.AuditRecordedConsumer, Release.AuditRecordedConsumerDefinition>();
+                    bus.AddGatewayConsumers();
                 });
             });
         }

@@ -69,6 +69,23 @@ public static class RouteMatrix
         return ([.. routes.Where(route => !listed.Contains(route))], [.. listed.Where(rule => !routes.Contains(rule)).Order(StringComparer.Ordinal)]);
     }
 
+    /// <summary>Fails naming every mapped route without a rule, and every rule for a route that is not mapped.</summary>
+    public static void AssertCovered(IServiceProvider services, IEnumerable<RouteRule> rules)
+    {
+        var (unlisted, stale) = Coverage(services, rules);
+        Xunit.Assert.True(unlisted.Count == 0, $"Routes with no rule in the matrix: {string.Join("; ", unlisted)}");
+        Xunit.Assert.True(stale.Count == 0, $"Rules for routes that do not exist: {string.Join("; ", stale)}");
+    }
+
+    /// <summary>Fails listing every rule the service breaks (see <see cref="VerifyAsync"/>).</summary>
+    public static async Task AssertHoldsAsync(
+        IServiceProvider services, IEnumerable<RouteRule> rules, IReadOnlyList<string> allRoles,
+        Func<string, string[], HttpClient> clientFor, Func<HttpClient> anonymous)
+    {
+        var failures = await VerifyAsync(services, rules, allRoles, clientFor, anonymous);
+        Xunit.Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
+    }
+
     /// <summary>
     /// Checks every rule and returns every failure (empty when the matrix holds). <paramref name="clientFor"/>
     /// gives a client with a valid token of an organisation and roles; <paramref name="anonymous"/> one without.

@@ -1,5 +1,6 @@
 using MassTransit;
 using TOEX.Sharing.Contracts;
+using TOEX.Sharing.ServiceDefaults;
 
 namespace TOEX.Sharing.Audit.Consumers;
 
@@ -7,19 +8,22 @@ namespace TOEX.Sharing.Audit.Consumers;
 /// Every audit consumer: retried, on a quorum queue with a delivery limit, then to its error queue; never dropped.
 /// Each event it has recorded is confirmed to its publisher (<see cref="ConfirmRecordedFilter{T}"/>).
 /// </summary>
-public sealed class AuditConsumerDefinition<TConsumer> : ConsumerDefinition<TConsumer> where TConsumer : class, IConsumer
+public sealed class AuditConsumerDefinition<TConsumer> : DurableConsumerDefinition<TConsumer> where TConsumer : class, IConsumer
 {
+    public AuditConsumerDefinition()
+    {
+        // The ledger must not lose an event: retried longer than other consumers before the error queue.
+        Retries = 10;
+        FirstRetryDelay = TimeSpan.FromMilliseconds(100);
+        MaxRetryDelay = TimeSpan.FromSeconds(30);
+        DeliveryLimit = 20;
+    }
+
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
         IConsumerConfigurator<TConsumer> consumerConfigurator, IRegistrationContext context)
     {
-        endpointConfigurator.UseMessageRetry(retry => retry.Exponential(10, TimeSpan.FromMilliseconds(100),
-            TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(500)));
+        base.ConfigureConsumer(endpointConfigurator, consumerConfigurator, context);
         endpointConfigurator.UseConsumeFilter(typeof(ConfirmRecordedFilter<>), context);
-        if (endpointConfigurator is IRabbitMqReceiveEndpointConfigurator rabbit)
-        {
-            rabbit.SetQuorumQueue();
-            rabbit.SetQueueArgument("x-delivery-limit", 20);
-        }
     }
 }
 

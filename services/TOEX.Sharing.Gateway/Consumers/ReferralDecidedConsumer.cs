@@ -73,17 +73,4 @@ public sealed class ReferralDecidedConsumer(GatewayDb db, Releaser releaser, Out
     }
 }
 
-public sealed class ReferralDecidedConsumerDefinition : ConsumerDefinition<ReferralDecidedConsumer>
-{
-    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
-        IConsumerConfigurator<ReferralDecidedConsumer> consumerConfigurator, IRegistrationContext context)
-    {
-        endpointConfigurator.UseMessageRetry(retry => retry.Exponential(5, TimeSpan.FromMilliseconds(200),
-            TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(500)));
-        if (endpointConfigurator is IRabbitMqReceiveEndpointConfigurator rabbit)
-        {
-            rabbit.SetQuorumQueue();
-            rabbit.SetQueueArgument("x-delivery-limit", 10);
-        }
-    }
-}
+public sealed class ReferralDecidedConsumerDefinition : DurableConsumerDefinition<ReferralDecidedConsumer>;

@@ -116,19 +116,8 @@ public sealed class SharingDecidedConsumer(
     }
 }
 
-public sealed class SharingDecidedConsumerDefinition : ConsumerDefinition<SharingDecidedConsumer>
+public sealed class SharingDecidedConsumerDefinition : DurableConsumerDefinition<SharingDecidedConsumer>
 {
-    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
-        IConsumerConfigurator<SharingDecidedConsumer> consumerConfigurator, IRegistrationContext context)
-    {
-        endpointConfigurator.UseMessageRetry(retry => retry.Exponential(5, TimeSpan.FromMilliseconds(200),
-            TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(500)));
-        // Decisions for one package are acted on once; the store serialises writers anyway.
-        endpointConfigurator.ConcurrentMessageLimit = 4;
-        if (endpointConfigurator is IRabbitMqReceiveEndpointConfigurator rabbit)
-        {
-            rabbit.SetQuorumQueue();
-            rabbit.SetQueueArgument("x-delivery-limit", 10);
-        }
-    }
+    // Decisions for one package are acted on once; the store serialises writers anyway.
+    public SharingDecidedConsumerDefinition() => ConcurrentMessageLimit = 4;
 }

@@ -1,3 +1,4 @@
+using TOEX.Sharing.ServiceDefaults;
 using System.Globalization;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
@@ -61,20 +62,7 @@ public sealed class AuditRecordedConsumer(GatewayDb db, HeldReleasesSignal held)
     }
 }
 
-public sealed class AuditRecordedConsumerDefinition : ConsumerDefinition<AuditRecordedConsumer>
-{
-    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
-        IConsumerConfigurator<AuditRecordedConsumer> consumerConfigurator, IRegistrationContext context)
-    {
-        endpointConfigurator.UseMessageRetry(retry => retry.Exponential(5, TimeSpan.FromMilliseconds(200),
-            TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(500)));
-        if (endpointConfigurator is IRabbitMqReceiveEndpointConfigurator rabbit)
-        {
-            rabbit.SetQuorumQueue();
-            rabbit.SetQueueArgument("x-delivery-limit", 10);
-        }
-    }
-}
+public sealed class AuditRecordedConsumerDefinition : DurableConsumerDefinition<AuditRecordedConsumer>;
 
 /// <summary>
 /// Releases what was held while the ledger lagged, once it has caught up: woken by each confirmation, and every
