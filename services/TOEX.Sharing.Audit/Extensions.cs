@@ -37,6 +37,7 @@ public static class Extensions
         builder.Services.AddSingleton(_ => SubjectBlindIndex.Open(
             options.BlindIndexKeyPath ?? LocalPaths.BlindIndexKey(), create: !builder.Environment.IsProduction()));
 
+        builder.Services.AddConsumeObserver<LedgerLagObserver>();
         builder.AddToexMessaging("audit", bus => bus.AddAuditConsumers());
         return builder;
     }

@@ -118,6 +118,32 @@ public static class Extensions
             throw new InvalidOperationException("The gateway's store predates push delivery and recall (no Webhooks table, "
                 + "Feed.WithdrawnAt or Submissions.Version column). Move the old store aside (a local run: delete .local/data/gateway.db).", e);
         }
+        await AddTracingAsync(db);
+    }
+
+    /// <summary>A store made before events and pushes kept their trace (EnsureCreated leaves it as it was): adds the columns.</summary>
+    private static async Task AddTracingAsync(GatewayDb db)
+    {
+        if (db.Database.IsSqlite())
+        {
+            var outbox = await db.Database.SqlQueryRaw<string>("""SELECT name AS "Value" FROM pragma_table_info('Outbox')""").ToListAsync();
+            if (!outbox.Contains("TraceParent"))
+            {
+                await db.Database.ExecuteSqlRawAsync("""ALTER TABLE "Outbox" ADD COLUMN "TraceParent" TEXT NULL;""");
+            }
+            var webhooks = await db.Database.SqlQueryRaw<string>("""SELECT name AS "Value" FROM pragma_table_info('Webhooks')""").ToListAsync();
+            if (!webhooks.Contains("TraceParent"))
+            {
+                await db.Database.ExecuteSqlRawAsync("""ALTER TABLE "Webhooks" ADD COLUMN "TraceParent" TEXT NULL;""");
+            }
+        }
+        else
+        {
+            await db.Database.ExecuteSqlRawAsync("""
+                ALTER TABLE "Outbox" ADD COLUMN IF NOT EXISTS "TraceParent" text NULL;
+                ALTER TABLE "Webhooks" ADD COLUMN IF NOT EXISTS "TraceParent" text NULL;
+                """);
+        }
     }
 }
 

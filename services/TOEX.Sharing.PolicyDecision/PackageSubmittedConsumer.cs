@@ -15,8 +15,9 @@ public sealed class PackageSubmittedConsumer(
     {
         var submitted = context.Message;
         using var activity = ToexTelemetry.Source.StartActivity("policy.decide");
-        activity?.SetTag("toex.package_id", submitted.PackageId);
+        activity?.SetTag("toex.package_id", submitted.PackageId.ToString());
 
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var decidedAt = time.GetUtcNow();
         var document = engine.Decide(submitted.Facts, decidedAt);
         var signed = new SignedDecision
@@ -29,8 +30,15 @@ public sealed class PackageSubmittedConsumer(
         };
         var jws = new DecisionSigner(keys.Current).Sign(signed);
 
+        ToexTelemetry.DecisionDuration.Record(ToexTelemetry.ElapsedMs(started));
         foreach (var decision in document.Decisions)
         {
+            var outcome = new KeyValuePair<string, object?>("outcome", decision.Outcome);
+            ToexTelemetry.Decisions.Add(1, outcome, new("reason", decision.Reasons.Count > 0 ? decision.Reasons[0].Code : "none"));
+            foreach (var reason in decision.Reasons)
+            {
+                ToexTelemetry.DecisionReasons.Add(1, outcome, new("reason", reason.Code));
+            }
             logger.LogInformation("Package {PackageId}: {Outcome} for {Recipient} under {Agreement}",
                 submitted.PackageId, decision.Outcome, decision.Recipient, decision.Agreement ?? "no agreement");
         }

@@ -10,7 +10,7 @@ namespace TOEX.Sharing.EndToEnd.Tests;
 /// A private RabbitMQ virtual host and the three services as separate processes, with their own keys,
 /// stores and development issuer, and the clock starting at <see cref="StartsAt"/>.
 /// </summary>
-public sealed class RunningServices : IAsyncLifetime
+public class RunningServices : IAsyncLifetime
 {
     public const string StartsAt = "2026-11-25T12:00:00Z";
 
@@ -49,7 +49,10 @@ public sealed class RunningServices : IAsyncLifetime
     private string DevIssuerDirectory => Path.Combine(Root, "dev-issuer");
     private string DecisionJwks => Path.Combine(Root, "policy-decision.jwks.json");
 
-    public async Task InitializeAsync()
+    /// <summary>Added to every service's environment (telemetry export, for instance).</summary>
+    protected virtual IReadOnlyDictionary<string, string?> ExtraEnvironment => new Dictionary<string, string?>();
+
+    public virtual async Task InitializeAsync()
     {
         _broker = await RabbitMqBroker.GetSharedAsync();
         Vhost = await _broker.CreateVirtualHostAsync("e2e");
@@ -77,6 +80,10 @@ public sealed class RunningServices : IAsyncLifetime
             ["Gateway__BlindIndexKeyPath"] = Path.Combine(Root, "keys", "blind-index.key"),
             ["Audit__BlindIndexKeyPath"] = Path.Combine(Root, "keys", "blind-index.key"),
         };
+        foreach (var (key, value) in ExtraEnvironment)
+        {
+            common[key] = value;
+        }
 
         // Each service connects as its own broker user, with only the permissions deploy/rabbitmq/definitions.json gives it.
         var policyDecision = Start("TOEX.Sharing.PolicyDecision", common, new()
@@ -205,7 +212,7 @@ public sealed class RunningServices : IAsyncLifetime
             + string.Join("\n", _processes.Select(p => p.FormatRecentOutput(40))));
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         foreach (var process in _processes)
         {

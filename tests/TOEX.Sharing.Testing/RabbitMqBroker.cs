@@ -130,8 +130,57 @@ public sealed class RabbitMqBroker : IAsyncDisposable
     /// </summary>
     public static async Task<RabbitMqBroker> StartPrivateNodeAsync(CancellationToken cancellationToken = default)
     {
-        var node = await PrivateNode.StartAsync(cancellationToken);
+        var node = await PrivateNode.StartAsync(managementPort: null, cancellationToken);
         return new RabbitMqBroker(node.AmqpUri, node, management: null);
+    }
+
+    /// <summary>
+    /// A new private node with the management plugin on a free loopback port, for counting what passes through a
+    /// virtual host (<see cref="MessageStatsAsync"/>): benchmarks. The plugin costs the node some CPU.
+    /// </summary>
+    public static async Task<RabbitMqBroker> StartPrivateNodeWithManagementAsync(CancellationToken cancellationToken = default)
+    {
+        var node = await PrivateNode.StartAsync(PrivateNode.NextPort(), cancellationToken);
+        var credentials = node.AmqpUri.UserInfo;
+        var management = new HttpClient
+        {
+            BaseAddress = new Uri($"http://127.0.0.1:{node.ManagementPort!.Value.ToString(CultureInfo.InvariantCulture)}/api/"),
+            Timeout = TimeSpan.FromSeconds(30),
+        };
+        management.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue(
+            "Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(Uri.UnescapeDataString(credentials))));
+        return new RabbitMqBroker(node.AmqpUri, node, management);
+    }
+
+    /// <summary>The broker's own process (the Erlang VM of a private node), or null for an external broker.</summary>
+    public int? NodeProcessId =>
+        node is not null && File.Exists(Path.Combine(node.Directory, "pid"))
+            && int.TryParse(File.ReadAllText(Path.Combine(node.Directory, "pid")).Trim(), CultureInfo.InvariantCulture, out var pid)
+            ? pid : null;
+
+    /// <summary>
+    /// The management API's message counters of <paramref name="vhost"/> since it was made (<c>publish</c>,
+    /// <c>deliver_get</c>, <c>ack</c>, <c>confirm</c>, …; a counter nothing has touched is absent). Needs the management API
+    /// (<see cref="StartPrivateNodeWithManagementAsync"/>, or <c>TOEX_RABBITMQ_MANAGEMENT_URL</c>). The node refreshes
+    /// them every few seconds.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, long>> MessageStatsAsync(string vhost, CancellationToken cancellationToken = default)
+    {
+        var client = management ?? throw new NotSupportedException("Message counts need the broker's management API.");
+        var info = await client.GetFromJsonAsync<System.Text.Json.Nodes.JsonObject>(
+            new Uri($"vhosts/{Uri.EscapeDataString(vhost)}", UriKind.Relative), cancellationToken);
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+        if (info?["message_stats"] is System.Text.Json.Nodes.JsonObject stats)
+        {
+            foreach (var (name, value) in stats)
+            {
+                if (value is System.Text.Json.Nodes.JsonValue number && number.TryGetValue<long>(out var count))
+                {
+                    counts[name] = count;
+                }
+            }
+        }
+        return counts;
     }
 
     /// <summary>
@@ -343,11 +392,13 @@ public sealed class RabbitMqBroker : IAsyncDisposable
 
         public Uri AmqpUri { get; private set; } = null!;
 
+        public int? ManagementPort { get; private set; }
+
         public TimeSpan StartupTime { get; private set; }
 
         public bool IsRunning => Volatile.Read(ref running) == 1;
 
-        public static async Task<PrivateNode> StartAsync(CancellationToken cancellationToken)
+        public static async Task<PrivateNode> StartAsync(int? managementPort, CancellationToken cancellationToken)
         {
             await RemoveAbandonedFoldersAsync();
             var script = RepoPaths.PrivateNodeScript;
@@ -361,7 +412,7 @@ public sealed class RabbitMqBroker : IAsyncDisposable
                 var directory = Path.Combine(
                     Path.GetTempPath(),
                     $"toex-test-rmq-{Environment.ProcessId}-{Interlocked.Increment(ref nodeCount)}");
-                var node = new PrivateNode(directory);
+                var node = new PrivateNode(directory) { ManagementPort = managementPort };
                 var ports = new[] { NextPort(), NextPort(), NextPort() };
                 var started = TimeProvider.System.GetTimestamp();
                 var result = await node.RunScriptAsync(
@@ -370,6 +421,7 @@ public sealed class RabbitMqBroker : IAsyncDisposable
                     "--port", Format(ports[0]),
                     "--dist-port", Format(ports[1]),
                     "--epmd-port", Format(ports[2]),
+                    "--management-port", Format(managementPort ?? 0),
                     "--owner-pid", Format(Environment.ProcessId),
                     "--remove-dir");
                 if (result.ExitCode == 0)
@@ -447,7 +499,7 @@ public sealed class RabbitMqBroker : IAsyncDisposable
                 ScriptTimeout,
                 cancellationToken);
 
-        private static int NextPort() =>
+        public static int NextPort() =>
             FreePort.Next(p => p is < CliDistributionPortMin or > CliDistributionPortMax);
 
         private static string Format(int value) => value.ToString(CultureInfo.InvariantCulture);

@@ -24,7 +24,9 @@ public sealed class LedgerWriter(LedgerTree tree) : IDisposable
 
     public async Task<int> AppendAsync(AuditDb db, IReadOnlyList<LedgerRecord> drafts, CancellationToken cancellationToken)
     {
+        using var activity = ToexTelemetry.Source.StartActivity("audit.append");
         await _gate.WaitAsync(cancellationToken);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
@@ -70,6 +72,18 @@ public sealed class LedgerWriter(LedgerTree tree) : IDisposable
             foreach (var (leafIndex, leaf) in leaves)
             {
                 tree.Append(leafIndex, leaf);
+            }
+            foreach (var type in drafts.Where(d => !known.Contains(d.EventKey)).DistinctBy(d => d.EventKey).Select(d => d.Type))
+            {
+                ToexTelemetry.LedgerEntries.Add(1, new KeyValuePair<string, object?>("type", type));
+            }
+            ToexTelemetry.LedgerAppendDuration.Record(ToexTelemetry.ElapsedMs(started));
+            if (activity is not null)
+            {
+                activity.SetTag("toex.ledger.appended", leaves.Count);
+                activity.SetTag("toex.ledger.last_index", index);
+                activity.SetTag("toex.ledger.entry_type", drafts.Count > 0 ? drafts[0].Type : null);
+                activity.SetTag("toex.package_id", drafts.Count > 0 ? drafts[0].PackageId?.ToString() : null);
             }
             return leaves.Count;
         }

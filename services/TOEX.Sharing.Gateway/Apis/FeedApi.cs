@@ -88,6 +88,10 @@ public static class FeedApi
                 ["limit"] = take.ToString(CultureInfo.InvariantCulture),
                 ["next"] = next.ToString(CultureInfo.InvariantCulture),
             }, cancellationToken);
+        if (items.Count > 0)
+        {
+            ToexTelemetry.Deliveries.Add(items.Count, new("channel", "feed"), new("event", "read"));
+        }
         return TypedResults.Ok(new FeedPage(
             [.. items.Select(i => new FeedEntry(i.Cursor.ToString(CultureInfo.InvariantCulture), i.PackageId, i.Kind, i.Sealed, i.ReleasedAt))],
             next.ToString(CultureInfo.InvariantCulture)));

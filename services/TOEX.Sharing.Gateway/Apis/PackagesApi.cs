@@ -105,6 +105,7 @@ public static class PackagesApi
 
         if (existing.ContentHash != contentHash)
         {
+            ToexTelemetry.Submissions.Add(1, new KeyValuePair<string, object?>("result", "conflict"));
             return Problems.Status(StatusCodes.Status409Conflict, "reference-conflict",
                 "A different package was already submitted with this reference.",
                 $"Reference '{package.Reference}' is package {existing.Id}.");
@@ -117,6 +118,7 @@ public static class PackagesApi
             {
                 // Nothing half-recorded: a submission the broker never confirmed is removed.
                 await db.Submissions.Where(s => s.Id == existing.Id && !s.Published).ExecuteDeleteAsync(CancellationToken.None);
+                ToexTelemetry.Submissions.Add(1, new KeyValuePair<string, object?>("result", "broker-unavailable"));
                 http.Response.Headers.RetryAfter = options.Value.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
                 return Problems.Status(StatusCodes.Status503ServiceUnavailable, "broker-unavailable",
                     "The message broker did not confirm the submission; nothing was recorded. Try again later.");
@@ -125,7 +127,13 @@ public static class PackagesApi
                 .ExecuteUpdateAsync(s => s.SetProperty(x => x.Published, true), CancellationToken.None);
             logger.LogInformation("Package {PackageId} submitted by {Originator} for {RecipientCount} recipients",
                 existing.Id, existing.Originator, package.Recipients.Count);
+            ToexTelemetry.Submissions.Add(1, new KeyValuePair<string, object?>("result", "accepted"));
         }
+        else
+        {
+            ToexTelemetry.Submissions.Add(1, new KeyValuePair<string, object?>("result", "repeated"));
+        }
+        System.Diagnostics.Activity.Current?.SetTag("toex.package_id", existing.Id.ToString());
 
         return TypedResults.Accepted($"/api/v1/packages/{existing.Id}", new SubmissionAccepted(existing.Id, existing.Status));
     }

@@ -23,7 +23,7 @@ public sealed class SharingDecidedConsumer(
     {
         var message = context.Message;
         using var activity = ToexTelemetry.Source.StartActivity("gateway.release");
-        activity?.SetTag("toex.package_id", message.PackageId);
+        activity?.SetTag("toex.package_id", message.PackageId.ToString());
 
         var submission = await db.Submissions.Include(s => s.Recipients)
             .SingleOrDefaultAsync(s => s.Id == message.PackageId, context.CancellationToken);

@@ -211,6 +211,8 @@ public sealed class WebhookDelivery
     public long? DeliveredAtUnixMs { get; set; }
     public int? LastStatusCode { get; set; }
     public string? LastError { get; set; }
+    /// <summary>The W3C traceparent of the release that queued it, so every attempt joins the package's trace.</summary>
+    public string? TraceParent { get; set; }
 }
 
 /// <summary>A partner endpoint disabled by a 410 Gone answer, until an operator retries.</summary>
@@ -233,4 +235,6 @@ public sealed class OutboxMessage
     /// <summary>When the audit worker confirmed the event is in its ledger (<c>AuditRecorded</c>).</summary>
     public DateTimeOffset? ConfirmedAt { get; set; }
     public int Attempts { get; set; }
+    /// <summary>The W3C traceparent of the work that produced the event, so its publish joins that trace.</summary>
+    public string? TraceParent { get; set; }
 }

@@ -28,6 +28,7 @@ public static class Acknowledgements
         }
         item.AcknowledgedAt = now;
         item.AcknowledgedBy = acknowledgedBy;
+        ServiceDefaults.ToexTelemetry.Deliveries.Add(1, new("channel", channel), new("event", "ack"), new("kind", kind));
         item.DeliveredAt ??= now;
         var state = await db.Recipients.SingleOrDefaultAsync(r => r.PackageId == packageId && r.Partner == recipient, cancellationToken);
         if (state is not null && kind == ItemKind.Package)

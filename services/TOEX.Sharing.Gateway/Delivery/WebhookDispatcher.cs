@@ -116,8 +116,10 @@ public sealed class WebhookDispatcher(
         var db = scope.ServiceProvider.GetRequiredService<GatewayDb>();
         var push = await db.Webhooks.SingleAsync(w => w.Id == id, cancellationToken);
         var item = await db.Feed.SingleAsync(f => f.Cursor == push.FeedCursor, cancellationToken);
-        using var activity = ToexTelemetry.Source.StartActivity("gateway.webhook");
-        activity?.SetTag("toex.package_id", push.PackageId);
+        using var activity = ToexTelemetry.StartLinkedTo("gateway.webhook", push.TraceParent);
+        activity?.SetTag("toex.package_id", push.PackageId.ToString());
+        activity?.SetTag("toex.recipient", push.Recipient);
+        activity?.SetTag("toex.item_kind", push.Kind);
 
         var disabled = await db.WebhookEndpoints.AnyAsync(e => e.Partner == push.Recipient && e.DisabledAtUnixMs != null, cancellationToken);
         if (disabled)
@@ -128,9 +130,13 @@ public sealed class WebhookDispatcher(
         }
 
         var (endpoint, problem) = endpoints.Resolve(push.Recipient);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var result = endpoint is null
             ? new AttemptResult(false, null, problem)
             : await client.SendAsync(endpoint, push.Id, WebhookBody.For(item), cancellationToken);
+        ToexTelemetry.PushAttemptDuration.Record(ToexTelemetry.ElapsedMs(started),
+            new KeyValuePair<string, object?>("result", result.Delivered ? "delivered" : "failed"));
+        activity?.SetTag("toex.webhook.delivered", result.Delivered);
 
         var now = time.GetUtcNow();
         push.Attempts++;
@@ -174,6 +180,7 @@ public sealed class WebhookDispatcher(
     {
         push.State = PushState.Delivered;
         push.DeliveredAtUnixMs = now.ToUnixTimeMilliseconds();
+        ToexTelemetry.Deliveries.Add(1, new("channel", "push"), new("event", "delivered"), new("kind", push.Kind));
         push.LastError = null;
         item.DeliveredAt ??= now;
         if (push.Kind == ItemKind.Package)
@@ -242,6 +249,7 @@ public sealed class WebhookDispatcher(
         }
         else if (next is { } at)
         {
+            ToexTelemetry.Retries.Add(1, new KeyValuePair<string, object?>("kind", push.Kind));
             push.State = PushState.Pending;
             push.NextAttemptAtUnixMs = at.ToUnixTimeMilliseconds();
         }
@@ -276,6 +284,7 @@ public sealed class WebhookDispatcher(
     private async Task DeadLetterAsync(GatewayDb db, WebhookDelivery push, string reason, DateTimeOffset now, CancellationToken cancellationToken)
     {
         push.State = PushState.DeadLettered;
+        ToexTelemetry.DeadLetters.Add(1, new KeyValuePair<string, object?>("kind", push.Kind));
         push.LeaseUntilUnixMs = null;
         push.LastError = reason;
         if (push.Kind == ItemKind.Package)

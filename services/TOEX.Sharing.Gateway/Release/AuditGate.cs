@@ -26,6 +26,7 @@ public sealed class AuditGate(IOptions<GatewayOptions> options, TimeProvider tim
             .Select(o => (DateTimeOffset?)o.CreatedAt).FirstOrDefaultAsync(cancellationToken);
         var limit = options.Value.AuditLagLimit;
         var lag = oldest is { } since ? time.GetUtcNow() - since : TimeSpan.Zero;
+        ServiceDefaults.ToexTelemetry.ReportAuditLag(lag);
         return lag <= limit
             ? new AuditLag(false, lag, oldest, null)
             : new AuditLag(true, lag, oldest, string.Create(CultureInfo.InvariantCulture,

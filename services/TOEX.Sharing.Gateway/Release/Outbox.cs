@@ -2,6 +2,7 @@ using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using TOEX.Sharing.Contracts;
 using TOEX.Sharing.Gateway.Data;
+using TOEX.Sharing.ServiceDefaults;
 
 namespace TOEX.Sharing.Gateway.Release;
 
@@ -14,6 +15,8 @@ public static class OutboxMessages
         MessageType = typeof(T).Name,
         Body = ToexJson.Serialize(message),
         CreatedAt = now,
+        // The trace of the request or message that caused the event: the publish joins it (one trace per package).
+        TraceParent = ToexTelemetry.CurrentTraceParent(),
     };
 }
 
@@ -119,8 +122,14 @@ public sealed class OutboxRelay(IServiceScopeFactory scopes, IBus bus, OutboxSig
             message.Attempts++;
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(TimeSpan.FromSeconds(30));
-            await PublishAsync(message, timeout.Token);
+            using (var activity = ToexTelemetry.StartLinkedTo("gateway.outbox.publish", message.TraceParent, System.Diagnostics.ActivityKind.Producer))
+            {
+                activity?.SetTag("toex.message_type", message.MessageType);
+                await PublishAsync(message, timeout.Token);
+            }
             message.SentAt = time.GetUtcNow();
+            ToexTelemetry.OutboxWait.Record((message.SentAt.Value - message.CreatedAt).TotalMilliseconds,
+                new KeyValuePair<string, object?>("type", message.MessageType));
             await db.SaveChangesAsync(cancellationToken);
         }
         return batch.Count == 100;

@@ -43,6 +43,7 @@ public sealed class Releaser(
         {
             state.DeliveryState = DeliveryState.Held;
             state.LastError = lag.Reason;
+            ToexTelemetry.ReleasesWithheld.Add(1, new KeyValuePair<string, object?>("why", "audit-ledger-lag"));
             logger.LogWarning("Package {PackageId} held for {Recipient}: the audit ledger lags by {Lag}", submission.Id, decision.Recipient, lag.Lag);
             return false;
         }
@@ -58,6 +59,7 @@ public sealed class Releaser(
             // Fail closed: no key, no copy.
             state.DeliveryState = DeliveryState.Failed;
             state.LastError = "No encryption key is registered for this partner; nothing was released.";
+            ToexTelemetry.ReleasesWithheld.Add(1, new KeyValuePair<string, object?>("why", "no-partner-key"));
             logger.LogError("Package {PackageId} not released to {Recipient}: no partner key", submission.Id, decision.Recipient);
             return false;
         }
@@ -78,6 +80,8 @@ public sealed class Releaser(
 
         Released(submission, package, decision.Recipient, ItemKind.Package, decision.Agreement, policyVersion, authorisedBy, justification,
             [.. decision.Obligations.Where(o => o.Type == "sanitise").SelectMany(o => o.Fields ?? [])], sealedCopy);
+        ToexTelemetry.Releases.Add(1, new("kind", ItemKind.Package), new("authority", authorisedBy == "policy-decision" ? "policy-decision" : "ig-officer"));
+        ToexTelemetry.ReleaseLatency.Record((Now - submission.SubmittedAt).TotalMilliseconds);
         logger.LogInformation("Package {PackageId} released to {Recipient} under {Agreement}", submission.Id, decision.Recipient, decision.Agreement);
         return true;
     }
@@ -110,6 +114,7 @@ public sealed class Releaser(
         };
         var digest = Add(submission, state.Partner, ItemKind.Recall, notice, key);
         Released(submission, package, state.Partner, ItemKind.Recall, state.Agreement, submission.PolicyVersion ?? "", recalledBy, reason, [], digest);
+        ToexTelemetry.Releases.Add(1, new("kind", ItemKind.Recall), new("authority", "originator"));
         logger.LogInformation("Recall notice for package {PackageId} released to {Recipient}", submission.Id, state.Partner);
         return true;
     }
@@ -139,7 +144,15 @@ public sealed class Releaser(
     /// <summary>Seals <paramref name="content"/> for the recipient and puts it on its feed; returns the sealed copy's digest.</summary>
     private string Add(Submission submission, string recipient, string kind, JsonObject content, RecipientKey key)
     {
-        var sealedCopy = sealer.Seal(Encoding.UTF8.GetBytes(content.ToJsonString(ToexJson.Options)), key);
+        string sealedCopy;
+        using (var activity = ToexTelemetry.Source.StartActivity("gateway.seal"))
+        {
+            activity?.SetTag("toex.recipient", recipient);
+            activity?.SetTag("toex.item_kind", kind);
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            sealedCopy = sealer.Seal(Encoding.UTF8.GetBytes(content.ToJsonString(ToexJson.Options)), key);
+            ToexTelemetry.SealDuration.Record(ToexTelemetry.ElapsedMs(started));
+        }
         var item = new FeedItem
         {
             Recipient = recipient,
@@ -189,6 +202,7 @@ public sealed class Releaser(
                     CreatedAtUnixMs = now,
                     NextAttemptAtUnixMs = now,
                     HorizonEndsAtUnixMs = now + (long)webhooks.Value.Horizon.TotalMilliseconds,
+                    TraceParent = ToexTelemetry.CurrentTraceParent(),
                 });
                 queued = true;
             }

@@ -1,0 +1,26 @@
+using MassTransit;
+using TOEX.Sharing.ServiceDefaults;
+
+namespace TOEX.Sharing.Audit.Consumers;
+
+/// <summary>
+/// Ledger lag (<c>toex.ledger.lag</c>): from an event's publication to its entries committed, measured when the audit
+/// worker's consumer has finished with it. Both ends are wall-clock instants of the machines (MassTransit stamps
+/// <c>SentTime</c> with the sender's clock), so the system clock is read here, not the service's shifted one.
+/// </summary>
+public sealed class LedgerLagObserver : IConsumeObserver
+{
+    public Task PreConsume<T>(ConsumeContext<T> context) where T : class => Task.CompletedTask;
+
+    public Task PostConsume<T>(ConsumeContext<T> context) where T : class
+    {
+        if (context.SentTime is { } sent)
+        {
+            var lag = TimeProvider.System.GetUtcNow().UtcDateTime - DateTime.SpecifyKind(sent, DateTimeKind.Utc);
+            ToexTelemetry.LedgerLag.Record(Math.Max(0, lag.TotalMilliseconds), new KeyValuePair<string, object?>("type", typeof(T).Name));
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task ConsumeFault<T>(ConsumeContext<T> context, Exception exception) where T : class => Task.CompletedTask;
+}
