@@ -239,7 +239,8 @@ default_permissions.write = .*
 default_permissions.read = .*
 EOF
   if [[ "$MANAGEMENT_PORT" != 0 ]]; then
-    printf 'management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = %s\n' "$MANAGEMENT_PORT" >>"$DIR/rabbitmq.conf"
+    # Message counters refreshed every second (default 5 s), so a benchmark reads its totals soon after it ends.
+    printf 'management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = %s\ncollect_statistics_interval = 1000\n' "$MANAGEMENT_PORT" >>"$DIR/rabbitmq.conf"
   fi
   chmod 600 "$DIR/rabbitmq.conf"
 }

@@ -1,0 +1,184 @@
+using System.Runtime.InteropServices;
+
+namespace TOEX.Sharing.Benchmarks.EndToEnd;
+
+/// <summary>Runs the phases the options ask for and prints every figure (numbers in the invariant culture: InvariantGlobalization).</summary>
+internal static class Bench
+{
+    public static async Task<int> RunAsync(BenchOptions options)
+    {
+        Console.WriteLine("TOEX.Sharing end-to-end benchmark");
+        Console.WriteLine($"  {string.Join(' ', Environment.GetCommandLineArgs().Skip(1))}");
+        Console.WriteLine($"  {RuntimeInformation.FrameworkDescription}, {RuntimeInformation.OSDescription}, {ProcessStats.MachineLoad()}");
+        Console.WriteLine($"  mode {options.Mode}; {options.Clients} clients; {options.Recipients} recipients a package; "
+            + $"sizes {options.MinSize}-{options.MaxSize} B; seed {options.Seed}");
+
+        await using var stack = await BenchStack.StartBrokerAsync();
+        Console.WriteLine($"  RabbitMQ: private node (management API on for message counts), pid {stack.Broker.NodeProcessId}");
+        BaselineResult[] baselines = [];
+        var baselineCount = options.Mode == "throughput" || options.Mode == "all" ? options.Packages : options.Rate * Math.Min(options.RateSeconds, 60);
+        if (options.Baseline)
+        {
+            Console.WriteLine();
+            Console.WriteLine($"== Raw baseline: RabbitMQ.Client, persistent, publisher confirms, manual acks, {options.Clients} publishers ==");
+            var sizes = Workload.Sizes(options, baselineCount);
+            baselines = [await RawBaseline.RunAsync(stack.Broker, sizes, options.Clients, "quorum"),
+                         await RawBaseline.RunAsync(stack.Broker, sizes, options.Clients, "classic")];
+            foreach (var b in baselines)
+            {
+                Console.WriteLine(($"  {b.QueueType,-8} queue: {b.Messages} messages of {b.AverageBytes / 1024:0.0} KiB on average in {b.Elapsed.TotalSeconds:0.00} s: "
+                    + $"{b.MessagesPerSecond:0} msg/s; broker CPU {b.BrokerCpuSeconds * 1e6 / b.Messages:0} µs/msg"));
+            }
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("Starting the gateway, PolicyDecision and the audit worker …");
+        await stack.StartServicesAsync();
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = TimeSpan.FromMinutes(30) })
+        {
+            BaseAddress = stack.Gateway,
+            Timeout = TimeSpan.FromSeconds(60),
+        };
+        var workload = new Workload(options);
+        Console.WriteLine("The mix, as the gateway's simulation decides it:");
+        await workload.LearnDecisionsAsync(http, stack.Token("rocu-wm", "bench-simulation", "Packages.Submit"));
+
+        // Warm-up: every code path jitted, connections opened, before anything is measured.
+        Console.WriteLine("Warming up (200 packages) …");
+        var warmup = await new Phase(stack, workload, http).RunAsync("warm-up", 200, options.Clients, null, null, TimeSpan.FromSeconds(1));
+        if (warmup.Errors.Count > 0)
+        {
+            Console.WriteLine("The warm-up failed:\n  " + string.Join("\n  ", warmup.Errors) + "\n" + stack.RecentOutput());
+            return 1;
+        }
+
+        var results = new List<PhaseResult>();
+        if (options.Mode is "all" or "throughput")
+        {
+            results.Add(await RunPhaseAsync(stack, workload, http, baselines,
+                $"Throughput: {options.Packages} packages, {options.Clients} clients as fast as they go",
+                options.Packages, null, null, TimeSpan.FromSeconds(1)));
+        }
+        if (options.Mode is "all" or "rate" or "soak")
+        {
+            var duration = TimeSpan.FromSeconds(options.RateSeconds);
+            results.Add(await RunPhaseAsync(stack, workload, http, baselines,
+                ($"{(options.Mode == "soak" ? "Soak" : "Fixed rate")}: {options.Rate} packages/s for {duration.TotalSeconds:0} s"),
+                0, options.Rate, duration, TimeSpan.FromSeconds(options.Mode == "soak" ? 10 : 1)));
+        }
+        if (options.Mode == "soak")
+        {
+            PrintMemory(results[^1]);
+        }
+        PrintTargets(options, results);
+        return results.Any(r => r.Errors.Count > 0) ? 1 : 0;
+    }
+
+    private static async Task<PhaseResult> RunPhaseAsync(BenchStack stack, Workload workload, HttpClient http, BaselineResult[] baselines,
+        string title, int count, int? rate, TimeSpan? duration, TimeSpan memoryInterval)
+    {
+        Console.WriteLine();
+        Console.WriteLine($"== {title} ==");
+        var r = await new Phase(stack, workload, http).RunAsync(title, count, workload.Options.Clients, rate, duration, memoryInterval);
+        Console.WriteLine($"  machine: {r.LoadBefore} before, {r.LoadAfter} after");
+        Console.WriteLine(($"  {r.Packages} packages accepted ({r.Failed} refused or failed), {r.Permitted} permitted copies; submitted in {r.SubmitTime.TotalSeconds:0.0} s"));
+        Console.WriteLine(($"  every copy on its feed at {r.ToFeeds.TotalSeconds:0.0} s; the ledger complete at {(r.ToLedger is { } l ? $"{l.TotalSeconds:0.0} s" : "(not reached)")}"));
+        Console.WriteLine(($"  sustained: {r.PackagesPerSecond:0} packages/s submit to feed"
+            + (r.ToLedger is { } ledger ? $", {r.Packages / ledger.TotalSeconds:0} packages/s submit to ledger" : "")));
+        if (r.LatenciesMs.Length > 0)
+        {
+            Console.WriteLine(($"  submit-to-feed latency over {r.LatenciesMs.Length} copies: p50 {Percentile(r.LatenciesMs, 50):0} ms, "
+                + $"p95 {Percentile(r.LatenciesMs, 95):0} ms, p99 {Percentile(r.LatenciesMs, 99):0} ms, max {r.LatenciesMs[^1]:0} ms"));
+        }
+        var published = r.BrokerMessages.GetValueOrDefault("publish");
+        var delivered = r.BrokerMessages.GetValueOrDefault("deliver_get");
+        Console.WriteLine(($"  broker messages per package: {published / (double)Math.Max(1, r.Packages):0.00} published, "
+            + $"{delivered / (double)Math.Max(1, r.Packages):0.00} delivered ({published} and {delivered} in all)"));
+        Console.WriteLine("  process              CPU s   CPU ms/package   peak MiB");
+        foreach (var (name, (cpu, peak)) in r.Processes)
+        {
+            Console.WriteLine(($"  {name,-18} {cpu,7:0.0}   {cpu * 1000 / Math.Max(1, r.Packages),14:0.00}   {peak,8:0}"));
+        }
+        var total = r.Processes.Where(p => p.Key != "benchmark client").Sum(p => p.Value.CpuSeconds);
+        Console.WriteLine(($"  {"services + broker",-18} {total,7:0.0}   {total * 1000 / Math.Max(1, r.Packages),14:0.00}"));
+        if (baselines.FirstOrDefault(b => b.QueueType == "quorum") is { } quorum)
+        {
+            Console.WriteLine(($"  ratio to the raw baseline (quorum queue, {quorum.MessagesPerSecond:0} msg/s): {r.PackagesPerSecond / quorum.MessagesPerSecond:0.000} "
+                + $"({r.PackagesPerSecond:0} packages/s ÷ {quorum.MessagesPerSecond:0} messages/s)"));
+        }
+        foreach (var e in r.Errors)
+        {
+            Console.WriteLine($"  ERROR {e}");
+        }
+        return r;
+    }
+
+    private static void PrintMemory(PhaseResult soak)
+    {
+        Console.WriteLine();
+        Console.WriteLine("== Memory over the soak (resident MiB, a sample a minute) ==");
+        var names = soak.Memory.Count > 0 ? soak.Memory[0].MiB.Keys.ToList() : [];
+        Console.WriteLine("  minute " + string.Join("", names.Select(n => $"{n,18}")));
+        foreach (var sample in soak.Memory.Where((_, i) => i % 6 == 5))
+        {
+            Console.WriteLine(($"  {sample.At.TotalMinutes,6:0.0} ") + string.Join("", names.Select(n => ($"{sample.MiB[n],18:0}"))));
+        }
+        foreach (var name in names)
+        {
+            var (first, last, slope) = Trend(soak, name);
+            Console.WriteLine(($"  {name,-18} mean of minute 2 {first:0} MiB, of the last minute {last:0} MiB, trend after minute 1 {slope:+0.0;-0.0} MiB/min"));
+        }
+    }
+
+    /// <summary>Mean resident memory in the second minute and in the last, and the least-squares slope after the first minute.</summary>
+    private static (double First, double Last, double Slope) Trend(PhaseResult soak, string name)
+    {
+        var points = soak.Memory.Where(s => s.At >= TimeSpan.FromMinutes(1)).Select(s => (X: s.At.TotalMinutes, Y: s.MiB[name])).ToList();
+        if (points.Count < 2)
+        {
+            return (0, 0, 0);
+        }
+        var end = points[^1].X;
+        var first = points.Where(p => p.X < 2).Select(p => p.Y).DefaultIfEmpty(points[0].Y).Average();
+        var last = points.Where(p => p.X > end - 1).Select(p => p.Y).Average();
+        var mx = points.Average(p => p.X);
+        var my = points.Average(p => p.Y);
+        var slope = points.Sum(p => (p.X - mx) * (p.Y - my)) / points.Sum(p => (p.X - mx) * (p.X - mx));
+        return (first, last, slope);
+    }
+
+    private static void PrintTargets(BenchOptions options, List<PhaseResult> results)
+    {
+        Console.WriteLine();
+        Console.WriteLine("== Targets (issue 6, on the 2-core machine) ==");
+        var throughput = results.FirstOrDefault(r => r.Name.StartsWith("Throughput", StringComparison.Ordinal));
+        var rate = results.FirstOrDefault(r => !r.Name.StartsWith("Throughput", StringComparison.Ordinal));
+        if (throughput is not null)
+        {
+            Console.WriteLine(($"  end to end with {options.Recipients} recipients: {throughput.PackagesPerSecond:0} packages/s (target ≥ 1000 with 3): "
+                + (options.Recipients == 3 ? Verdict(throughput.PackagesPerSecond >= 1000) : "not comparable (not 3 recipients)")));
+        }
+        if (rate is not null && rate.LatenciesMs.Length > 0)
+        {
+            var p99 = Percentile(rate.LatenciesMs, 99);
+            Console.WriteLine(($"  p99 submit to feed at {options.Rate} packages/s: {p99:0} ms (target < 250 ms at 500/s): "
+                + (options.Rate == 500 ? Verdict(p99 < 250) : "not comparable (not 500/s)")));
+        }
+        if (options.Mode == "soak" && rate is not null)
+        {
+            foreach (var name in new[] { "gateway", "policy-decision", "audit" })
+            {
+                var (first, last, slope) = Trend(rate, name);
+                var flat = last <= first * 1.10 || slope < 1;
+                Console.WriteLine(($"  memory of {name} over {options.RateSeconds / 60.0:0} min: {first:0} → {last:0} MiB, {slope:+0.0;-0.0} MiB/min (target flat): {Verdict(flat)}"));
+            }
+        }
+        Console.WriteLine("  one policy decision < 20 µs, one seal of 4 KiB < 200 µs: see the micro-benchmarks (benchmarks/TOEX.Sharing.Benchmarks.Micro)");
+    }
+
+    private static string Verdict(bool met) => met ? "met" : "MISSED";
+
+    private static double Percentile(double[] sorted, double p) =>
+        sorted.Length == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(p / 100 * sorted.Length) - 1, 0, sorted.Length - 1)];
+
+}

@@ -1,0 +1,184 @@
+using System.Net.Http.Headers;
+using Microsoft.Data.Sqlite;
+using TOEX.Sharing.Sealing;
+using TOEX.Sharing.Testing;
+
+namespace TOEX.Sharing.Benchmarks.EndToEnd;
+
+/// <summary>
+/// What the benchmark runs against: a private RabbitMQ node (management API on, for message counts), a virtual host of
+/// this run's own, and the gateway, PolicyDecision and the audit worker as separate processes of this configuration's
+/// build, each connecting as its own broker user, with keys, stores (SQLite) and a development issuer under a temporary
+/// folder. The services run as in production except for the development issuer, the clock (the reference region's
+/// agreements are in force at 2026-11-25) and the gateway's per-caller rate limit, raised for the benchmark's clients.
+/// </summary>
+internal sealed class BenchStack : IAsyncDisposable
+{
+    public const string StartsAt = "2026-11-25T12:00:00Z";
+
+    /// <summary>Every partner with a registered key (nca RSA, the others EC P-256), as in the end-to-end tests.</summary>
+    private static readonly string[] Partners =
+        ["rocu-wm", "wmp", "staffs", "nca", "border-force-mids", "bcc-childrens", "bsol-nhs-safeguarding", "safe-haven"];
+
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
+    private readonly List<ChildProcess> processes = [];
+
+    private BenchStack(RabbitMqBroker broker, string root)
+    {
+        Broker = broker;
+        Root = root;
+    }
+
+    public RabbitMqBroker Broker { get; }
+    public string Root { get; }
+    public BrokerVhost Vhost { get; private set; } = null!;
+    public Uri Gateway { get; private set; } = null!;
+    public ChildProcess GatewayProcess { get; private set; } = null!;
+    public ChildProcess PolicyDecisionProcess { get; private set; } = null!;
+    public ChildProcess AuditProcess { get; private set; } = null!;
+
+    private string AuditDatabase => Path.Combine(Root, "audit.db");
+    private string DevIssuerDirectory => Path.Combine(Root, "dev-issuer");
+
+    /// <summary>The broker, the services and this process, for CPU and memory.</summary>
+    public IReadOnlyList<MeasuredProcess> Measured =>
+    [
+        new("gateway", GatewayProcess.Id),
+        new("policy-decision", PolicyDecisionProcess.Id),
+        new("audit", AuditProcess.Id),
+        new("rabbitmq", Broker.NodeProcessId ?? throw new InvalidOperationException("The broker's process id is unknown.")),
+        new("benchmark client", Environment.ProcessId),
+    ];
+
+    public static async Task<BenchStack> StartBrokerAsync()
+    {
+        var broker = await RabbitMqBroker.StartPrivateNodeWithManagementAsync();
+        return new BenchStack(broker, Directory.CreateTempSubdirectory("toex-bench-").FullName);
+    }
+
+    public async Task StartServicesAsync()
+    {
+        Vhost = await Broker.CreateVirtualHostAsync("bench");
+        var partnerKeys = Path.Combine(Root, "partners");
+        foreach (var partner in Partners)
+        {
+            KeyFiles.Generate(partnerKeys, partner == "nca" ? KeyKind.Rsa : KeyKind.EC, KeyUse.Encryption, partner);
+        }
+        var decisionJwks = Path.Combine(Root, "policy-decision.jwks.json");
+        var blindIndexKey = Path.Combine(Root, "keys", "blind-index.key");
+        var common = new Dictionary<string, string?>
+        {
+            ["DOTNET_ENVIRONMENT"] = "Development",
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["Authentication__DevIssuer__Directory"] = DevIssuerDirectory,
+            ["Clock__StartsAt"] = StartsAt,
+            // Information logs go to the console as they would in production; the framework's own chatter does not.
+            ["Logging__LogLevel__Microsoft.AspNetCore"] = "Warning",
+            ["Logging__LogLevel__Microsoft.EntityFrameworkCore"] = "Warning",
+        };
+
+        PolicyDecisionProcess = Start("TOEX.Sharing.PolicyDecision", common, new()
+        {
+            ["RabbitMq__Url"] = (await Broker.ServiceUriAsync(Vhost, "policy-decision")).ToString(),
+            ["PolicyDecision__PoliciesPath"] = RepoPaths.Policies,
+            ["PolicyDecision__KeyRingPath"] = Path.Combine(Root, "keys", "policy-decision"),
+            ["PolicyDecision__PublicJwksPath"] = decisionJwks,
+        });
+        await Ready(PolicyDecisionProcess, () => PolicyDecisionProcess.WaitForOutputAsync("Application started", StartTimeout));
+
+        var audit = new Uri($"http://127.0.0.1:{FreePort.Next()}");
+        AuditProcess = Start("TOEX.Sharing.Audit", common, new()
+        {
+            ["ASPNETCORE_URLS"] = audit.ToString(),
+            ["RabbitMq__Url"] = (await Broker.ServiceUriAsync(Vhost, "audit")).ToString(),
+            ["Audit__ConnectionString"] = $"Data Source={AuditDatabase}",
+            ["Audit__DecisionJwksPath"] = decisionJwks,
+            ["Audit__BlindIndexKeyPath"] = blindIndexKey,
+            ["Audit__KeyRingPath"] = Path.Combine(Root, "keys", "audit"),
+        });
+
+        Gateway = new Uri($"http://127.0.0.1:{FreePort.Next()}");
+        GatewayProcess = Start("TOEX.Sharing.Gateway", common, new()
+        {
+            ["ASPNETCORE_URLS"] = Gateway.ToString(),
+            ["RabbitMq__Url"] = (await Broker.ServiceUriAsync(Vhost, "gateway")).ToString(),
+            ["Gateway__ConnectionString"] = $"Data Source={Path.Combine(Root, "gateway.db")}",
+            ["Gateway__KeyRingPath"] = Path.Combine(Root, "keys", "broker"),
+            ["Gateway__PartnerKeysPath"] = partnerKeys,
+            ["Gateway__DecisionJwksPath"] = decisionJwks,
+            ["Gateway__PoliciesPath"] = RepoPaths.Policies,
+            ["Gateway__BlindIndexKeyPath"] = blindIndexKey,
+            // Each benchmark client is one caller sending far more than a person would: the limit is raised for this
+            // run only, never in the service's defaults (Limits:PermitsPerWindow, 6000 a minute).
+            ["Limits__PermitsPerWindow"] = "1000000",
+        });
+        await Ready(AuditProcess, () => AuditProcess.WaitForHttpAsync(new Uri(audit, "/health"), StartTimeout));
+        await Ready(GatewayProcess, () => GatewayProcess.WaitForHttpAsync(new Uri(Gateway, "/health"), StartTimeout));
+    }
+
+    private ChildProcess Start(string project, Dictionary<string, string?> common, Dictionary<string, string?> own)
+    {
+        var environment = new Dictionary<string, string?>(common);
+        foreach (var (key, value) in own)
+        {
+            environment[key] = value;
+        }
+        var process = ChildProcess.StartDotnet(ChildProcess.BuiltServicePath(project), environment, name: project, workingDirectory: Root,
+            outputLines: 200);
+        processes.Add(process);
+        return process;
+    }
+
+    private static async Task Ready(ChildProcess process, Func<Task> wait)
+    {
+        try
+        {
+            await wait();
+        }
+        catch (Exception e)
+        {
+            throw new InvalidOperationException($"{process.Name} did not start: {e.Message}", e);
+        }
+    }
+
+    /// <summary>A development-issuer token for a caller of <paramref name="organisation"/>.</summary>
+    public AuthenticationHeaderValue Token(string organisation, string subject, params string[] roles)
+    {
+        using var issuer = DevIssuer.OpenOrCreate(DevIssuerDirectory, TimeProvider.System);
+        return new AuthenticationHeaderValue("Bearer", issuer.CreateToken(organisation, roles, subject, TimeSpan.FromHours(2)));
+    }
+
+    /// <summary>How many entries the audit ledger holds, read from its store (read-only, beside the running audit worker).</summary>
+    public async Task<long> LedgerEntriesAsync()
+    {
+        if (!File.Exists(AuditDatabase))
+        {
+            return 0;
+        }
+        await using var connection = new SqliteConnection($"Data Source={AuditDatabase};Mode=ReadOnly");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = """SELECT COUNT(*) FROM "Entries" """;
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>The recent output of every service, for a failure.</summary>
+    public string RecentOutput() => string.Join("\n", processes.Select(p => p.FormatRecentOutput(30)));
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var process in processes)
+        {
+            await process.DisposeAsync();
+        }
+        await Broker.DisposeAsync();
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Left for the OS to clean.
+        }
+    }
+}

@@ -1,0 +1,254 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json.Nodes;
+
+namespace TOEX.Sharing.Benchmarks.EndToEnd;
+
+/// <summary>What one phase measured.</summary>
+internal sealed record PhaseResult(
+    string Name, int Packages, int Failed, int Permitted, TimeSpan SubmitTime, TimeSpan ToFeeds, TimeSpan? ToLedger,
+    double[] LatenciesMs, IReadOnlyDictionary<string, (double CpuSeconds, double PeakMiB)> Processes,
+    IReadOnlyDictionary<string, long> BrokerMessages, IReadOnlyList<string> Errors, IReadOnlyList<(TimeSpan At, Dictionary<string, double> MiB)> Memory,
+    string LoadBefore, string LoadAfter)
+{
+    public double PackagesPerSecond => Packages / ToFeeds.TotalSeconds;
+}
+
+/// <summary>
+/// One run of packages against the stack: clients submit through <c>POST /api/v1/packages</c> (each client its own
+/// caller of rocu-wm), while each permitted partner reads its own feed (<c>GET /api/v1/feed</c>, as a partner would,
+/// every 20 ms while it is empty). A package's submit-to-feed latency is measured per permitted copy, from the moment
+/// its submission began (in the fixed-rate run, the moment it was due, so a backlog counts) to the moment its
+/// partner's read returned it. The phase ends when every permitted copy is on its feed and the ledger holds every
+/// entry the packages cause.
+/// </summary>
+internal sealed class Phase(BenchStack stack, Workload workload, HttpClient http)
+{
+    private static readonly TimeSpan FeedPoll = TimeSpan.FromMilliseconds(20);
+
+    private readonly ConcurrentDictionary<Guid, long> submittedAt = new();
+    private readonly ConcurrentDictionary<(Guid Package, string Partner), long> seenAt = new();
+    private readonly ConcurrentDictionary<Guid, BenchPackage> accepted = new();
+    private readonly ConcurrentQueue<string> errors = new();
+    private int failed;
+
+    /// <summary>Feed cursors carry over from one phase to the next: each partner reads on from where it was.</summary>
+    private static readonly ConcurrentDictionary<string, string> Cursors = new();
+
+    /// <summary>Entries in the ledger before the phase.</summary>
+    private long ledgerBefore;
+
+    public async Task<PhaseResult> RunAsync(string name, int count, int clients, int? rate, TimeSpan? duration, TimeSpan memoryInterval)
+    {
+        ledgerBefore = await stack.LedgerEntriesAsync();
+        var brokerBefore = await stack.Broker.MessageStatsAsync(stack.Vhost.Name);
+        var loadBefore = ProcessStats.MachineLoad();
+        await using var sampler = new Sampler(stack.Measured, memoryInterval);
+        sampler.Start();
+        using var stopPolling = new CancellationTokenSource();
+        var partners = Workload.Templates.SelectMany(t => t.For(workload.Options.Recipients)).Distinct().ToList();
+        var pollers = partners.Select(p => PollAsync(p, stopPolling.Token)).ToList();
+
+        var clock = Stopwatch.StartNew();
+        var start = Stopwatch.GetTimestamp();
+        var total = rate is { } r ? (int)(r * duration!.Value.TotalSeconds) : count;
+        var next = -1;
+        var tokens = Enumerable.Range(0, clients)
+            .Select(i => stack.Token("rocu-wm", $"bench-client-{i.ToString(CultureInfo.InvariantCulture)}", "Packages.Submit")).ToList();
+        var submitters = tokens.Select(token => Task.Run(async () =>
+        {
+            int index;
+            while ((index = Interlocked.Increment(ref next)) < total)
+            {
+                var package = workload.Next();
+                long due;
+                if (rate is { } perSecond)
+                {
+                    // Open loop: package i is due at start + i / rate, whether or not earlier ones have finished.
+                    due = start + (long)(index * (double)Stopwatch.Frequency / perSecond);
+                    var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
+                    if (wait > TimeSpan.Zero)
+                    {
+                        await Task.Delay(wait);
+                    }
+                }
+                else
+                {
+                    due = Stopwatch.GetTimestamp();
+                }
+                await SubmitAsync(package, token, due);
+            }
+        })).ToList();
+        await Task.WhenAll(submitters);
+        var submitTime = clock.Elapsed;
+
+        var permitted = accepted.Values.Sum(p => p.Permitted.Length);
+        var timeout = TimeSpan.FromSeconds(Math.Max(120, submitTime.TotalSeconds * 3));
+        TimeSpan toFeeds;
+        while (true)
+        {
+            var seen = accepted.Values.Sum(p => p.Permitted.Count(partner => seenAt.ContainsKey((Guid(p), partner))));
+            if (seen >= permitted)
+            {
+                toFeeds = clock.Elapsed;
+                break;
+            }
+            if (clock.Elapsed > submitTime + timeout)
+            {
+                errors.Enqueue($"only {seen} of {permitted} permitted copies reached their feeds within {timeout.TotalSeconds:0} s after the last submission");
+                toFeeds = clock.Elapsed;
+                break;
+            }
+            await Task.Delay(20);
+        }
+
+        // Every package's entries: its submission, one decision per recipient, and per permitted copy its release and the
+        // partner's consultation of it (one entry per item read).
+        var expectedEntries = accepted.Values.Sum(p => 1 + p.Recipients + 2 * p.Permitted.Length);
+        TimeSpan? toLedger = null;
+        while (clock.Elapsed < toFeeds + timeout)
+        {
+            var entries = await stack.LedgerEntriesAsync() - ledgerBefore;
+            if (entries >= expectedEntries)
+            {
+                toLedger = clock.Elapsed;
+                if (entries > expectedEntries)
+                {
+                    errors.Enqueue($"the ledger holds {entries} entries for this phase; {expectedEntries} were expected");
+                }
+                break;
+            }
+            await Task.Delay(100);
+        }
+        if (toLedger is null)
+        {
+            errors.Enqueue($"the ledger did not reach the {expectedEntries} entries expected within {timeout.TotalSeconds:0} s");
+        }
+        await stopPolling.CancelAsync();
+        await Task.WhenAll(pollers);
+        var processes = await sampler.StopAsync();
+
+        var latencies = accepted.Values
+            .SelectMany(p => p.Permitted.Select(partner => (Id: Guid(p), Partner: partner)))
+            .Where(k => seenAt.ContainsKey(k) && submittedAt.ContainsKey(k.Id))
+            .Select(k => Stopwatch.GetElapsedTime(submittedAt[k.Id], seenAt[k]).TotalMilliseconds)
+            .Order().ToArray();
+        var brokerAfter = await SettledBrokerStatsAsync();
+        var broker = brokerAfter.ToDictionary(kv => kv.Key, kv => kv.Value - brokerBefore.GetValueOrDefault(kv.Key));
+        return new PhaseResult(name, accepted.Count, failed, permitted, submitTime, toFeeds, toLedger, latencies, processes, broker,
+            [.. errors], sampler.Series, loadBefore, ProcessStats.MachineLoad());
+    }
+
+    private readonly ConcurrentDictionary<BenchPackage, Guid> ids = new();
+
+    private Guid Guid(BenchPackage package) => ids[package];
+
+    private async Task SubmitAsync(BenchPackage package, AuthenticationHeaderValue token, long due)
+    {
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/packages")
+            {
+                Content = new ByteArrayContent(package.Body) { Headers = { ContentType = new("application/json") } },
+            };
+            request.Headers.Authorization = token;
+            using var response = await http.SendAsync(request);
+            var body = await response.Content.ReadAsStringAsync();
+            if (response.StatusCode != HttpStatusCode.Accepted)
+            {
+                Fail($"{package.Reference}: {(int)response.StatusCode} {body[..Math.Min(body.Length, 300)]}");
+                return;
+            }
+            var id = System.Guid.Parse((string)JsonNode.Parse(body)!["id"]!);
+            submittedAt[id] = due;
+            ids[package] = id;
+            accepted[id] = package;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            Fail($"{package.Reference}: {e.GetType().Name} {e.Message}");
+        }
+    }
+
+    private void Fail(string error)
+    {
+        Interlocked.Increment(ref failed);
+        if (errors.Count < 10)
+        {
+            errors.Enqueue(error);
+        }
+    }
+
+    /// <summary>A partner reading its feed: at once again after a full page, every 20 ms while there is nothing new.</summary>
+    private async Task PollAsync(string partner, CancellationToken stop)
+    {
+        var token = stack.Token(partner, $"{partner}-bench-reader", "Feed.Read");
+        while (!stop.IsCancellationRequested)
+        {
+            var after = Cursors.GetValueOrDefault(partner, "0");
+            var full = false;
+            try
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/feed?after={after}&limit=500");
+                request.Headers.Authorization = token;
+                using var response = await http.SendAsync(request, stop);
+                var now = Stopwatch.GetTimestamp();
+                if (response.IsSuccessStatusCode)
+                {
+                    var page = JsonNode.Parse(await response.Content.ReadAsStringAsync(stop))!;
+                    var items = page["items"]!.AsArray();
+                    foreach (var item in items)
+                    {
+                        seenAt.TryAdd((System.Guid.Parse((string)item!["packageId"]!), partner), now);
+                    }
+                    Cursors[partner] = (string)page["next"]!;
+                    full = items.Count == 500;
+                }
+                else if (errors.Count < 10)
+                {
+                    errors.Enqueue($"feed of {partner}: {(int)response.StatusCode}");
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (HttpRequestException e)
+            {
+                errors.Enqueue($"feed of {partner}: {e.Message}");
+            }
+            if (!full)
+            {
+                try
+                {
+                    await Task.Delay(FeedPoll, stop);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>The broker's counters once they have stopped moving (the node refreshes them every second).</summary>
+    private async Task<IReadOnlyDictionary<string, long>> SettledBrokerStatsAsync()
+    {
+        var last = await stack.Broker.MessageStatsAsync(stack.Vhost.Name);
+        for (var i = 0; i < 20; i++)
+        {
+            await Task.Delay(1500);
+            var now = await stack.Broker.MessageStatsAsync(stack.Vhost.Name);
+            if (now.GetValueOrDefault("publish") == last.GetValueOrDefault("publish")
+                && now.GetValueOrDefault("deliver_get") == last.GetValueOrDefault("deliver_get"))
+            {
+                return now;
+            }
+            last = now;
+        }
+        return last;
+    }
+}
