@@ -4,11 +4,14 @@
 # pull partner (nca) that polls its feed, and a sample push receiver (wmp, staffs, bcc-childrens,
 # safe-haven) that verifies each webhook, opens it and acknowledges. Prints the URLs, then shows a ready
 # example: submits deploy/samples, shows what was pushed, reads a feed, recalls a package.
+# The services export traces, metrics and logs by OTLP to a local Aspire dashboard (one trace per package, from the
+# HTTP request through decision, release, delivery and the ledger), whose login URL is printed.
 # Ctrl-C stops everything (the private broker too, unless --keep-broker).
 #
-# Usage: deploy/run-local.sh [--no-example] [--keep-broker]
-#   TOEX_GATEWAY_PORT (5080), TOEX_AUDIT_PORT (5081), TOEX_RECEIVER_PORT (5090),
-#   TOEX_RABBITMQ_NODE_PORT (5679) choose ports.
+# Usage: deploy/run-local.sh [--no-example] [--keep-broker] [--no-dashboard]
+#   TOEX_GATEWAY_PORT (5080), TOEX_AUDIT_PORT (5081), TOEX_RECEIVER_PORT (5090), TOEX_RABBITMQ_NODE_PORT (5679),
+#   TOEX_DASHBOARD_PORT (18888), TOEX_OTLP_PORT (18890) choose ports. With OTEL_EXPORTER_OTLP_ENDPOINT already set,
+#   the services export there instead.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,11 +23,15 @@ receiver_port="${TOEX_RECEIVER_PORT:-5090}"
 push_partners=(wmp staffs bcc-childrens safe-haven)
 example=1
 keep_broker=0
+dashboard=1
+dashboard_port="${TOEX_DASHBOARD_PORT:-18888}"
+otlp_port="${TOEX_OTLP_PORT:-18890}"
 for arg in "$@"; do
   case "$arg" in
     --no-example) example=0 ;;
     --keep-broker) keep_broker=1 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    --no-dashboard) dashboard=0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "run-local: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -70,6 +77,37 @@ fi
 service_url() { # service
   if [[ -n "${TOEX_RABBITMQ_URL:-}" ]]; then echo "$TOEX_RABBITMQ_URL"; else "$root/deploy/rabbitmq/private-node.sh" service-url "$1" --dir "$state/rabbitmq"; fi
 }
+
+dashboard_url=""
+if [[ -n "${OTEL_EXPORTER_OTLP_ENDPOINT:-}" ]]; then
+  say "Telemetry goes to OTEL_EXPORTER_OTLP_ENDPOINT ($OTEL_EXPORTER_OTLP_ENDPOINT)"
+elif [[ $dashboard == 1 ]]; then
+  say "Starting the trace dashboard (Aspire dashboard, standalone)"
+  # Fetched from NuGet by restoring deploy/dashboard (a self-contained linux-x64 executable in the package's tools/).
+  dashboard_bin=""
+  if dotnet restore "$root/deploy/dashboard/Dashboard.csproj" -v quiet -nologo >"$logs/dashboard-restore.log" 2>&1; then
+    packages="$(dotnet nuget locals global-packages -l | sed -E 's/^global-packages: *//')"
+    dashboard_bin="${packages%/}/aspire.dashboard.sdk.linux-x64/13.6.5/tools/Aspire.Dashboard"
+  fi
+  if [[ -x "$dashboard_bin" && "$(uname -m)" == x86_64 ]]; then
+    # Loopback only; the browser signs in with the one-time link the dashboard prints; the services need an API key.
+    otlp_key="$(LC_ALL=C tr -dc 'A-Za-z0-9' </dev/urandom | head -c 32 || true)"
+    ASPNETCORE_URLS="http://127.0.0.1:$dashboard_port" ASPIRE_DASHBOARD_OTLP_HTTP_ENDPOINT_URL="http://127.0.0.1:$otlp_port" \
+      Dashboard__Otlp__AuthMode=ApiKey Dashboard__Otlp__PrimaryApiKey="$otlp_key" \
+      "$dashboard_bin" >"$logs/dashboard.log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 1 120); do grep -q "Login URL" "$logs/dashboard.log" 2>/dev/null && break; sleep 0.5; done
+    dashboard_url="$(sed -n 's/.*Login URL: *//p' "$logs/dashboard.log" | head -n 1)"
+    if [[ -n "$dashboard_url" ]]; then
+      export OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$otlp_port" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf \
+        OTEL_EXPORTER_OTLP_HEADERS="x-otlp-api-key=$otlp_key"
+    else
+      echo "run-local: the dashboard did not start (see $logs/dashboard.log); going on without it" >&2
+    fi
+  else
+    echo "run-local: no Aspire dashboard for this machine (linux-x64 only; see $logs/dashboard-restore.log); going on without it" >&2
+  fi
+fi
 
 say "Keys (development only, in .local/keys)"
 partners=(rocu-wm wmp staffs nca border-force-mids bcc-childrens bsol-nhs-safeguarding safe-haven)
@@ -127,6 +165,7 @@ cat <<MSG
   Audit          $audit   (API: /api/v1/audit/entries)
   RabbitMQ       ${broker_url%%@*}@…  (private node: .local/rabbitmq; services connect as their own users)
   Logs           $logs
+  Traces         ${dashboard_url:-${OTEL_EXPORTER_OTLP_ENDPOINT:-(no dashboard: --no-dashboard, or it could not start)}}
   Sample partner nca (pull): what it reads is opened into $logs/sample-partner.log
   Sample receiver http://127.0.0.1:$receiver_port/hooks/PARTNER (push): what it verifies and opens is in $logs/sample-receiver.log
 
