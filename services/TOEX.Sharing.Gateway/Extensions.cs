@@ -144,6 +144,8 @@ public static class Extensions
                 ALTER TABLE "Webhooks" ADD COLUMN IF NOT EXISTS "TraceParent" text NULL;
                 """);
         }
+        // A store made before the index (EnsureCreated leaves it as it was).
+        await db.Database.ExecuteSqlRawAsync("""CREATE INDEX IF NOT EXISTS "IX_Recipients_DeliveryState" ON "Recipients" ("DeliveryState");""");
     }
 }
 

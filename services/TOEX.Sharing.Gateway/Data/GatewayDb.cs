@@ -25,6 +25,8 @@ public sealed class GatewayDb(DbContextOptions<GatewayDb> options) : DbContext(o
         {
             e.HasKey(r => new { r.PackageId, r.Partner });
             e.HasIndex(r => r.ReferralId).IsUnique();
+            // Held copies are looked for after every confirmation from the audit worker: never by scanning every recipient.
+            e.HasIndex(r => r.DeliveryState);
         });
         modelBuilder.Entity<FeedItem>(e =>
         {
