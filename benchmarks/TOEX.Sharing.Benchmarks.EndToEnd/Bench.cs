@@ -34,6 +34,8 @@ internal static class Bench
         Console.WriteLine();
         Console.WriteLine("Starting the gateway, PolicyDecision and the audit worker …");
         await stack.StartServicesAsync();
+        // For a profiler alongside (dotnet-trace collect -p PID, dotnet-counters monitor -p PID).
+        Console.WriteLine("  " + string.Join(", ", stack.Measured.Select(p => $"{p.Name} pid {p.Pid}")));
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = TimeSpan.FromMinutes(30) })
         {
             BaseAddress = stack.Gateway,
