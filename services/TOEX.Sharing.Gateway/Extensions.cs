@@ -121,7 +121,10 @@ public static class Extensions
         await AddTracingAsync(db);
     }
 
-    /// <summary>A store made before events and pushes kept their trace (EnsureCreated leaves it as it was): adds the columns.</summary>
+    /// <summary>
+    /// A store made before events and pushes kept their trace, or before the indexes that find held copies and due
+    /// acknowledgements (EnsureCreated leaves it as it was): adds the columns and the indexes.
+    /// </summary>
     private static async Task AddTracingAsync(GatewayDb db)
     {
         if (db.Database.IsSqlite())
@@ -144,8 +147,10 @@ public static class Extensions
                 ALTER TABLE "Webhooks" ADD COLUMN IF NOT EXISTS "TraceParent" text NULL;
                 """);
         }
-        // A store made before the index (EnsureCreated leaves it as it was).
-        await db.Database.ExecuteSqlRawAsync("""CREATE INDEX IF NOT EXISTS "IX_Recipients_DeliveryState" ON "Recipients" ("DeliveryState");""");
+        await db.Database.ExecuteSqlRawAsync("""
+            CREATE INDEX IF NOT EXISTS "IX_Recipients_DeliveryState" ON "Recipients" ("DeliveryState");
+            CREATE INDEX IF NOT EXISTS "IX_Recipients_AcknowledgementDueAtUnixMs" ON "Recipients" ("AcknowledgementDueAtUnixMs");
+            """);
     }
 }
 

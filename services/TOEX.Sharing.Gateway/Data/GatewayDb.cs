@@ -27,6 +27,8 @@ public sealed class GatewayDb(DbContextOptions<GatewayDb> options) : DbContext(o
             e.HasIndex(r => r.ReferralId).IsUnique();
             // Held copies are looked for after every confirmation from the audit worker: never by scanning every recipient.
             e.HasIndex(r => r.DeliveryState);
+            // So are acknowledgements coming due, on every round of the webhook dispatcher.
+            e.HasIndex(r => r.AcknowledgementDueAtUnixMs);
         });
         modelBuilder.Entity<FeedItem>(e =>
         {
