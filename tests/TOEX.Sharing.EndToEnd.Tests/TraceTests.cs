@@ -7,23 +7,26 @@ using TOEX.Sharing.Testing;
 namespace TOEX.Sharing.EndToEnd.Tests;
 
 /// <summary>
-/// The three services exporting their spans by OTLP/HTTP to a receiver in the test; bcc-childrens takes push delivery
-/// (a webhook receiver on loopback), every other partner reads its feed.
+/// The three services exporting their spans by OTLP/HTTP to a receiver in the test; the push partners of the samples
+/// (wmp, staffs, bcc-childrens) have webhook receivers on loopback, nca reads its feed.
 /// </summary>
 public sealed class TracedServices : RunningServices
 {
     public OtlpReceiver Receiver { get; private set; } = null!;
-    public WebhookReceiver BccChildrens { get; private set; } = null!;
+    public Dictionary<string, WebhookReceiver> Pushes { get; } = [];
 
     protected override IReadOnlyDictionary<string, string?> ExtraEnvironment => Receiver.ExporterEnvironment;
 
     public override async Task InitializeAsync()
     {
         Receiver = await OtlpReceiver.StartAsync();
-        BccChildrens = await WebhookReceiver.StartAsync();
         Directory.CreateDirectory(PartnerKeysDirectory);
-        await File.WriteAllTextAsync(Path.Combine(PartnerKeysDirectory, "bcc-childrens.webhook.json"),
-            new JsonObject { ["endpoint"] = BccChildrens.Url.ToString(), ["localDevelopment"] = true }.ToJsonString());
+        foreach (var partner in new[] { "wmp", "staffs", "bcc-childrens" })
+        {
+            Pushes[partner] = await WebhookReceiver.StartAsync();
+            await File.WriteAllTextAsync(Path.Combine(PartnerKeysDirectory, partner + ".webhook.json"),
+                new JsonObject { ["endpoint"] = Pushes[partner].Url.ToString(), ["localDevelopment"] = true }.ToJsonString());
+        }
         await base.InitializeAsync();
     }
 
@@ -34,9 +37,9 @@ public sealed class TracedServices : RunningServices
         {
             await Receiver.DisposeAsync();
         }
-        if (BccChildrens is not null)
+        foreach (var receiver in Pushes.Values)
         {
-            await BccChildrens.DisposeAsync();
+            await receiver.DisposeAsync();
         }
     }
 }
@@ -55,14 +58,13 @@ public sealed class TraceTests(TracedServices stack) : IClassFixture<TracedServi
     [Fact]
     public async Task A_package_makes_one_trace_from_the_request_through_decision_release_and_ledger_across_all_three_services()
     {
-        // Two packages: rocuwm-2026-000124 (wmp, staffs, nca all permitted; they read their feeds) and -000123
-        // (bcc-childrens permitted and pushed to its endpoint, wmp denied).
+        // Two packages: rocuwm-2026-000124 (wmp, staffs, nca all permitted: pushed to wmp and staffs, nca reads its feed)
+        // and -000123 (bcc-childrens permitted and pushed, wmp denied).
         var first = await SubmitAsync("rocuwm-2026-000124.json");
         var second = await SubmitAsync("rocuwm-2026-000123.json");
 
-        var trace = await CompleteTraceAsync(first, releases: 3, decisions: 3, pushes: 0);
+        var trace = await CompleteTraceAsync(first, releases: 3, decisions: 3, pushes: 2);
         var other = await CompleteTraceAsync(second, releases: 1, decisions: 2, pushes: 1);
-        await stack.BccChildrens.WaitForRequestAsync(1);
 
         // Each package is its own trace: nothing of one is in the other.
         Assert.NotEqual(trace.Root.TraceId, other.Root.TraceId);
@@ -141,12 +143,18 @@ public sealed class TraceTests(TracedServices stack) : IClassFixture<TracedServi
             + string.Join("\n", (found?.Spans ?? stack.Receiver.Spans).Select(s => s.ToString())));
 
         var trace = found!;
+        // Nothing done for this package anywhere started a trace of its own.
+        Assert.All(stack.Receiver.Spans.Where(s => s.Attributes.GetValueOrDefault("toex.package_id") == id),
+            s => Assert.True(s.TraceId == trace.Root.TraceId, $"{s} is outside the package's trace {trace.Root.TraceId}"));
         Assert.Null(trace.Root.ParentSpanId);
         Assert.Equal("POST", trace.Root.Attributes.GetValueOrDefault("http.request.method"));
         Assert.Equal([Audit, Gateway, PolicyDecision], trace.Spans.Select(s => s.Service).Distinct().Order(StringComparer.Ordinal));
         // A pushed copy: the webhook call to the partner (HttpClient's span under the attempt) is in the package's trace.
-        Assert.Equal(pushes, trace.Spans.Count(s => s.Name == "gateway.webhook" && s.Attributes.GetValueOrDefault("toex.webhook.delivered") == "true"));
-        Assert.Equal(pushes, trace.Spans.Count(s => s.Service == Gateway && s.Kind == 3 && s.Attributes.GetValueOrDefault("http.request.method") == "POST"));
+        var dump = string.Join("\n", trace.Spans.Select(s => $"{s} {string.Join(", ", s.Attributes.Select(a => $"{a.Key}={a.Value}"))}"));
+        Assert.True(pushes == trace.Spans.Count(s => s.Name == "gateway.webhook" && s.Attributes.GetValueOrDefault("toex.webhook.delivered") == "true"),
+            $"{pushes} delivered push(es) expected in:\n{dump}");
+        Assert.True(pushes == trace.Spans.Count(s => s.Service == Gateway && s.Kind == 3 && s.Attributes.GetValueOrDefault("http.request.method") == "POST"),
+            $"{pushes} webhook call(s) expected in:\n{dump}");
         Assert.Single(trace.Spans, s => s.ParentSpanId is null);
         // The decision was taken in this trace, and its ledger entries are in it too.
         Assert.Single(trace.Spans, s => s.Name == "policy.decide");
