@@ -37,6 +37,15 @@ internal sealed class BenchStack : IAsyncDisposable
     public ChildProcess PolicyDecisionProcess { get; private set; } = null!;
     public ChildProcess AuditProcess { get; private set; } = null!;
 
+    /// <summary>When each copy reached its partner, pushed or read from its feed.</summary>
+    public Arrivals Arrivals { get; } = new();
+
+    /// <summary>The partners that take push delivery (the policy set's registry), served by <see cref="PushSink"/>.</summary>
+    public IReadOnlySet<string> PushPartners { get; } = Policy.PolicySet.Load(RepoPaths.Policies).Partners.Values
+        .Where(p => p.Delivery == "push").Select(p => p.Id).ToHashSet();
+
+    private PushSink? pushSink;
+
     private string AuditDatabase => Path.Combine(Root, "audit.db");
     private string DevIssuerDirectory => Path.Combine(Root, "dev-issuer");
 
@@ -63,6 +72,13 @@ internal sealed class BenchStack : IAsyncDisposable
         foreach (var partner in Partners)
         {
             KeyFiles.Generate(partnerKeys, partner == "nca" ? KeyKind.Rsa : KeyKind.EC, KeyUse.Encryption, partner);
+        }
+        // The push partners' endpoints, registered as local development endpoints beside their keys.
+        pushSink = await PushSink.StartAsync(Arrivals);
+        foreach (var partner in PushPartners)
+        {
+            await File.WriteAllTextAsync(Path.Combine(partnerKeys, partner + ".webhook.json"),
+                $$"""{"endpoint": "{{new Uri(pushSink.Url, $"/hooks/{partner}")}}", "localDevelopment": true}""");
         }
         var decisionJwks = Path.Combine(Root, "policy-decision.jwks.json");
         var blindIndexKey = Path.Combine(Root, "keys", "blind-index.key");
@@ -108,6 +124,7 @@ internal sealed class BenchStack : IAsyncDisposable
             ["Gateway__DecisionJwksPath"] = decisionJwks,
             ["Gateway__PoliciesPath"] = RepoPaths.Policies,
             ["Gateway__BlindIndexKeyPath"] = blindIndexKey,
+            ["Gateway__Webhooks__KeyPath"] = Path.Combine(Root, "keys", "webhook"),
             // Each benchmark client is one caller sending far more than a person would: the limit is raised for this
             // run only, never in the service's defaults (Limits:PermitsPerWindow, 6000 a minute).
             ["Limits__PermitsPerWindow"] = "1000000",
@@ -170,6 +187,10 @@ internal sealed class BenchStack : IAsyncDisposable
         foreach (var process in processes)
         {
             await process.DisposeAsync();
+        }
+        if (pushSink is not null)
+        {
+            await pushSink.DisposeAsync();
         }
         await Broker.DisposeAsync();
         try

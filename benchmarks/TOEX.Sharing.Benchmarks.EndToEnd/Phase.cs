@@ -19,18 +19,18 @@ internal sealed record PhaseResult(
 
 /// <summary>
 /// One run of packages against the stack: clients submit through <c>POST /api/v1/packages</c> (each client its own
-/// caller of rocu-wm), while each permitted partner reads its own feed (<c>GET /api/v1/feed</c>, as a partner would,
-/// every 20 ms while it is empty). A package's submit-to-feed latency is measured per permitted copy, from the moment
-/// its submission began (in the fixed-rate run, the moment it was due, so a backlog counts) to the moment its
-/// partner's read returned it. The phase ends when every permitted copy is on its feed and the ledger holds every
-/// entry the packages cause.
+/// caller of rocu-wm), while each permitted pull partner reads its own feed (<c>GET /api/v1/feed</c>, as a partner
+/// would, every 20 ms while it is empty) and each push partner's endpoint receives its webhooks. A package's
+/// submit-to-delivery latency is measured per permitted copy, from the moment its submission began (in the fixed-rate
+/// run, the moment it was due, so a backlog counts) to the moment its partner had it (a feed read returned it, or its
+/// push arrived). The phase ends when every permitted copy has reached its partner and the ledger holds every entry
+/// the packages cause.
 /// </summary>
 internal sealed class Phase(BenchStack stack, Workload workload, HttpClient http)
 {
     private static readonly TimeSpan FeedPoll = TimeSpan.FromMilliseconds(20);
 
     private readonly ConcurrentDictionary<Guid, long> submittedAt = new();
-    private readonly ConcurrentDictionary<(Guid Package, string Partner), long> seenAt = new();
     private readonly ConcurrentDictionary<Guid, BenchPackage> accepted = new();
     private readonly ConcurrentQueue<string> errors = new();
     private int failed;
@@ -49,7 +49,9 @@ internal sealed class Phase(BenchStack stack, Workload workload, HttpClient http
         await using var sampler = new Sampler(stack.Measured, memoryInterval);
         sampler.Start();
         using var stopPolling = new CancellationTokenSource();
-        var partners = Workload.Templates.SelectMany(t => t.For(workload.Options.Recipients)).Distinct().ToList();
+        // Pull partners read their feeds; push partners get webhooks (PushSink) and do not poll.
+        var partners = Workload.Templates.SelectMany(t => t.For(workload.Options.Recipients)).Distinct()
+            .Where(p => !stack.PushPartners.Contains(p)).ToList();
         var pollers = partners.Select(p => PollAsync(p, stopPolling.Token)).ToList();
 
         var clock = Stopwatch.StartNew();
@@ -90,7 +92,7 @@ internal sealed class Phase(BenchStack stack, Workload workload, HttpClient http
         TimeSpan toFeeds;
         while (true)
         {
-            var seen = accepted.Values.Sum(p => p.Permitted.Count(partner => seenAt.ContainsKey((Guid(p), partner))));
+            var seen = accepted.Values.Sum(p => p.Permitted.Count(partner => stack.Arrivals.TryGet(Guid(p), partner, out _)));
             if (seen >= permitted)
             {
                 toFeeds = clock.Elapsed;
@@ -105,8 +107,8 @@ internal sealed class Phase(BenchStack stack, Workload workload, HttpClient http
             await Task.Delay(20);
         }
 
-        // Every package's entries: its submission, one decision per recipient, and per permitted copy its release and the
-        // partner's consultation of it (one entry per item read).
+        // Every package's entries: its submission, one decision per recipient, and per permitted copy its release and its
+        // delivery (a pull partner's consultation of it, one entry per item read; or the push's webhook-delivered entry).
         var expectedEntries = accepted.Values.Sum(p => 1 + p.Recipients + 2 * p.Permitted.Length);
         TimeSpan? toLedger = null;
         while (clock.Elapsed < toFeeds + timeout)
@@ -133,8 +135,9 @@ internal sealed class Phase(BenchStack stack, Workload workload, HttpClient http
 
         var latencies = accepted.Values
             .SelectMany(p => p.Permitted.Select(partner => (Id: Guid(p), Partner: partner)))
-            .Where(k => seenAt.ContainsKey(k) && submittedAt.ContainsKey(k.Id))
-            .Select(k => Stopwatch.GetElapsedTime(submittedAt[k.Id], seenAt[k]).TotalMilliseconds)
+            .Select(k => (k.Id, Seen: stack.Arrivals.TryGet(k.Id, k.Partner, out var at) ? at : (long?)null))
+            .Where(k => k.Seen is not null && submittedAt.ContainsKey(k.Id))
+            .Select(k => Stopwatch.GetElapsedTime(submittedAt[k.Id], k.Seen!.Value).TotalMilliseconds)
             .Order().ToArray();
         var brokerAfter = await SettledBrokerStatsAsync();
         var broker = brokerAfter.ToDictionary(kv => kv.Key, kv => kv.Value - brokerBefore.GetValueOrDefault(kv.Key));
@@ -202,7 +205,7 @@ internal sealed class Phase(BenchStack stack, Workload workload, HttpClient http
                     var items = page["items"]!.AsArray();
                     foreach (var item in items)
                     {
-                        seenAt.TryAdd((System.Guid.Parse((string)item!["packageId"]!), partner), now);
+                        stack.Arrivals.Seen(System.Guid.Parse((string)item!["packageId"]!), partner, now);
                     }
                     Cursors[partner] = (string)page["next"]!;
                     full = items.Count == 500;
