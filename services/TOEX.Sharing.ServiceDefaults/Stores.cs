@@ -23,7 +23,8 @@ public static class Stores
         this DbContextOptionsBuilder options, string? database, string? connectionString, string localName) =>
         database == PostgreSql
             ? options.UseNpgsql(connectionString)
-            : options.UseSqlite(connectionString ?? $"Data Source={LocalPaths.Database(localName)}");
+            : options.UseSqlite(connectionString ?? $"Data Source={LocalPaths.Database(localName)}")
+                .AddInterceptors(SqliteBusyTimeout.Instance);
 
     /// <summary>
     /// Creates the schema if the store is new: on PostgreSQL under a session lock, so instances starting together
@@ -95,6 +96,36 @@ public static class Stores
     }
 
     private const long SchemaLock = 0x544F4558_0000_0001;
+}
+
+/// <summary>
+/// Every SQLite connection waits for the database's write lock inside SQLite (<c>PRAGMA busy_timeout</c>, which
+/// polls every few milliseconds), instead of failing busy at once into Microsoft.Data.Sqlite's own retry, which
+/// sleeps its thread 150 ms between tries: with writers from several consumers at once, those sleeps were most of
+/// the gateway's latency and starved its thread pool (found profiling the benchmark).
+/// </summary>
+internal sealed class SqliteBusyTimeout : Microsoft.EntityFrameworkCore.Diagnostics.DbConnectionInterceptor
+{
+    public static readonly SqliteBusyTimeout Instance = new();
+
+    /// <summary>As long as a command may take (Microsoft.Data.Sqlite's default command timeout, 30 s).</summary>
+    private const string Pragma = "PRAGMA busy_timeout = 30000;";
+
+    public override void ConnectionOpened(System.Data.Common.DbConnection connection,
+        Microsoft.EntityFrameworkCore.Diagnostics.ConnectionEndEventData eventData)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = Pragma;
+        command.ExecuteNonQuery();
+    }
+
+    public override async Task ConnectionOpenedAsync(System.Data.Common.DbConnection connection,
+        Microsoft.EntityFrameworkCore.Diagnostics.ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = Pragma;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
 }
 
 /// <summary>What a store lock protects (its PostgreSQL advisory lock key).</summary>
