@@ -74,12 +74,13 @@ public sealed class OutboxSignal : WakeSignal;
 public sealed class HeldReleasesSignal : WakeSignal;
 
 /// <summary>
-/// Publishes what committed transactions left in the outbox, in order, with their stored message ids (so a
+/// Publishes what committed transactions left in the outbox, oldest first, with their stored message ids (so a
 /// publish repeated after a crash is recognised downstream), and marks each sent once the broker confirmed it.
 /// </summary>
 public sealed class OutboxRelay(IServiceScopeFactory scopes, IBus bus, OutboxSignal signal, TimeProvider time,
     ILogger<OutboxRelay> logger) : BackgroundService
 {
+    private const int BatchSize = 100;
     private static readonly TimeSpan Poll = TimeSpan.FromSeconds(2);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -111,28 +112,47 @@ public sealed class OutboxRelay(IServiceScopeFactory scopes, IBus bus, OutboxSig
         }
     }
 
-    /// <summary>Publishes up to one batch; true when there may be more.</summary>
+    /// <summary>
+    /// Publishes up to one batch; true when there may be more. The batch's publishes are in flight together (one
+    /// wait for the broker's confirms, not one per message) and are marked sent in one commit: a crash between the
+    /// two publishes them again with the same message ids, which every consumer recognises. Messages whose publish
+    /// failed stay unsent and go again in the next batch.
+    /// </summary>
     private async Task<bool> PublishBatchAsync(CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<GatewayDb>();
-        var batch = await db.Outbox.Where(o => o.SentAt == null).OrderBy(o => o.Sequence).Take(100).ToListAsync(cancellationToken);
-        foreach (var message in batch)
+        var batch = await db.Outbox.Where(o => o.SentAt == null).OrderBy(o => o.Sequence).Take(BatchSize).ToListAsync(cancellationToken);
+        if (batch.Count == 0)
         {
-            message.Attempts++;
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(TimeSpan.FromSeconds(30));
-            using (var activity = ToexTelemetry.StartLinkedTo("gateway.outbox.publish", message.TraceParent, System.Diagnostics.ActivityKind.Producer))
-            {
-                activity?.SetTag("toex.message_type", message.MessageType);
-                await PublishAsync(message, timeout.Token);
-            }
-            message.SentAt = time.GetUtcNow();
-            ToexTelemetry.OutboxWait.Record((message.SentAt.Value - message.CreatedAt).TotalMilliseconds,
-                new KeyValuePair<string, object?>("type", message.MessageType));
+            return false;
+        }
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        var publishes = batch.Select(message => PublishOneAsync(message, timeout.Token)).ToList();
+        try
+        {
+            await Task.WhenAll(publishes);
+        }
+        finally
+        {
+            // Whatever was confirmed is marked sent, even when another publish of the batch failed.
             await db.SaveChangesAsync(cancellationToken);
         }
-        return batch.Count == 100;
+        return batch.Count == BatchSize;
+    }
+
+    private async Task PublishOneAsync(OutboxMessage message, CancellationToken cancellationToken)
+    {
+        message.Attempts++;
+        using (var activity = ToexTelemetry.StartLinkedTo("gateway.outbox.publish", message.TraceParent, System.Diagnostics.ActivityKind.Producer))
+        {
+            activity?.SetTag("toex.message_type", message.MessageType);
+            await PublishAsync(message, cancellationToken);
+        }
+        message.SentAt = time.GetUtcNow();
+        ToexTelemetry.OutboxWait.Record((message.SentAt.Value - message.CreatedAt).TotalMilliseconds,
+            new KeyValuePair<string, object?>("type", message.MessageType));
     }
 
     private Task PublishAsync(OutboxMessage message, CancellationToken cancellationToken)
