@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using TOEX.Sharing.Audit.Data;
 using TOEX.Sharing.Audit.Ledger;
@@ -156,6 +157,71 @@ public abstract class LedgerTreeGrowthTests(StoreKind store)
         var heads = await TreeHeadSigner.StoredAsync(db, CancellationToken.None);
         Assert.Equal([stored], heads);
         Assert.True(await LedgerProofsApiTests.VerifiesAsync(factory, heads[0]));
+    }
+
+    [Fact]
+    public async Task Concurrent_appends_commit_together_in_one_gapless_order_each_event_once()
+    {
+        using var factory = new AuditFactory(store);
+        _ = factory.Server;
+        var writer = factory.Services.GetRequiredService<LedgerWriter>();
+        var groups = new System.Collections.Concurrent.ConcurrentBag<int>();
+        var type = $"group-commit-{Guid.NewGuid():N}"; // tells this test's spans from those of tests running alongside
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name == TOEX.Sharing.ServiceDefaults.ToexTelemetry.ActivitySourceName,
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) =>
+                System.Diagnostics.ActivitySamplingResult.AllData,
+            ActivityStopped = a =>
+            {
+                if (a.OperationName == "audit.append" && a.GetTagItem("toex.ledger.entry_type") as string == type
+                    && a.GetTagItem("toex.ledger.group") is int group)
+                {
+                    groups.Add(group);
+                }
+            },
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        // 120 callers at once, each on its own store context as consumers are; 40 of them append an event another
+        // caller also appends (a redelivery racing the first delivery), one of them 3 entries at a time.
+        var keys = Enumerable.Range(0, 80).Select(i => $"group-commit:{i}").ToList();
+        var requests = keys.Select(k => new[] { k }).Concat(keys.Take(40).Select(k => new[] { k }))
+            .Append(["group-commit:a", "group-commit:b", "group-commit:c"]).ToList();
+        using var start = new ManualResetEventSlim();
+        var appends = requests.Select(request => Task.Run(async () =>
+        {
+            start.Wait();
+            await using var scope = factory.Services.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<AuditDb>();
+            return await writer.AppendAsync(db, [.. request.Select(k => new LedgerRecord
+            {
+                EventKey = k, Type = type, At = Events.At, Actor = "test", Justification = "group commit", Recipients = ["rocu-wm"],
+            })], CancellationToken.None);
+        })).ToList();
+        start.Set();
+        var counts = await Task.WhenAll(appends);
+        // Committed in groups: each caller's span says how many callers its transaction held; some held several.
+        Assert.Equal(requests.Count, groups.Count);
+        Assert.Contains(groups, group => group > 1);
+
+        await using var check = factory.Services.CreateAsyncScope();
+        var entries = await check.ServiceProvider.GetRequiredService<AuditDb>().Entries.AsNoTracking().OrderBy(e => e.Index).ToListAsync();
+        Assert.Equal(83, entries.Count);
+        Assert.Equal(83, counts.Sum());
+        Assert.Equal(Enumerable.Range(0, 83).Select(i => (long)i), entries.Select(e => e.Index));
+        Assert.Equal(entries.Count, entries.Select(e => e.EventKey).Distinct().Count());
+        // The chain links every entry to the one before it, across the groups.
+        var chain = new byte[32];
+        foreach (var entry in entries)
+        {
+            var leaf = LedgerWriter.LeafHash(System.Text.Encoding.UTF8.GetBytes(entry.Canonical));
+            Assert.Equal(entry.LeafHash, Convert.ToHexStringLower(leaf));
+            chain = System.Security.Cryptography.SHA256.HashData([.. chain, .. leaf]);
+            Assert.Equal(entry.ChainHash, Convert.ToHexStringLower(chain));
+        }
+        var head = await LedgerProofsApiTests.TreeHeadAsync(factory);
+        Assert.Equal(83, head.TreeSize);
+        Assert.True(await LedgerProofsApiTests.VerifiesAsync(factory, head));
     }
 
     internal static async Task DeliverSubmissionsAsync(AuditFactory factory, int count)

@@ -21,76 +21,174 @@ public sealed class LedgerWriter(LedgerTree tree) : IDisposable
 {
     private static readonly byte[] Genesis = new byte[32];
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly List<Pending> _pending = [];
 
+    /// <summary>Drafts waiting to be appended, and the caller waiting for their commit (the count it appended).</summary>
+    private sealed record Pending(IReadOnlyList<LedgerRecord> Drafts, TaskCompletionSource<Committed> Appended);
+
+    /// <summary>What one caller's drafts became: how many were new, in a transaction of how many callers, ending at which index.</summary>
+    private readonly record struct Committed(int Appended, int Group, long LastIndex);
+
+    /// <summary>
+    /// Appends <paramref name="drafts"/> in one transaction, and returns once it has committed. Group commit: the
+    /// appends requested while another was committing are written together by the next caller to take the writer,
+    /// on its store context, in one transaction (one durable commit for many events, in the order they were asked for);
+    /// each caller returns when the transaction holding its drafts commits, or fails with it.
+    /// </summary>
     public async Task<int> AppendAsync(AuditDb db, IReadOnlyList<LedgerRecord> drafts, CancellationToken cancellationToken)
     {
+        // The caller's span (in its own trace: the event's), whichever caller's transaction commits its drafts.
         using var activity = ToexTelemetry.Source.StartActivity("audit.append");
-        await _gate.WaitAsync(cancellationToken);
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var committed = await AppendGroupedAsync(db, drafts, cancellationToken);
+        if (activity is not null)
+        {
+            activity.SetTag("toex.ledger.appended", committed.Appended);
+            activity.SetTag("toex.ledger.group", committed.Group);
+            activity.SetTag("toex.ledger.last_index", committed.LastIndex);
+            activity.SetTag("toex.ledger.entry_type", drafts.Count > 0 ? drafts[0].Type : null);
+            activity.SetTag("toex.package_id", drafts.Count > 0 ? drafts[0].PackageId?.ToString() : null);
+        }
+        return committed.Appended;
+    }
+
+    private async Task<Committed> AppendGroupedAsync(AuditDb db, IReadOnlyList<LedgerRecord> drafts, CancellationToken cancellationToken)
+    {
+        var mine = new Pending(drafts, new TaskCompletionSource<Committed>(TaskCreationOptions.RunContinuationsAsynchronously));
+        lock (_pending)
+        {
+            _pending.Add(mine);
+        }
         try
         {
-            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-            await db.Database.LockForTransactionAsync(StoreLock.Ledger, cancellationToken);
-            await tree.CatchUpAsync(db, cancellationToken);
-            var keys = drafts.Select(d => d.EventKey).ToList();
-            var known = await db.Entries.Where(e => keys.Contains(e.EventKey)).Select(e => e.EventKey).ToListAsync(cancellationToken);
-            var last = await db.Entries.OrderByDescending(e => e.Index).Select(e => new { e.Index, e.ChainHash })
-                .FirstOrDefaultAsync(cancellationToken);
-            var index = last?.Index ?? -1;
-            var chain = last is null ? Genesis : Convert.FromHexString(last.ChainHash);
-
-            var leaves = new List<(long Index, byte[] Leaf)>();
-            foreach (var draft in drafts.Where(d => !known.Contains(d.EventKey)).DistinctBy(d => d.EventKey))
+            await _gate.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            lock (_pending)
             {
-                index++;
-                var record = draft with { Index = index, At = draft.At.ToUniversalTime() };
-                var canonical = ToexJson.Serialize(record);
-                var leaf = LeafHash(Encoding.UTF8.GetBytes(canonical));
-                chain = SHA256.HashData([.. chain, .. leaf]);
-                db.Entries.Add(new LedgerEntry
+                // Not yet taken by a writer: withdrawn. Taken: it commits or fails with that writer's transaction.
+                if (_pending.Remove(mine))
                 {
-                    Index = index,
-                    EventKey = draft.EventKey,
-                    Type = draft.Type,
-                    AtUnixMs = record.At.ToUnixTimeMilliseconds(),
-                    Actor = draft.Actor,
-                    Justification = draft.Justification,
-                    RecipientsJson = ToexJson.Serialize(draft.Recipients),
-                    PackageId = draft.PackageId,
-                    Originator = draft.Originator,
-                    Partner = draft.Partner,
-                    Agreement = draft.Agreement,
-                    Outcome = draft.Outcome,
-                    Canonical = canonical,
-                    LeafHash = Convert.ToHexStringLower(leaf),
-                    ChainHash = Convert.ToHexStringLower(chain),
-                });
-                leaves.Add((index, leaf));
+                    throw;
+                }
             }
-            await db.SaveChangesAsync(cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
-            foreach (var (leafIndex, leaf) in leaves)
+            return await mine.Appended.Task;
+        }
+        try
+        {
+            if (!mine.Appended.Task.IsCompleted)
             {
-                tree.Append(leafIndex, leaf);
+                List<Pending> group;
+                lock (_pending)
+                {
+                    group = [.. _pending];
+                    _pending.Clear();
+                }
+                await WriteAsync(db, group);
             }
-            foreach (var type in drafts.Where(d => !known.Contains(d.EventKey)).DistinctBy(d => d.EventKey).Select(d => d.Type))
-            {
-                ToexTelemetry.LedgerEntries.Add(1, new KeyValuePair<string, object?>("type", type));
-            }
-            ToexTelemetry.LedgerAppendDuration.Record(ToexTelemetry.ElapsedMs(started));
-            if (activity is not null)
-            {
-                activity.SetTag("toex.ledger.appended", leaves.Count);
-                activity.SetTag("toex.ledger.last_index", index);
-                activity.SetTag("toex.ledger.entry_type", drafts.Count > 0 ? drafts[0].Type : null);
-                activity.SetTag("toex.package_id", drafts.Count > 0 ? drafts[0].PackageId?.ToString() : null);
-            }
-            return leaves.Count;
         }
         finally
         {
             _gate.Release();
         }
+        return await mine.Appended.Task;
+    }
+
+    private async Task WriteAsync(AuditDb db, List<Pending> group)
+    {
+        // The transaction's own span, under the caller that wrote it; no package tag (its drafts are of many packages).
+        using var activity = ToexTelemetry.Source.StartActivity("audit.commit");
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var drafts = group.SelectMany(p => p.Drafts).ToList();
+        List<LedgerRecord> appended;
+        List<(long Index, byte[] Leaf)> leaves;
+        long index;
+        try
+        {
+            // Not the leader's token: its caller giving up must not fail the appends of the others in the group.
+            (appended, leaves, index) = await CommitAsync(db, drafts, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            // Nothing of the group is in the store: each caller fails (its message is retried), and this context is
+            // left clean for its owner.
+            db.ChangeTracker.Clear();
+            foreach (var pending in group)
+            {
+                pending.Appended.TrySetException(e);
+            }
+            return;
+        }
+        foreach (var (leafIndex, leaf) in leaves)
+        {
+            tree.Append(leafIndex, leaf);
+        }
+        var written = appended.Select(r => r.EventKey).ToHashSet(StringComparer.Ordinal);
+        foreach (var pending in group)
+        {
+            var count = pending.Drafts.Select(d => d.EventKey).Distinct(StringComparer.Ordinal).Count(written.Remove);
+            pending.Appended.TrySetResult(new Committed(count, group.Count, index));
+        }
+        foreach (var record in appended)
+        {
+            ToexTelemetry.LedgerEntries.Add(1, new KeyValuePair<string, object?>("type", record.Type));
+        }
+        ToexTelemetry.LedgerAppendDuration.Record(ToexTelemetry.ElapsedMs(started));
+        if (activity is not null)
+        {
+            activity.SetTag("toex.ledger.appended", leaves.Count);
+            activity.SetTag("toex.ledger.group", group.Count);
+            activity.SetTag("toex.ledger.last_index", index);
+        }
+    }
+
+    /// <summary>Appends the drafts not already in the ledger (by event key), in one committed transaction.</summary>
+    private async Task<(List<LedgerRecord> Appended, List<(long Index, byte[] Leaf)> Leaves, long LastIndex)> CommitAsync(
+        AuditDb db, List<LedgerRecord> drafts, CancellationToken cancellationToken)
+    {
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        await db.Database.LockForTransactionAsync(StoreLock.Ledger, cancellationToken);
+        await tree.CatchUpAsync(db, cancellationToken);
+        var keys = drafts.Select(d => d.EventKey).Distinct(StringComparer.Ordinal).ToList();
+        var known = (await db.Entries.Where(e => keys.Contains(e.EventKey)).Select(e => e.EventKey).ToListAsync(cancellationToken))
+            .ToHashSet(StringComparer.Ordinal);
+        var last = await db.Entries.OrderByDescending(e => e.Index).Select(e => new { e.Index, e.ChainHash })
+            .FirstOrDefaultAsync(cancellationToken);
+        var index = last?.Index ?? -1;
+        var chain = last is null ? Genesis : Convert.FromHexString(last.ChainHash);
+
+        var appended = drafts.Where(d => !known.Contains(d.EventKey)).DistinctBy(d => d.EventKey).ToList();
+        var leaves = new List<(long Index, byte[] Leaf)>(appended.Count);
+        foreach (var draft in appended)
+        {
+            index++;
+            var record = draft with { Index = index, At = draft.At.ToUniversalTime() };
+            var canonical = ToexJson.Serialize(record);
+            var leaf = LeafHash(Encoding.UTF8.GetBytes(canonical));
+            chain = SHA256.HashData([.. chain, .. leaf]);
+            db.Entries.Add(new LedgerEntry
+            {
+                Index = index,
+                EventKey = draft.EventKey,
+                Type = draft.Type,
+                AtUnixMs = record.At.ToUnixTimeMilliseconds(),
+                Actor = draft.Actor,
+                Justification = draft.Justification,
+                RecipientsJson = ToexJson.Serialize(draft.Recipients),
+                PackageId = draft.PackageId,
+                Originator = draft.Originator,
+                Partner = draft.Partner,
+                Agreement = draft.Agreement,
+                Outcome = draft.Outcome,
+                Canonical = canonical,
+                LeafHash = Convert.ToHexStringLower(leaf),
+                ChainHash = Convert.ToHexStringLower(chain),
+            });
+            leaves.Add((index, leaf));
+        }
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return (appended, leaves, index);
     }
 
     public void Dispose() => _gate.Dispose();
