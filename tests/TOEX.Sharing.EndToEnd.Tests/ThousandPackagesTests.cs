@@ -91,9 +91,9 @@ public sealed class ThousandPackagesTests(RunningServices stack, ITestOutputHelp
 
         // 5. Exactly one entry per event: no event key twice, no gap, one of each per package (and recipient).
         Assert.Equal(Packages, ids.Distinct().Count());
-        var total = await CountAsync("1 = 1");
-        Assert.Equal(total, await stack.AuditStore.ScalarAsync("""SELECT COUNT(DISTINCT "EventKey") FROM "Entries" """));
-        Assert.Equal(total, await stack.AuditStore.ScalarAsync("""SELECT MAX("Index") + 1 FROM "Entries" """));
+        // Each check one statement, so one snapshot: entries of later events (pushes retried) may still be arriving.
+        Assert.Equal(0, await stack.AuditStore.ScalarAsync("""SELECT COUNT(*) - COUNT(DISTINCT "EventKey") FROM "Entries" """));
+        Assert.Equal(0, await stack.AuditStore.ScalarAsync("""SELECT MAX("Index") + 1 - COUNT(*) FROM "Entries" """));
         Assert.Equal(Packages, await stack.AuditStore.ScalarAsync("""SELECT COUNT(DISTINCT "PackageId") FROM "Entries" WHERE "Type" = 'submission'"""));
         foreach (var (type, key) in new[] { ("submission", "\"PackageId\""), ("release", "\"PackageId\""), ("decision", "\"PackageId\", \"Partner\"") })
         {
@@ -125,7 +125,7 @@ public sealed class ThousandPackagesTests(RunningServices stack, ITestOutputHelp
         Assert.True(reconciled.ExitCode == 0, reconciled.ToString());
         Assert.Contains($"{Packages} release(s) at the gateway, {Packages} release entries in the ledger, 0 release(s) without an entry",
             reconciled.Output, StringComparison.Ordinal);
-        output.WriteLine($"{total} entries; tree {before.TreeSize} → {restarted.TreeSize} consistent; verified and reconciled at {clock.Elapsed.TotalSeconds:0.0} s");
+        output.WriteLine($"tree {before.TreeSize} → {restarted.TreeSize} consistent; verified and reconciled at {clock.Elapsed.TotalSeconds:0.0} s");
 
         // 8. A release entry deleted from the store is reported, naming the package.
         var victim = ids[Packages / 3];
