@@ -22,7 +22,7 @@ public sealed class WebhookDispatcher(
     OutboxSignal outbox, TimeProvider time, IOptions<WebhookOptions> options, ILogger<WebhookDispatcher> logger) : BackgroundService
 {
     private static readonly TimeSpan Poll = TimeSpan.FromSeconds(30);
-    private const int Batch = 8;
+    private const int Batch = 32;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -81,15 +81,21 @@ public sealed class WebhookDispatcher(
             .Take(Batch)
             .ToListAsync(cancellationToken);
         var lease = nowMs + (long)(options.Value.AttemptTimeout + TimeSpan.FromMinutes(1)).TotalMilliseconds;
+        // Claimed one by one (another gateway may claim some first: each row's update counts only if still pending), in one
+        // transaction: one commit for the round, not one per push.
         var claimed = new List<Guid>();
-        foreach (var id in due)
+        await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
         {
-            var won = await db.Webhooks.Where(w => w.Id == id && w.State == PushState.Pending)
-                .ExecuteUpdateAsync(w => w.SetProperty(x => x.State, PushState.Sending).SetProperty(x => x.LeaseUntilUnixMs, lease), cancellationToken);
-            if (won == 1)
+            foreach (var id in due)
             {
-                claimed.Add(id);
+                var won = await db.Webhooks.Where(w => w.Id == id && w.State == PushState.Pending)
+                    .ExecuteUpdateAsync(w => w.SetProperty(x => x.State, PushState.Sending).SetProperty(x => x.LeaseUntilUnixMs, lease), cancellationToken);
+                if (won == 1)
+                {
+                    claimed.Add(id);
+                }
             }
+            await transaction.CommitAsync(cancellationToken);
         }
         await Task.WhenAll(claimed.Select(id => AttemptAsync(id, cancellationToken)));
         if (claimed.Count > 0)
