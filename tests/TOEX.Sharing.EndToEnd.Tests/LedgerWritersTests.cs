@@ -147,16 +147,7 @@ public sealed class LedgerWritersTests(RabbitMqFixture broker, ITestOutputHelper
     };
 
     /// <summary>Polls <paramref name="condition"/> until it holds, or fails with the workers' recent output.</summary>
-    private static async Task Eventually(Func<bool> condition, string what, IEnumerable<ChildProcess> workers)
-    {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (clock.Elapsed > TimeSpan.FromMinutes(3))
-            {
-                throw new TimeoutException($"Timed out waiting for {what}.\n" + string.Join("\n", workers.Select(w => w.FormatRecentOutput(40))));
-            }
-            await Task.Delay(50);
-        }
-    }
+    private static Task Eventually(Func<bool> condition, string what, IEnumerable<ChildProcess> workers) =>
+        Testing.Eventually.UntilAsync(() => Task.FromResult(condition()), TimeSpan.FromMinutes(3),
+            () => $"Timed out waiting for {what}.\n" + string.Join("\n", workers.Select(w => w.FormatRecentOutput(40))));
 }

@@ -196,21 +196,9 @@ public class RunningServices : IAsyncLifetime
     }
 
     /// <summary>Polls until <paramref name="probe"/> answers non-null, or fails with the services' recent output.</summary>
-    public async Task<T> EventuallyAsync<T>(Func<Task<T?>> probe, string what, TimeSpan? timeout = null) where T : class
-    {
-        var limit = timeout ?? TimeSpan.FromSeconds(60);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (clock.Elapsed < limit)
-        {
-            if (await probe() is { } value)
-            {
-                return value;
-            }
-            await Task.Delay(50);
-        }
-        throw new TimeoutException($"Timed out waiting for {what}.\n"
+    public Task<T> EventuallyAsync<T>(Func<Task<T?>> probe, string what, TimeSpan? timeout = null) where T : class =>
+        Eventually.ValueAsync(probe, timeout ?? TimeSpan.FromSeconds(60), () => $"Timed out waiting for {what}.\n"
             + string.Join("\n", _processes.Select(p => p.FormatRecentOutput(40))));
-    }
 
     public virtual async Task DisposeAsync()
     {

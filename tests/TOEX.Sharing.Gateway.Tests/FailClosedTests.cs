@@ -60,12 +60,9 @@ public sealed class FailClosedTests : IAsyncLifetime
             DecisionJws = new DecisionSigner(_decisionKeys.Current).Sign(GatewayFactory.Decide(submitted)),
         });
         // A released copy's push is attempted at once: wait for that attempt, so its event exists before the test goes on.
-        var limit = DateTime.UtcNow.AddSeconds(60);
-        while ((string)(await BccAsync(id))["state"]! == "released" && (int?)(await BccAsync(id))["push"]?["attempts"] is null or 0)
-        {
-            Assert.True(DateTime.UtcNow < limit, "bcc-childrens' push was not attempted");
-            await Task.Delay(20);
-        }
+        await Eventually.UntilAsync(async () =>
+            (string)(await BccAsync(id))["state"]! != "released" || (int?)(await BccAsync(id))["push"]?["attempts"] is not (null or 0),
+            TimeSpan.FromSeconds(60), () => "bcc-childrens' push was not attempted", poll: TimeSpan.FromMilliseconds(20));
         return id;
     }
 

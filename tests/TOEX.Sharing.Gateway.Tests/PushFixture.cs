@@ -68,21 +68,11 @@ public sealed class PushFixture : IAsyncDisposable
         (await StatusAsync(id))["recipients"]!.AsArray().Single(r => (string)r!["partner"]! == partner)!.AsObject();
 
     /// <summary>Waits until bcc-childrens' status satisfies <paramref name="condition"/>; fails with the last status seen.</summary>
-    public async Task<JsonObject> RecipientWhenAsync(Guid id, Func<JsonObject, bool> condition, string what, string partner = "bcc-childrens")
+    public Task<JsonObject> RecipientWhenAsync(Guid id, Func<JsonObject, bool> condition, string what, string partner = "bcc-childrens")
     {
-        var limit = DateTime.UtcNow.AddSeconds(60);
-        JsonObject last;
-        do
-        {
-            last = await RecipientAsync(id, partner);
-            if (condition(last))
-            {
-                return last;
-            }
-            await Task.Delay(20);
-        }
-        while (DateTime.UtcNow < limit);
-        throw new TimeoutException($"Timed out waiting for {what}; last status: {last.ToJsonString()}");
+        JsonObject? last = null;
+        return Eventually.ValueAsync(async () => condition(last = await RecipientAsync(id, partner)) ? last : null, TimeSpan.FromSeconds(60),
+            () => $"Timed out waiting for {what}; last status: {last?.ToJsonString()}", poll: TimeSpan.FromMilliseconds(20));
     }
 
     public static int Attempts(JsonObject recipient) => (int)recipient["delivery"]!["push"]!["attempts"]!;

@@ -26,6 +26,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
 {
     private readonly WebApplication app;
     private readonly ConcurrentQueue<ReceivedSpan> spans = new();
+    private TaskCompletionSource exported = NewSignal();
 
     private OtlpReceiver(WebApplication app, Uri endpoint)
     {
@@ -38,6 +39,11 @@ public sealed class OtlpReceiver : IAsyncDisposable
 
     /// <summary>Every span received so far.</summary>
     public IReadOnlyList<ReceivedSpan> Spans => [.. spans];
+
+    /// <summary>Completes when the next export of spans has been received (and its spans are in <see cref="Spans"/>).</summary>
+    public Task NextExportAsync() => Volatile.Read(ref exported).Task;
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>What a service needs in its environment to export here, often (every 200 ms) so tests need not wait long.</summary>
     public IReadOnlyDictionary<string, string?> ExporterEnvironment => new Dictionary<string, string?>
@@ -65,6 +71,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
             {
                 receiver.spans.Enqueue(span);
             }
+            Interlocked.Exchange(ref receiver.exported, NewSignal()).TrySetResult();
             return Results.Bytes([], "application/x-protobuf");
         });
         app.MapPost("/v1/metrics", () => Results.Bytes([], "application/x-protobuf"));
