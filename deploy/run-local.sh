@@ -127,7 +127,10 @@ export Audit__Custodians__0=rocu-wm
 
 start() { # name dll url-or-empty
   local name=$1 dll=$2 url=${3:-}
-  RabbitMq__Url="$(service_url "$name")" ASPNETCORE_URLS="$url" dotnet "$dll" >"$logs/$name.log" 2>&1 &
+  # The content root is the service's own folder, so its appsettings.json (log levels among them) applies; the
+  # working directory stays the repository's (the .local/ paths are found from there).
+  RabbitMq__Url="$(service_url "$name")" ASPNETCORE_URLS="$url" DOTNET_CONTENTROOT="$(dirname "$dll")" \
+    dotnet "$dll" >"$logs/$name.log" 2>&1 &
   pids+=($!)
 }
 wait_ready() { # name url

@@ -125,8 +125,8 @@ public static class PackagesApi
             }
             await db.Submissions.Where(s => s.Id == existing.Id)
                 .ExecuteUpdateAsync(s => s.SetProperty(x => x.Published, true), CancellationToken.None);
-            logger.LogInformation("Package {PackageId} submitted by {Originator} for {RecipientCount} recipients",
-                existing.Id, existing.Originator, package.Recipients.Count);
+            logger.LogInformation("Package {PackageId} ({Reference}) accepted from {Originator} for {RecipientCount} recipients",
+                existing.Id, existing.Reference, existing.Originator, package.Recipients.Count);
             ToexTelemetry.Submissions.Add(1, new KeyValuePair<string, object?>("result", "accepted"));
         }
         else
