@@ -265,8 +265,15 @@ public static class PackagesApi
             }
             if (package.Originator != http.User.Organisation())
             {
-                return (null, Problems.Status(StatusCodes.Status403Forbidden, "originator-mismatch",
-                    "The originator is not the caller's organisation."));
+                // Names the field and what it must hold (the caller's own organisation); nothing about the other one.
+                var mismatch = Problems.Status(StatusCodes.Status403Forbidden, "originator-mismatch",
+                    "The originator is not the caller's organisation.",
+                    "Submit as your own organisation, or with a token of the originator's organisation.");
+                mismatch.ProblemDetails.Extensions["errors"] = new Dictionary<string, string[]>
+                {
+                    ["originator"] = [$"Must be the caller's organisation, '{http.User.Organisation()}'."],
+                };
+                return (null, mismatch);
             }
             return (package, null);
         }
