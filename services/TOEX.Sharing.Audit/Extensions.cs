@@ -88,6 +88,7 @@ public static class Extensions
                 CREATE INDEX IF NOT EXISTS "IX_SubjectIndexes_PackageId" ON "SubjectIndexes" ("PackageId");
                 """);
         }
+        await EntryReferences.AddColumnAsync(db, CancellationToken.None);
         await app.Services.GetRequiredService<LedgerTree>().CatchUpAsync(db, CancellationToken.None);
     }
 }
