@@ -158,6 +158,8 @@ public sealed class LedgerWriter(LedgerTree tree) : IDisposable
         var chain = last is null ? Genesis : Convert.FromHexString(last.ChainHash);
 
         var appended = drafts.Where(d => !known.Contains(d.EventKey)).DistinctBy(d => d.EventKey).ToList();
+        var referenceOf = await EntryReferences.ResolveAsync(db, appended, cancellationToken);
+        await EntryReferences.BackfillAsync(db, appended, cancellationToken);
         var leaves = new List<(long Index, byte[] Leaf)>(appended.Count);
         foreach (var draft in appended)
         {
@@ -176,6 +178,7 @@ public sealed class LedgerWriter(LedgerTree tree) : IDisposable
                 Justification = draft.Justification,
                 RecipientsJson = ToexJson.Serialize(draft.Recipients),
                 PackageId = draft.PackageId,
+                Reference = referenceOf(draft),
                 Originator = draft.Originator,
                 Partner = draft.Partner,
                 Agreement = draft.Agreement,
