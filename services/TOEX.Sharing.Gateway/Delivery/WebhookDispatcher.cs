@@ -288,8 +288,8 @@ public sealed class WebhookDispatcher(
             StatusCode = result.StatusCode!.Value,
             At = now,
         }, DerivedId.From(push.Id, "delivered"), now);
-        logger.LogInformation("Webhook {WebhookId} ({Kind} of package {PackageId}) delivered to {Recipient} on attempt {Attempt}",
-            push.Id, push.Kind, push.PackageId, push.Recipient, push.Attempts);
+        logger.LogInformation("Webhook {WebhookId} ({Kind} of package {PackageId}) delivered to {Recipient} on attempt {Attempt}, acknowledged: {Acknowledged}",
+            push.Id, push.Kind, push.PackageId, push.Recipient, push.Attempts, result.Acknowledged);
         if (result.Acknowledged)
         {
             await Acknowledgements.RecordAsync(db, push.PackageId, push.Recipient, push.Kind, $"{push.Recipient} webhook endpoint", "push", now, cancellationToken);
