@@ -28,6 +28,8 @@ public static class Extensions
         builder.AddToexLimits(Apis.JsonBody.MaxBytes);
 
         builder.AddToexAuthentication();
+        builder.AddToexOpenApi("TOEX.Sharing gateway", "Submit intelligence packages, read their status, recall them, simulate decisions, "
+            + "read and acknowledge a partner's feed, operate push delivery, list releases. See API.md.");
 
         builder.Services.AddDbContext<GatewayDb>(db => db.UseStore(options.Database, options.ConnectionString, "gateway"));
         builder.Services.AddHealthChecks().AddCheck<StoreHealthCheck>("store")

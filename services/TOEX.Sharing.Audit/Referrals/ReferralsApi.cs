@@ -33,9 +33,11 @@ public static class ReferralsApi
         var api = app.MapGroup("/api/v1/referrals").RequireAuthorization(Roles.DisclosuresApprove);
         api.MapGet("/", List);
         api.MapPost("/{id:guid}/approve", (Guid id, [FromBody] JsonElement? body, ClaimsPrincipal user, AuditDb db, IPublishEndpoint publisher,
-            TimeProvider time, HttpContext http, CancellationToken ct) => DecideAsync(id, "approved", body, user, db, publisher, time, http, ct));
+            TimeProvider time, HttpContext http, CancellationToken ct) => DecideAsync(id, "approved", body, user, db, publisher, time, http, ct))
+            .DescribedAsDecision();
         api.MapPost("/{id:guid}/reject", (Guid id, [FromBody] JsonElement? body, ClaimsPrincipal user, AuditDb db, IPublishEndpoint publisher,
-            TimeProvider time, HttpContext http, CancellationToken ct) => DecideAsync(id, "rejected", body, user, db, publisher, time, http, ct));
+            TimeProvider time, HttpContext http, CancellationToken ct) => DecideAsync(id, "rejected", body, user, db, publisher, time, http, ct))
+            .DescribedAsDecision();
         return api;
     }
 
