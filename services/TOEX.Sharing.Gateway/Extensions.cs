@@ -35,9 +35,7 @@ public static class Extensions
         builder.Services.AddHealthChecks().AddCheck<StoreHealthCheck>("store")
             .AddCheck<AuditLedgerHealthCheck>("audit-ledger", tags: [ServiceDefaults.Extensions.ExplainTag]);
 
-        var policies = PolicySet.Load(options.PoliciesPath ?? PolicyPaths.FindDefault());
-        builder.Services.AddSingleton(policies);
-        builder.Services.AddSingleton(new PolicyEngine(policies));
+        builder.AddToexPolicySet(options.PoliciesPath ?? PolicyPaths.FindDefault());
 
         builder.Services.AddSingleton<IKeyRing>(services => LocalKeyRing.OpenOrCreate(
             options.KeyRingPath ?? LocalPaths.KeyRing("broker"), services.GetRequiredService<TimeProvider>()));
