@@ -16,6 +16,12 @@ catch (PolicyValidationException e)
     return 1;
 }
 
+// Its health endpoints listen on loopback port 5082 unless told where (ASPNETCORE_URLS or ASPNETCORE_HTTP_PORTS).
+if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]) && string.IsNullOrEmpty(builder.Configuration["http_ports"]))
+{
+    builder.WebHost.UseUrls("http://127.0.0.1:5082");
+}
+
 var app = builder.Build();
 
 // No API: only /health (readiness, the bus included) and /alive (liveness), for probes.
