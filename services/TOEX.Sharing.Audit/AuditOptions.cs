@@ -30,4 +30,11 @@ public sealed class AuditOptions
     /// <summary>How often the current tree head is signed and stored (when the tree has grown).</summary>
     public TimeSpan TreeHeadInterval { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// One active writer and standbys: each ledger queue is declared single-active-consumer (RabbitMQ
+    /// <c>x-single-active-consumer</c> on the quorum queue), so the broker delivers it to one audit worker at a time and
+    /// hands it to another the moment the active one's connection dies. Off by default (workers then compete, which
+    /// the ledger also supports). Every worker on a broker must agree: a queue's arguments are fixed when it is made.
+    /// </summary>
+    public bool SingleActiveConsumer { get; set; }
 }

@@ -23,6 +23,8 @@ public static class Extensions
         var options = builder.Configuration.GetSection(AuditOptions.Section).Get<AuditOptions>() ?? new AuditOptions();
 
         builder.AddToexAuthentication();
+        builder.AddToexOpenApi("TOEX.Sharing audit service", "Search the audit ledger (entries, subjects, CSV), tree heads, "
+            + "inclusion and consistency proofs, evidence export, referral approvals. See API.md.");
         // The audit service takes small bodies only (a justification of at most 4,000 characters).
         builder.AddToexLimits(MaxRequestBodyBytes);
         builder.Services.AddDbContext<AuditDb>(db => db.UseStore(options.Database, options.ConnectionString, "audit"));

@@ -18,6 +18,7 @@ app.UseToexLimits();
 app.UseAuthorization();
 
 app.MapDefaultEndpoints();
+app.MapToexOpenApi();
 app.MapAuditApi();
 app.MapReferralsApi();
 app.MapJwksApi();

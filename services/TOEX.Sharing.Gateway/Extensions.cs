@@ -28,14 +28,14 @@ public static class Extensions
         builder.AddToexLimits(Apis.JsonBody.MaxBytes);
 
         builder.AddToexAuthentication();
+        builder.AddToexOpenApi("TOEX.Sharing gateway", "Submit intelligence packages, read their status, recall them, simulate decisions, "
+            + "read and acknowledge a partner's feed, operate push delivery, list releases. See API.md.");
 
         builder.Services.AddDbContext<GatewayDb>(db => db.UseStore(options.Database, options.ConnectionString, "gateway"));
         builder.Services.AddHealthChecks().AddCheck<StoreHealthCheck>("store")
             .AddCheck<AuditLedgerHealthCheck>("audit-ledger", tags: [ServiceDefaults.Extensions.ExplainTag]);
 
-        var policies = PolicySet.Load(options.PoliciesPath ?? PolicyPaths.FindDefault());
-        builder.Services.AddSingleton(policies);
-        builder.Services.AddSingleton(new PolicyEngine(policies));
+        builder.AddToexPolicySet(options.PoliciesPath ?? PolicyPaths.FindDefault());
 
         builder.Services.AddSingleton<IKeyRing>(services => LocalKeyRing.OpenOrCreate(
             options.KeyRingPath ?? LocalPaths.KeyRing("broker"), services.GetRequiredService<TimeProvider>()));

@@ -27,9 +27,7 @@ public static class Extensions
             ?? new PolicyDecisionOptions();
 
         // Loaded now, not lazily: a broken policy set must stop the service at start.
-        var policies = PolicySet.Load(options.PoliciesPath ?? PolicyPaths.FindDefault());
-        builder.Services.AddSingleton(policies);
-        builder.Services.AddSingleton(new PolicyEngine(policies));
+        builder.AddToexPolicySet(options.PoliciesPath ?? PolicyPaths.FindDefault());
         var keys = LocalKeyRing.OpenOrCreate(options.KeyRingPath ?? LocalPaths.KeyRing("policy-decision"), TimeProvider.System);
         builder.Services.AddSingleton<IKeyRing>(keys);
         // Written where the gateway (and the audit service) read the keys that verify decisions.

@@ -66,6 +66,11 @@ public sealed class RouteMatrixTests : IDisposable
         new("GET /.well-known/jwks.json") { Anonymous = true },
         new("* /health") { Anonymous = true },
         new("* /alive") { Anonymous = true },
+        new("GET /openapi/{documentName}.json")
+        {
+            Anonymous = true,
+            Arrange = () => Task.FromResult(new RouteRequest("rocu-wm", OpenApiDescription.Path)),
+        },
         new("GET /api/v1/audit/entries")
         {
             Role = Roles.AuditRead,

@@ -92,6 +92,8 @@ public class RunningServices : IAsyncLifetime
         // Each service connects as its own broker user, with only the permissions deploy/rabbitmq/definitions.json gives it.
         var policyDecision = Start("TOEX.Sharing.PolicyDecision", common, new()
         {
+            // Its health endpoints only (probes); a port of its own so parallel stacks do not collide.
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{FreePort.Next()}",
             ["RabbitMq__Url"] = (await _broker.ServiceUriAsync(Vhost, "policy-decision")).ToString(),
             ["PolicyDecision__PoliciesPath"] = RepoPaths.Policies,
             ["PolicyDecision__KeyRingPath"] = Path.Combine(Root, "keys", "policy-decision"),

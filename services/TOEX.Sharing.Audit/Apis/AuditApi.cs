@@ -36,10 +36,10 @@ public static class AuditApi
     public static RouteGroupBuilder MapAuditApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/v1/audit").RequireAuthorization(Roles.AuditRead);
-        api.MapGet("/entries", GetEntries);
-        api.MapGet("/entries.csv", GetEntriesCsv);
-        api.MapGet("/subjects", GetSubjects);
-        api.MapGet("/subjects.csv", GetSubjectsCsv);
+        api.MapGet("/entries", GetEntries).Produces<EntryPage>().Produces<string>(contentType: CsvMediaType).ProducesValidationProblem();
+        api.MapGet("/entries.csv", GetEntriesCsv).Produces<string>(contentType: CsvMediaType).ProducesValidationProblem();
+        api.MapGet("/subjects", GetSubjects).Produces<EntryPage>().Produces<string>(contentType: CsvMediaType).ProducesValidationProblem();
+        api.MapGet("/subjects.csv", GetSubjectsCsv).Produces<string>(contentType: CsvMediaType).ProducesValidationProblem();
         api.MapGet("/tree-head", LedgerApi.GetTreeHead);
         api.MapGet("/proofs/inclusion", LedgerApi.GetInclusionProof);
         api.MapGet("/proofs/consistency", LedgerApi.GetConsistencyProof);

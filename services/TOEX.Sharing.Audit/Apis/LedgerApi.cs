@@ -158,8 +158,8 @@ public static class LedgerApi
 
     /// <summary>The audit key ring's public keys, current and retired: what verifies tree heads.</summary>
     public static IEndpointConventionBuilder MapJwksApi(this IEndpointRouteBuilder app) =>
-        app.MapGet("/.well-known/jwks.json", (IKeyRing keys) => TypedResults.Text(keys.PublicJwks(), "application/jwk-set+json"))
-            .AllowAnonymous();
+        app.MapGet("/.well-known/jwks.json", (IKeyRing keys) => TypedResults.Text(keys.PublicJwks(), JsonWebKeySetDocument.MediaType))
+            .AllowAnonymous().Produces<JsonWebKeySetDocument>(contentType: JsonWebKeySetDocument.MediaType);
 
     private static List<string> Base64(IReadOnlyList<byte[]> hashes) => [.. hashes.Select(Convert.ToBase64String)];
 
