@@ -80,7 +80,7 @@ public static class AuditApi
         }
 
         var db = services.GetRequiredService<AuditDb>();
-        var scope = services.GetRequiredService<GovernanceOptions>();
+        var scope = services.GetRequiredService<Governance>();
         var page = await filter!.Apply(db).VisibleTo(db, http.User, scope).OrderBy(e => e.Index).Take(filter.Limit + 1).ToListAsync(cancellationToken);
         var more = page.Count > filter.Limit;
         if (more)

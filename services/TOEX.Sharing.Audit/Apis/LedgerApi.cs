@@ -29,7 +29,7 @@ public static class LedgerApi
     /// <summary>The audit path of leaf <c>index</c> in the tree of <c>treeSize</c> leaves (default: the current size).</summary>
     /// <remarks>A caller other than a custodian gets proofs only of the entries it may read (<see cref="LedgerScope"/>); any other index is 404.</remarks>
     public static async Task<Results<Ok<InclusionProofDocument>, ValidationProblem, NotFound>> GetInclusionProof(
-        [FromQuery] string? index, [FromQuery] string? treeSize, AuditDb db, LedgerTree tree, GovernanceOptions governance, ClaimsPrincipal user,
+        [FromQuery] string? index, [FromQuery] string? treeSize, AuditDb db, LedgerTree tree, Governance governance, ClaimsPrincipal user,
         CancellationToken cancellationToken)
     {
         await tree.CatchUpAsync(db, cancellationToken);
@@ -97,7 +97,7 @@ public static class LedgerApi
     /// </summary>
     public static async Task<Results<Ok<EvidenceBundle>, ValidationProblem, ProblemHttpResult>> Export(
         [FromQuery] string? from, [FromQuery] string? to, AuditDb db, LedgerTree tree, TreeHeadSigner signer, IKeyRing keys,
-        GovernanceOptions governance, HttpContext http, CancellationToken cancellationToken)
+        Governance governance, HttpContext http, CancellationToken cancellationToken)
     {
         if (!governance.IsCustodian(http.User))
         {
