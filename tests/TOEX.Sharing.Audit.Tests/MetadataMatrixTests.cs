@@ -98,6 +98,7 @@ public sealed class MetadataMatrixTests : IAsyncLifetime
         return
         [
             new("GET /.well-known/jwks.json") { HoldsNoPackageData = "the audit service's public keys" },
+            new("GET /openapi/{documentName}.json") { HoldsNoPackageData = "the API's description" },
             new("* /health") { HoldsNoPackageData = "readiness" },
             new("* /alive") { HoldsNoPackageData = "liveness" },
             new("GET /api/v1/audit/entries") { Requests = () => Get(Searches("/api/v1/audit/entries")) },
