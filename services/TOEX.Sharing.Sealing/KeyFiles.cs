@@ -87,6 +87,23 @@ public static class KeyFiles
         return json;
     }
 
+    /// <summary>A fresh Ed25519 private JWK (kty OKP, use "sig", alg EdDSA, kid the RFC 7638 thumbprint).</summary>
+    internal static JsonObject CreateEd25519PrivateJwk()
+    {
+        var seed = RandomNumberGenerator.GetBytes(32);
+        try
+        {
+            using var key = NSec.Cryptography.Key.Import(NSec.Cryptography.SignatureAlgorithm.Ed25519, seed, NSec.Cryptography.KeyBlobFormat.RawPrivateKey);
+            var jwk = JsonWebKeys.WriteEd25519(key.PublicKey.Export(NSec.Cryptography.KeyBlobFormat.RawPublicKey), keyId: null);
+            jwk["d"] = System.Buffers.Text.Base64Url.EncodeToString(seed);
+            return jwk;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(seed);
+        }
+    }
+
     internal static JsonObject CreatePrivateJwk(KeyKind kind, KeyUse use, string? keyId, int rsaBits = GeneratedRsaBits)
     {
         if (kind == KeyKind.EC)

@@ -28,6 +28,28 @@ internal static class SecureFiles
         File.SetUnixFileMode(path, OwnerOnlyDirectory);
     }
 
+    /// <summary>
+    /// Refuses key material that others than its owner can reach: a directory or file with any group or other
+    /// permission bit (Unix). Windows has no such modes; there the directory's ACL is the operator's business.
+    /// </summary>
+    public static void EnsureOwnerOnly(string path, string what)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        var mode = File.GetUnixFileMode(path);
+        const UnixFileMode others = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute
+            | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+        if ((mode & others) != 0)
+        {
+            var octal = Convert.ToString((int)mode & 0x1FF, 8);
+            throw new SealException($"{what} is open to other users (mode {octal}); key material must be readable by its owner only "
+                + $"(chmod {(Directory.Exists(path) ? "700" : "600")} '{path}').");
+        }
+    }
+
     /// <summary>Writes a new file; fails with <see cref="IOException"/> if it exists (keys are never overwritten).</summary>
     public static void WriteNew(string path, string content, bool isPrivate)
     {
