@@ -49,6 +49,18 @@ public sealed class SigningKey
     public static SigningKey InCustody(string publicJwkJson, ISignatureSource source)
     {
         ArgumentNullException.ThrowIfNull(source);
+        var (publicJwk, algorithm) = PublicSigningJwk(publicJwkJson);
+        return new SigningKey((string)publicJwk["kid"]!, algorithm, publicJwk, source, ecdsa: null);
+    }
+
+    /// <summary>
+    /// The public JWK of a signing key as TOEX publishes it (kid, use "sig", alg), from its bare public half: EC P-256
+    /// (ES256) or OKP Ed25519 (EdDSA); <c>kid</c> the RFC 7638 thumbprint unless the JWK names one.
+    /// </summary>
+    public static string PublishedJwk(string publicJwkJson) => PublicSigningJwk(publicJwkJson).Jwk.ToJsonString();
+
+    private static (JsonObject Jwk, string Algorithm) PublicSigningJwk(string publicJwkJson)
+    {
         const string what = "The custody key's public JWK";
         var jwk = JsonWebKeys.ParseObject(publicJwkJson, what);
         if (JsonWebKeys.HasPrivateMembers(jwk))
@@ -57,9 +69,7 @@ public sealed class SigningKey
         }
         if (JsonWebKeys.GetString(jwk, "kty", what) == "OKP")
         {
-            var x = JsonWebKeys.ReadEd25519(jwk, what);
-            var okp = JsonWebKeys.WriteEd25519(x, JsonWebKeys.GetString(jwk, "kid", what));
-            return new SigningKey((string)okp["kid"]!, JoseNames.WebhookSignatureAlgorithm, okp, source, ecdsa: null);
+            return (JsonWebKeys.WriteEd25519(JsonWebKeys.ReadEd25519(jwk, what), JsonWebKeys.GetString(jwk, "kid", what)), JoseNames.WebhookSignatureAlgorithm);
         }
 
         var parameters = JsonWebKeys.ReadEc(jwk, requirePrivate: false, what);
@@ -67,9 +77,8 @@ public sealed class SigningKey
         {
             throw new SealException($"{what} is not on P-256; signing keys are {JoseNames.SignatureAlgorithm}.");
         }
-        var keyId = JsonWebKeys.GetString(jwk, "kid", what);
-        var publicJwk = JsonWebKeys.WriteEc(parameters, includePrivate: false, keyId, "sig", JoseNames.SignatureAlgorithm);
-        return new SigningKey((string)publicJwk["kid"]!, JoseNames.SignatureAlgorithm, publicJwk, source, ecdsa: null);
+        return (JsonWebKeys.WriteEc(parameters, includePrivate: false, JsonWebKeys.GetString(jwk, "kid", what), "sig", JoseNames.SignatureAlgorithm),
+            JoseNames.SignatureAlgorithm);
     }
 
     /// <summary>
