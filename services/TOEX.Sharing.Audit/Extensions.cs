@@ -4,6 +4,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using TOEX.Sharing.Audit.Consumers;
 using TOEX.Sharing.Audit.Data;
 using TOEX.Sharing.Audit.Ledger;
+using TOEX.Sharing.KeyCustody;
 using TOEX.Sharing.Sealing;
 using TOEX.Sharing.ServiceDefaults;
 
@@ -27,8 +28,10 @@ public static class Extensions
         builder.AddToexLimits(MaxRequestBodyBytes);
         builder.Services.AddDbContext<AuditDb>(db => db.UseStore(options.Database, options.ConnectionString, "audit"));
         builder.Services.AddHealthChecks().AddCheck<LedgerHealthCheck>("ledger");
-        builder.Services.AddSingleton<IKeyRing>(services => LocalKeyRing.OpenOrCreate(
-            options.KeyRingPath ?? LocalPaths.KeyRing("audit"), services.GetRequiredService<TimeProvider>()));
+        // The tree-head signing keys, from the custody the KeyCustody settings name (local files, a PKCS#11 module, a vault).
+        builder.AddKeyCustody(KeyPurpose.TreeHeadSigning);
+        builder.Services.AddSingleton(services => services.GetRequiredService<KeyCustodies>()
+            .SigningRing(KeyPurpose.TreeHeadSigning, options.KeyRingPath ?? LocalPaths.KeyRing("audit")));
         builder.Services.AddSingleton<LedgerTree>();
         builder.Services.AddSingleton<LedgerWriter>();
         builder.Services.AddSingleton<TreeHeadSigner>();

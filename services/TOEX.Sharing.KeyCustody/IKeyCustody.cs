@@ -34,8 +34,8 @@ public interface IKeyCustody : IDisposable
     CustodyKey Rotate();
 }
 
-/// <summary>One key of a custody: its id, algorithm, public JWK (null for a secret key) and when it was made and retired.</summary>
-public sealed record CustodyKey(string KeyId, string Algorithm, string? PublicJwk, DateTimeOffset CreatedAt, DateTimeOffset? RetiredAt);
+/// <summary>One key of a custody: its id, algorithm, public JWK (null for a secret key) and, where the provider records them, when it was made and retired.</summary>
+public sealed record CustodyKey(string KeyId, string Algorithm, string? PublicJwk, DateTimeOffset? CreatedAt, DateTimeOffset? RetiredAt);
 
 /// <summary>A data key wrapped by a custody key: which key, how (e.g. <c>A256KW-PAD</c>, <c>RSA-OAEP-256</c>, <c>A256GCM</c>), and the bytes.</summary>
 public sealed record WrappedKey(string KeyId, string Algorithm, byte[] Value);

@@ -4,7 +4,7 @@ namespace TOEX.Sharing.Sealing;
 /// Writes key material so that only the owner can read it: directories 0700, private files 0600,
 /// with the mode set when the file is created (no moment where it is readable by others).
 /// </summary>
-internal static class SecureFiles
+public static class SecureFiles
 {
     private const UnixFileMode OwnerOnlyDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
     private const UnixFileMode OwnerOnlyFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;

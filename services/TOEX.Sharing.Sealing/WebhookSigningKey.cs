@@ -53,7 +53,7 @@ public sealed class WebhookSigningKey : IDisposable
     public void Dispose() => (ring as IDisposable)?.Dispose();
 
     /// <summary>A directory holding only the single key file of old becomes a ring whose first key is that key (receivers keep trusting it).</summary>
-    private static void AdoptLegacyKey(string directory, TimeProvider time)
+    public static void AdoptLegacyKey(string directory, TimeProvider time)
     {
         var legacy = Path.Combine(directory, LegacyFileName);
         if (!File.Exists(legacy) || File.Exists(Path.Combine(directory, LocalKeyRing.ManifestFileName)))
