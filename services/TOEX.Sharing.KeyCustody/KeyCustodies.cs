@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Text;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using TOEX.Sharing.KeyCustody.Azure;
 using TOEX.Sharing.KeyCustody.Pkcs11;
@@ -12,8 +11,9 @@ namespace TOEX.Sharing.KeyCustody;
 /// A service's custodies, one per key purpose, each from the provider its settings choose (opened on first use and
 /// kept): the one place a service gets a key from. The PKCS#11 token is opened once and shared by every purpose.
 /// </summary>
-public sealed class KeyCustodies(IOptions<KeyCustodyOptions> options, IHostEnvironment environment, TimeProvider time) : IDisposable
+public sealed class KeyCustodies(IOptions<KeyCustodyOptions> options, bool production, TimeProvider time) : IDisposable
 {
+
     private readonly ConcurrentDictionary<KeyPurpose, Lazy<IKeyCustody>> custodies = new();
     private readonly ConcurrentDictionary<KeyPurpose, CustodyKeyRing> rings = new();
     private readonly Lazy<Pkcs11Token> token = new(() => OpenToken(options.Value.Pkcs11));
@@ -49,7 +49,7 @@ public sealed class KeyCustodies(IOptions<KeyCustodyOptions> options, IHostEnvir
     private IKeyCustody Open(KeyPurpose purpose, string localDirectory)
     {
         var settings = options.Value;
-        var createMissing = settings.CreateMissing ?? !environment.IsProduction();
+        var createMissing = settings.CreateMissing ?? !production;
         return settings.ProviderOf(purpose).Provider switch
         {
             CustodyProviders.Local => LocalKeyCustody.Open(purpose, localDirectory, time),
@@ -84,7 +84,7 @@ public sealed class KeyCustodies(IOptions<KeyCustodyOptions> options, IHostEnvir
 /// Checks at start the settings of the purposes a service uses: a known provider, its settings present, a purpose the
 /// provider can hold, and no <c>local</c> keys in Production. Each message names the setting.
 /// </summary>
-public sealed class KeyCustodyOptionsValidator(IHostEnvironment environment, IReadOnlyList<KeyPurpose> used) : IValidateOptions<KeyCustodyOptions>
+public sealed class KeyCustodyOptionsValidator(bool production, IReadOnlyList<KeyPurpose> used) : IValidateOptions<KeyCustodyOptions>
 {
     public ValidateOptionsResult Validate(string? name, KeyCustodyOptions options)
     {
@@ -94,7 +94,7 @@ public sealed class KeyCustodyOptionsValidator(IHostEnvironment environment, IRe
             var (provider, setting) = options.ProviderOf(purpose);
             switch (provider)
             {
-                case CustodyProviders.Local when environment.IsProduction():
+                case CustodyProviders.Local when production:
                     problems.Add($"{setting} is 'local' for the {purpose.Name()} key (keys in files on disk), which Production refuses: "
                         + $"set {KeyCustodyOptions.Section}:Provider or {KeyCustodyOptions.Section}:{purpose}:Provider to pkcs11 or azure-keyvault.");
                     break;

@@ -14,8 +14,9 @@ public static class KeyCustodyRegistration
     public static IHostApplicationBuilder AddKeyCustody(this IHostApplicationBuilder builder, params KeyPurpose[] used)
     {
         builder.Services.AddOptions<KeyCustodyOptions>().BindConfiguration(KeyCustodyOptions.Section).ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<KeyCustodyOptions>>(new KeyCustodyOptionsValidator(builder.Environment, used));
-        builder.Services.AddSingleton<KeyCustodies>();
+        builder.Services.AddSingleton<IValidateOptions<KeyCustodyOptions>>(new KeyCustodyOptionsValidator(builder.Environment.IsProduction(), used));
+        builder.Services.AddSingleton(services => new KeyCustodies(services.GetRequiredService<IOptions<KeyCustodyOptions>>(),
+            builder.Environment.IsProduction(), services.GetRequiredService<TimeProvider>()));
         builder.Services.AddHostedService<KeysAtStart>();
         return builder;
     }
