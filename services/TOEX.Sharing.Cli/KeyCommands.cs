@@ -86,9 +86,9 @@ public static class KeyCommands
         };
         var kind = new Option<string>("--kind")
         {
-            Description = "ec (P-256) or rsa (3072 bits).",
+            Description = "ec (P-256), ec-p384 (P-384, a partner's encryption key) or rsa (3072 bits).",
             DefaultValueFactory = _ => "ec",
-        }.AcceptOnlyFromAmong("ec", "rsa");
+        }.AcceptOnlyFromAmong("ec", "ec-p384", "rsa");
         var name = new Option<string?>("--name")
         {
             Description = "File name stem. Default: the key id (its RFC 7638 thumbprint).",
@@ -108,7 +108,8 @@ public static class KeyCommands
                     parseResult.GetRequiredValue(output).FullName,
                     parseResult.GetValue(kind) == "rsa" ? KeyKind.Rsa : KeyKind.EC,
                     parseResult.GetValue(use) == "sig" ? KeyUse.Signature : KeyUse.Encryption,
-                    parseResult.GetValue(name));
+                    parseResult.GetValue(name),
+                    curve: parseResult.GetValue(kind) == "ec-p384" ? System.Security.Cryptography.ECCurve.NamedCurves.nistP384 : null);
                 var writer = parseResult.InvocationConfiguration.Output;
                 writer.WriteLine($"key id:         {generated.KeyId}");
                 writer.WriteLine($"private key:    {generated.PrivateJwkPath} (keep secret)");
