@@ -104,8 +104,10 @@ public sealed class KeyVaultClient : IDisposable
         using var message = pipeline.CreateMessage();
         var request = message.Request;
         request.Method = method;
-        var builder = new UriBuilder(uri) { Query = $"api-version={Uri.EscapeDataString(apiVersion)}" };
-        request.Uri.Reset(builder.Uri);
+        // A nextLink carries its own query (with the api-version); every other call gets ours.
+        request.Uri.Reset(uri.Query.Contains("api-version=", StringComparison.Ordinal)
+            ? uri
+            : new UriBuilder(uri) { Query = $"api-version={Uri.EscapeDataString(apiVersion)}" }.Uri);
         request.Headers.Add("Accept", "application/json");
         if (body is not null)
         {
