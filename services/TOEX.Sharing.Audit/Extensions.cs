@@ -29,7 +29,7 @@ public static class Extensions
         builder.Services.AddDbContext<AuditDb>(db => db.UseStore(options.Database, options.ConnectionString, "audit"));
         builder.Services.AddHealthChecks().AddCheck<LedgerHealthCheck>("ledger");
         // The tree-head signing keys, from the custody the KeyCustody settings name (local files, a PKCS#11 module, a vault).
-        builder.AddKeyCustody(KeyPurpose.TreeHeadSigning);
+        builder.AddKeyCustody(KeyPurpose.TreeHeadSigning, KeyPurpose.BlindIndex);
         builder.Services.AddSingleton(services => services.GetRequiredService<KeyCustodies>()
             .SigningRing(KeyPurpose.TreeHeadSigning, options.KeyRingPath ?? LocalPaths.KeyRing("audit")));
         builder.Services.AddSingleton<LedgerTree>();
@@ -37,8 +37,8 @@ public static class Extensions
         builder.Services.AddSingleton<TreeHeadSigner>();
         builder.Services.AddHostedService<TreeHeadPublisher>();
         builder.Services.AddSingleton<DecisionReader>();
-        builder.Services.AddSingleton(_ => SubjectBlindIndex.Open(
-            options.BlindIndexKeyPath ?? LocalPaths.BlindIndexKey(), create: !builder.Environment.IsProduction()));
+        builder.Services.AddSingleton(services => services.GetRequiredService<KeyCustodies>().BlindIndex(
+            options.BlindIndexKeyPath ?? LocalPaths.BlindIndexKey(), createLocal: !builder.Environment.IsProduction()));
 
         builder.Services.AddConsumeObserver<LedgerLagObserver>();
         builder.AddToexMessaging("audit", bus => bus.AddAuditConsumers());

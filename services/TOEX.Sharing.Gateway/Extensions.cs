@@ -39,12 +39,12 @@ public static class Extensions
         builder.Services.AddSingleton(new PolicyEngine(policies));
 
         // The broker's keys, each from the custody its KeyCustody settings name (local files, a PKCS#11 module, a vault).
-        builder.AddKeyCustody(KeyPurpose.PackageSigning, KeyPurpose.WebhookSigning);
+        builder.AddKeyCustody(KeyPurpose.PackageSigning, KeyPurpose.WebhookSigning, KeyPurpose.BlindIndex);
         builder.Services.AddSingleton(services => services.GetRequiredService<KeyCustodies>()
             .SigningRing(KeyPurpose.PackageSigning, options.KeyRingPath ?? LocalPaths.KeyRing("broker")));
         builder.Services.AddSingleton(services => new PackageSealer(services.GetRequiredService<IKeyRing>()));
-        builder.Services.AddSingleton(_ => SubjectBlindIndex.Open(
-            options.BlindIndexKeyPath ?? LocalPaths.BlindIndexKey(), create: !builder.Environment.IsProduction()));
+        builder.Services.AddSingleton(services => services.GetRequiredService<KeyCustodies>().BlindIndex(
+            options.BlindIndexKeyPath ?? LocalPaths.BlindIndexKey(), createLocal: !builder.Environment.IsProduction()));
         builder.Services.AddScoped<Apis.ConsultationLog>();
         builder.Services.AddSingleton<PartnerKeys>();
         builder.Services.AddSingleton<DecisionKeys>();

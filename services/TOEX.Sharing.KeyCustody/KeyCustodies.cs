@@ -26,6 +26,26 @@ public sealed class KeyCustodies(IOptions<KeyCustodyOptions> options, bool produ
     public IKeyCustody Get(KeyPurpose purpose, string localDirectory) =>
         custodies.GetOrAdd(purpose, p => new Lazy<IKeyCustody>(() => Open(p, localDirectory))).Value;
 
+    /// <summary>
+    /// The subjects' blind indexes: under the key in the custody <c>KeyCustody:BlindIndex:Provider</c> names (HMAC computed
+    /// inside a PKCS#11 token), or, with <c>local</c>, the key file <paramref name="localFile"/> (created when <paramref name="createLocal"/>).
+    /// </summary>
+    public SubjectBlindIndex BlindIndex(string localFile, bool createLocal)
+    {
+        if (options.Value.ProviderOf(KeyPurpose.BlindIndex).Provider == CustodyProviders.Local)
+        {
+            return SubjectBlindIndex.Open(localFile, createLocal);
+        }
+        var custody = Get(KeyPurpose.BlindIndex, localFile);
+        var keyId = custody.Keys[0].KeyId;
+        return new SubjectBlindIndex(new MacSource(custody, keyId));
+    }
+
+    private sealed class MacSource(IKeyCustody custody, string keyId) : ISignatureSource
+    {
+        public byte[] Sign(ReadOnlySpan<byte> data) => custody.Sign(keyId, data);
+    }
+
     /// <summary>A signing purpose's keys as the <see cref="IKeyRing"/> the signers use.</summary>
     public IKeyRing SigningRing(KeyPurpose purpose, string localDirectory) =>
         rings.GetOrAdd(purpose, p => new CustodyKeyRing(Get(p, localDirectory)));
@@ -94,6 +114,9 @@ public sealed class KeyCustodyOptionsValidator(bool production, IReadOnlyList<Ke
             var (provider, setting) = options.ProviderOf(purpose);
             switch (provider)
             {
+                case CustodyProviders.Local when production && purpose == KeyPurpose.BlindIndex:
+                    // Key Vault has no HMAC keys: a deployment without a module keeps the blind-index key as a file (which must exist).
+                    break;
                 case CustodyProviders.Local when production:
                     problems.Add($"{setting} is 'local' for the {purpose.Name()} key (keys in files on disk), which Production refuses: "
                         + $"set {KeyCustodyOptions.Section}:Provider or {KeyCustodyOptions.Section}:{purpose}:Provider to pkcs11 or azure-keyvault.");
@@ -118,6 +141,10 @@ public sealed class KeyCustodyOptionsValidator(bool production, IReadOnlyList<Ke
                     if (options.AzureKeyVault.VaultUri is not { Scheme: "https" })
                     {
                         problems.Add($"{KeyCustodyOptions.Section}:AzureKeyVault:VaultUri (https://NAME.vault.azure.net/) is required with {setting}=azure-keyvault.");
+                    }
+                    if (purpose == KeyPurpose.BlindIndex)
+                    {
+                        problems.Add($"{setting} is 'azure-keyvault' for the blind-index key, but Azure Key Vault has no HMAC keys: keep it in pkcs11 (or local outside Production).");
                     }
                     if (purpose == KeyPurpose.WebhookSigning)
                     {

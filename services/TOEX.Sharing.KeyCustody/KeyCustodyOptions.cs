@@ -21,6 +21,8 @@ public sealed class KeyCustodyOptions
 
     public PurposeOptions DataAtRest { get; set; } = new();
 
+    public PurposeOptions BlindIndex { get; set; } = new();
+
     /// <summary>
     /// Whether a purpose with no key yet gets one generated at first use. Default: yes outside Production; in
     /// Production no, so a service pointed at the wrong token or vault stops instead of quietly making keys
@@ -42,6 +44,7 @@ public sealed class KeyCustodyOptions
         KeyPurpose.TreeHeadSigning => TreeHeadSigning,
         KeyPurpose.WebhookSigning => WebhookSigning,
         KeyPurpose.DataAtRest => DataAtRest,
+        KeyPurpose.BlindIndex => BlindIndex,
         _ => throw new ArgumentOutOfRangeException(nameof(purpose)),
     };
 

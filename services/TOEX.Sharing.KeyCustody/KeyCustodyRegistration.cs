@@ -34,6 +34,7 @@ public static class KeyCustodyRegistration
                 _ = ring.Current;
             }
             _ = services.GetService<WebhookSigningKey>()?.KeyId;
+            _ = services.GetService<SubjectBlindIndex>();
             return Task.CompletedTask;
         }
 

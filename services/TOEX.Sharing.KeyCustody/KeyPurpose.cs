@@ -20,6 +20,13 @@ public enum KeyPurpose
 
     /// <summary>Wraps the per-package data keys of what the gateway stores (AES key wrap in a module, RSA-OAEP-256 in a vault).</summary>
     DataAtRest,
+
+    /// <summary>
+    /// The subjects' blind indexes (HMAC-SHA-256; gateway and audit share it). Never rotated: the indexes already stored
+    /// would no longer match. In a module it is made once by an operator (<c>toex keys rotate --purpose blind-index</c>),
+    /// never by a service, so two services starting together cannot make two.
+    /// </summary>
+    BlindIndex,
 }
 
 /// <summary>The key algorithm of each purpose, and how purposes are named in settings, commands and key labels.</summary>
@@ -35,6 +42,7 @@ public static class KeyPurposes
         KeyPurpose.TreeHeadSigning => "tree-head-signing",
         KeyPurpose.WebhookSigning => "webhook-signing",
         KeyPurpose.DataAtRest => "data-at-rest",
+        KeyPurpose.BlindIndex => "blind-index",
         _ => throw new ArgumentOutOfRangeException(nameof(purpose)),
     };
 
@@ -45,10 +53,15 @@ public static class KeyPurposes
     {
         KeyPurpose.WebhookSigning => Sealing.JoseNames.WebhookSignatureAlgorithm,
         KeyPurpose.DataAtRest => Wrap,
+        KeyPurpose.BlindIndex => Mac,
         _ => Sealing.JoseNames.SignatureAlgorithm,
     };
 
-    public static bool Signs(this KeyPurpose purpose) => purpose != KeyPurpose.DataAtRest;
+    /// <summary>Whether the purpose's keys are key pairs that sign (and publish a public key).</summary>
+    public static bool Signs(this KeyPurpose purpose) => purpose is not (KeyPurpose.DataAtRest or KeyPurpose.BlindIndex);
+
+    /// <summary>The algorithm name of the blind-index purpose: HMAC-SHA-256 with a secret key.</summary>
+    public const string Mac = "HS256";
 
     /// <summary>The algorithm name of a wrapping purpose (each provider's <see cref="WrappedKey.Algorithm"/> says how).</summary>
     public const string Wrap = "wrap";

@@ -41,6 +41,10 @@ public sealed class LocalKeyCustody : IKeyCustody
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
         directory = Path.GetFullPath(directory);
+        if (purpose == KeyPurpose.BlindIndex)
+        {
+            throw new KeyCustodyException("The local blind-index key is the file Gateway:BlindIndexKeyPath / Audit:BlindIndexKeyPath (SubjectBlindIndex.Open).");
+        }
         if (!purpose.Signs())
         {
             var custody = new LocalKeyCustody(purpose, directory, null, time);

@@ -105,7 +105,7 @@ public sealed class Pkcs11CustodyTests(Pkcs11Services stack) : IClassFixture<Pkc
         await SubmitAndReadNcaCopyAsync("ROCUWM-2026-900003");
 
         // In the token: every private and secret key is sensitive and was never extractable.
-        foreach (var purpose in Signing.Append(KeyPurpose.DataAtRest))
+        foreach (var purpose in Signing.Append(KeyPurpose.DataAtRest).Append(KeyPurpose.BlindIndex))
         {
             using var custody = InToken(purpose);
             if (purpose == KeyPurpose.DataAtRest)
@@ -124,6 +124,7 @@ public sealed class Pkcs11CustodyTests(Pkcs11Services stack) : IClassFixture<Pkc
         Assert.False(Directory.Exists(Path.Combine(stack.Root, "keys", "audit")));
         Assert.False(Directory.Exists(Path.Combine(stack.Root, "keys", "policy-decision")));
         Assert.False(Directory.Exists(Path.Combine(stack.Root, "keys", "webhook")));
+        Assert.False(File.Exists(Path.Combine(stack.Root, "keys", "blind-index.key")));
         var excluded = new[] { stack.PartnerKeysDirectory, Path.Combine(stack.Root, "dev-issuer") };
         var searched = 0;
         foreach (var file in Directory.EnumerateFiles(stack.Root, "*", SearchOption.AllDirectories)

@@ -70,6 +70,13 @@ public class RunningServices : IAsyncLifetime
             return [];
         }
         var hsm = SoftHsm.Instance;
+        // The blind-index key, which the gateway and the audit service share, is made once by an operator, never by a service.
+        using (var token = TOEX.Sharing.KeyCustody.Pkcs11.Pkcs11Token.Open(hsm.Library, SoftHsm.TokenLabel, System.Text.Encoding.UTF8.GetBytes(SoftHsm.UserPin)))
+        using (var blindIndex = new TOEX.Sharing.KeyCustody.Pkcs11.Pkcs11KeyCustody(token, TOEX.Sharing.KeyCustody.KeyPurpose.BlindIndex, Pkcs11LabelPrefix, createMissing: false,
+            TimeProvider.System, TimeSpan.FromSeconds(1)))
+        {
+            blindIndex.Rotate();
+        }
         return new Dictionary<string, string?>(hsm.Environment)
         {
             ["KeyCustody__Provider"] = "pkcs11",

@@ -158,5 +158,29 @@ public sealed class Pkcs11KeyCustodyTests : IDisposable
         Assert.Contains("KeyCustody:Pkcs11:TokenLabel", label.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Blind_indexes_computed_in_the_token_agree_between_services_and_the_key_is_made_once_and_never_rotated()
+    {
+        using var gatewaySide = Custody(KeyPurpose.BlindIndex);
+        var missing = Assert.Throws<KeyCustodyException>(() => gatewaySide.Keys);
+        Assert.Contains("toex keys rotate --purpose blind-index", missing.Message, StringComparison.Ordinal);
+
+        var made = gatewaySide.Rotate();
+        using var auditSide = Custody(KeyPurpose.BlindIndex);
+        var gateway = new SubjectBlindIndex(new Mac(gatewaySide, made.KeyId));
+        var audit = new SubjectBlindIndex(new Mac(auditSide, auditSide.Keys[0].KeyId));
+
+        Assert.Equal(gateway.NameAndDateOfBirth("Zoë O'Brien", new DateOnly(1990, 1, 2)), audit.NameAndDateOfBirth("ZOE OBRIEN", new DateOnly(1990, 1, 2)));
+        Assert.NotEqual(gateway.Name("Zoë O'Brien"), new SubjectBlindIndex(RandomNumberGenerator.GetBytes(32)).Name("Zoë O'Brien"));
+        Assert.Throws<KeyCustodyException>(() => auditSide.Rotate());
+        var attributes = Assert.Single(auditSide.SecretKeyAttributes());
+        Assert.True(attributes.Sensitive && !attributes.Extractable);
+    }
+
     public void Dispose() => token.Dispose();
+
+    private sealed class Mac(IKeyCustody custody, string keyId) : ISignatureSource
+    {
+        public byte[] Sign(ReadOnlySpan<byte> data) => custody.Sign(keyId, data);
+    }
 }

@@ -32,6 +32,10 @@ public sealed class AzureKeyVaultCustody : IKeyCustody
         {
             throw new KeyCustodyException("Azure Key Vault has no Ed25519 keys: keep the webhook-signing key in pkcs11 (or local outside Production).");
         }
+        if (purpose == KeyPurpose.BlindIndex)
+        {
+            throw new KeyCustodyException("Azure Key Vault has no HMAC keys: keep the blind-index key in pkcs11 (or local outside Production).");
+        }
         this.client = client;
         Purpose = purpose;
         name = $"{options.KeyPrefix}-{purpose.Name()}";

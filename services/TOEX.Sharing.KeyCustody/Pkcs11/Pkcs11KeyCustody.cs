@@ -60,6 +60,17 @@ public sealed class Pkcs11KeyCustody : IKeyCustody
 
     public byte[] Sign(string keyId, ReadOnlySpan<byte> data)
     {
+        if (Purpose == KeyPurpose.BlindIndex)
+        {
+            var message = data.ToArray();
+            return token.Run(session =>
+            {
+                var secret = Find(session, CKO.CKO_SECRET_KEY, keyId)
+                    ?? throw new KeyCustodyException($"The token '{token.TokenLabel}' holds no blind-index key '{keyId}' labelled '{label}'.");
+                using var hmac = session.Factories.MechanismFactory.Create(CKM.CKM_SHA256_HMAC);
+                return session.Sign(hmac, secret, message);
+            });
+        }
         if (!Purpose.Signs())
         {
             throw new KeyCustodyException($"The {Purpose.Name()} key does not sign.");
@@ -160,6 +171,10 @@ public sealed class Pkcs11KeyCustody : IKeyCustody
     {
         lock (rotation)
         {
+            if (Purpose == KeyPurpose.BlindIndex && TryLoad() is { Count: > 0 })
+            {
+                throw new KeyCustodyException("The blind-index key is never rotated: the blind indexes already stored (audit searches) would no longer match.");
+            }
             AddKey();
             keys.Invalidate();
             return Keys[0];
@@ -207,9 +222,9 @@ public sealed class Pkcs11KeyCustody : IKeyCustody
 
     private void EnsureWraps()
     {
-        if (Purpose.Signs())
+        if (Purpose != KeyPurpose.DataAtRest)
         {
-            throw new KeyCustodyException($"The {Purpose.Name()} key signs; it does not wrap data keys.");
+            throw new KeyCustodyException($"The {Purpose.Name()} key does not wrap data keys.");
         }
     }
 
@@ -217,6 +232,11 @@ public sealed class Pkcs11KeyCustody : IKeyCustody
 
     private List<CustodyKey> CreateFirst()
     {
+        if (Purpose == KeyPurpose.BlindIndex)
+        {
+            throw new KeyCustodyException($"The token '{token.TokenLabel}' holds no blind-index key (objects labelled '{label}'); an operator creates it "
+                + "once with 'toex keys rotate --purpose blind-index' (the gateway and the audit service share it, so neither makes it).");
+        }
         if (!createMissing)
         {
             throw new KeyCustodyException($"The token '{token.TokenLabel}' holds no {Purpose.Name()} key (objects labelled '{label}'); "
@@ -248,6 +268,26 @@ public sealed class Pkcs11KeyCustody : IKeyCustody
     private string Generate(ISession session)
     {
         var attributes = session.Factories.ObjectAttributeFactory;
+        if (Purpose == KeyPurpose.BlindIndex)
+        {
+            var macId = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(16));
+            using var generic = session.Factories.MechanismFactory.Create(CKM.CKM_GENERIC_SECRET_KEY_GEN);
+            session.GenerateKey(generic,
+            [
+                attributes.Create(CKA.CKA_CLASS, CKO.CKO_SECRET_KEY),
+                attributes.Create(CKA.CKA_KEY_TYPE, CKK.CKK_GENERIC_SECRET),
+                attributes.Create(CKA.CKA_VALUE_LEN, 32UL),
+                attributes.Create(CKA.CKA_TOKEN, true),
+                attributes.Create(CKA.CKA_PRIVATE, true),
+                attributes.Create(CKA.CKA_SENSITIVE, true),
+                attributes.Create(CKA.CKA_EXTRACTABLE, false),
+                attributes.Create(CKA.CKA_SIGN, true),
+                attributes.Create(CKA.CKA_VERIFY, true),
+                attributes.Create(CKA.CKA_LABEL, label),
+                attributes.Create(CKA.CKA_ID, Encoding.UTF8.GetBytes(macId)),
+            ]);
+            return macId;
+        }
         if (!Purpose.Signs())
         {
             var keyId = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(16));
