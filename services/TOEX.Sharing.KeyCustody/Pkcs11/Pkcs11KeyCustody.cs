@@ -354,7 +354,7 @@ public sealed class Pkcs11KeyCustody : IKeyCustody
 
     private static string PublicJwkOf(ISession session, IObjectHandle publicKey, bool eddsa)
     {
-        var point = Unwrap(session.GetAttributeValue(publicKey, [CKA.CKA_EC_POINT])[0].GetValueAsByteArray(), eddsa ? 32 : 65);
+        var point = EcPoint(session.GetAttributeValue(publicKey, [CKA.CKA_EC_POINT])[0].GetValueAsByteArray(), eddsa ? 32 : 65);
         if (eddsa)
         {
             return $$"""{"kty":"OKP","crv":"Ed25519","x":"{{Base64Url.EncodeToString(point)}}"}""";
@@ -367,7 +367,7 @@ public sealed class Pkcs11KeyCustody : IKeyCustody
     }
 
     /// <summary><c>CKA_EC_POINT</c> is a DER OCTET STRING holding the point; some modules give the point bare.</summary>
-    private static byte[] Unwrap(byte[] value, int pointLength) =>
+    private static byte[] EcPoint(byte[] value, int pointLength) =>
         value.Length == pointLength + 2 && value[0] == 0x04 && value[1] == pointLength ? value[2..]
         : value.Length == pointLength ? value
         : throw new KeyCustodyException($"The token returned an EC point of {value.Length} bytes; expected {pointLength}.");
