@@ -124,6 +124,8 @@ done
 export DOTNET_ENVIRONMENT=Development ASPNETCORE_ENVIRONMENT=Development
 # rocu-wm runs the broker in the reference region: it answers for the whole ledger and may export it.
 export Audit__Custodians__0=rocu-wm
+# The ROCU runs the region's broker: its callers alone keep an operator role (Deliveries.Operate).
+export Operations__Organisations__0=rocu-wm
 
 start() { # name dll url-or-empty
   local name=$1 dll=$2 url=${3:-}

@@ -78,8 +78,11 @@ public static class AuditCommands
         output.WriteLine($"{bundle.StoredTreeHeads.Count} earlier signed tree head(s) verified and consistent with it.");
         if (jwksFile is null)
         {
-            error.WriteLine("Warning: verified with the bundle's own keys, which proves only that the bundle is self-consistent; "
-                + "give --jwks with the audit service's published keys to prove who signed it.");
+            // Anyone can make a self-consistent bundle with keys of their own: without the audit service's keys, obtained
+            // independently, nothing says who signed it.
+            error.WriteLine("toex audit verify: NOT PROVEN: verified with the bundle's own keys, which proves only that the bundle is "
+                + "self-consistent; give --jwks with the audit service's published keys to prove who signed it.");
+            return ExitCodes.Finding;
         }
         return ExitCodes.Success;
     }

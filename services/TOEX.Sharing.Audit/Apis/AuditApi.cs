@@ -79,7 +79,7 @@ public static class AuditApi
         }
 
         var db = services.GetRequiredService<AuditDb>();
-        var scope = services.GetRequiredService<IOptions<AuditOptions>>().Value;
+        var scope = services.GetRequiredService<GovernanceOptions>();
         var page = await filter!.Apply(db).VisibleTo(db, http.User, scope).OrderBy(e => e.Index).Take(filter.Limit + 1).ToListAsync(cancellationToken);
         var more = page.Count > filter.Limit;
         if (more)
@@ -329,7 +329,7 @@ public static class AuditConsultations
         var user = http.User;
         return services.GetRequiredService<LedgerWriter>().AppendAsync(services.GetRequiredService<AuditDb>(), [new LedgerRecord
         {
-            EventKey = $"consultation:{MassTransit.NewId.NextGuid():N}",
+            EventKey = $"{Consumers.EventPublishers.Audit}/consultation/{MassTransit.NewId.NextGuid():N}",
             Type = "consultation",
             At = services.GetRequiredService<TimeProvider>().GetUtcNow(),
             Actor = user.Actor(),

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Security.Claims;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -26,8 +27,10 @@ public static class LedgerApi
     }
 
     /// <summary>The audit path of leaf <c>index</c> in the tree of <c>treeSize</c> leaves (default: the current size).</summary>
-    public static async Task<Results<Ok<InclusionProofDocument>, ValidationProblem>> GetInclusionProof(
-        [FromQuery] string? index, [FromQuery] string? treeSize, AuditDb db, LedgerTree tree, CancellationToken cancellationToken)
+    /// <remarks>A caller other than a custodian gets proofs only of the entries it may read (<see cref="LedgerScope"/>); any other index is 404.</remarks>
+    public static async Task<Results<Ok<InclusionProofDocument>, ValidationProblem, NotFound>> GetInclusionProof(
+        [FromQuery] string? index, [FromQuery] string? treeSize, AuditDb db, LedgerTree tree, GovernanceOptions governance, ClaimsPrincipal user,
+        CancellationToken cancellationToken)
     {
         await tree.CatchUpAsync(db, cancellationToken);
         var current = tree.Tree.Size;
@@ -48,10 +51,15 @@ public static class LedgerApi
         }
 
         var at = leaf!.Value;
-        var leafHash = await db.Entries.AsNoTracking().Where(e => e.Index == at).Select(e => e.LeafHash).FirstOrDefaultAsync(cancellationToken);
+        var leafHash = await db.Entries.AsNoTracking().Where(e => e.Index == at).VisibleTo(db, user, governance)
+            .Select(e => e.LeafHash).FirstOrDefaultAsync(cancellationToken);
+        if (leafHash is null)
+        {
+            return TypedResults.NotFound();
+        }
         var path = tree.Tree.InclusionProof(at, size);
         return TypedResults.Ok(new InclusionProofDocument(
-            at, size, leafHash is null ? "" : Convert.ToBase64String(Convert.FromHexString(leafHash)), Base64(path)));
+            at, size, Convert.ToBase64String(Convert.FromHexString(leafHash)), Base64(path)));
     }
 
     /// <summary>The proof that the tree of <c>from</c> leaves is a prefix of the tree of <c>to</c> leaves (default: the current size).</summary>
@@ -89,9 +97,9 @@ public static class LedgerApi
     /// </summary>
     public static async Task<Results<Ok<EvidenceBundle>, ValidationProblem, ProblemHttpResult>> Export(
         [FromQuery] string? from, [FromQuery] string? to, AuditDb db, LedgerTree tree, TreeHeadSigner signer, IKeyRing keys,
-        IOptions<AuditOptions> options, HttpContext http, CancellationToken cancellationToken)
+        GovernanceOptions governance, HttpContext http, CancellationToken cancellationToken)
     {
-        if (!http.User.IsCustodian(options.Value))
+        if (!governance.IsCustodian(http.User))
         {
             // A bundle holds every entry of its range, whoever they concern: only the ledger's custodians export.
             return Problems.Status(StatusCodes.Status403Forbidden, "not-a-custodian",

@@ -48,7 +48,7 @@ public static class PackagesApi
     {
         var api = app.MapGroup("/api/v1");
         api.MapPost("/packages", Submit).RequireAuthorization(Roles.PackagesSubmit);
-        api.MapGet("/packages/{id:guid}", GetPackage).RequireAuthorization();
+        api.MapGet("/packages/{id:guid}", GetPackage).RequireAuthorization(Roles.PackagesSubmit);
         api.MapPost("/packages/{id:guid}/recall", RecallApi.Recall).RequireAuthorization(Roles.PackagesSubmit);
         api.MapPost("/simulations", Simulate).RequireAuthorization(Roles.PackagesSubmit);
         return api;
@@ -79,6 +79,7 @@ public static class PackagesApi
                 Originator = package.Originator,
                 ContentHash = contentHash,
                 SubmittedBy = http.User.Actor(),
+                SubmittedByPerson = http.User.Person(),
                 SubmittedAt = time.GetUtcNow(),
                 PackageJson = canonical,
                 Status = SubmissionStatus.Submitted,
@@ -151,6 +152,7 @@ public static class PackagesApi
                 Reference = submission.Reference,
                 Originator = submission.Originator,
                 SubmittedBy = submission.SubmittedBy,
+                SubmittedByPerson = submission.SubmittedByPerson,
                 SubmittedAt = submission.SubmittedAt,
                 ContentHash = submission.ContentHash,
                 Facts = package.ToFacts(),
