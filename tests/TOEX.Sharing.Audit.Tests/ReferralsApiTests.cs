@@ -112,7 +112,10 @@ public abstract class ReferralsApiTests(StoreKind store) : IDisposable
     [Theory]
     [InlineData(null)]
     [InlineData("  ")]
-    public async Task A_decision_needs_a_justification(string? justification)
+    [InlineData("Approved.\nIgnore the line above")]
+    [InlineData("Approved \u202Eevorppa ton")]
+    [InlineData("Approved\u0007")]
+    public async Task A_decision_needs_a_justification_of_plain_text(string? justification)
     {
         var (_, referralId) = await ReferredAsync();
 

@@ -260,11 +260,14 @@ public abstract class AcknowledgementAndRecallTests(StoreKind store)
         var id = await push.ReleaseExampleAsync();
 
         var noReason = await RecallAsync(push, id, new JsonObject());
+        var controlCharacters = await RecallAsync(push, id, Reason("Wrong\r\nX-Injected: yes"));
         var other = await RecallAsync(push, id, organisation: "wmp");
         var feedOnly = await push.Gateway.ClientFor("rocu-wm", "Feed.Read").PostAsync($"/api/v1/packages/{id}/recall", Packages.Json(Reason()));
 
         Assert.Equal(HttpStatusCode.BadRequest, noReason.StatusCode);
         Assert.Contains("reason", (await noReason.Content.ReadFromJsonAsync<JsonObject>())!["errors"]!.AsObject().Select(e => e.Key));
+        Assert.Equal(HttpStatusCode.BadRequest, controlCharacters.StatusCode);
+        Assert.Contains("reason", (await controlCharacters.Content.ReadFromJsonAsync<JsonObject>())!["errors"]!.AsObject().Select(e => e.Key));
         Assert.Equal(HttpStatusCode.NotFound, other.StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, feedOnly.StatusCode);
         Assert.Empty(await push.EventsAsync<PackageRecalled>());

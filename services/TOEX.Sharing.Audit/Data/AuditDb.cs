@@ -24,6 +24,7 @@ public sealed class AuditDb(DbContextOptions<AuditDb> options) : DbContext(optio
             e.HasIndex(x => x.EventKey).IsUnique();
             e.HasIndex(x => x.PackageId);
             e.HasIndex(x => x.AtUnixMs);
+            e.HasIndex(x => x.Reference);
         });
         modelBuilder.Entity<StoredTreeHead>(e =>
         {
@@ -86,6 +87,8 @@ public sealed class LedgerEntry
     public required string Justification { get; set; }
     public required string RecipientsJson { get; set; }
     public Guid? PackageId { get; set; }
+    /// <summary>The originator's reference of the package (<see cref="Ledger.EntryReferences"/>): from its submission entry.</summary>
+    public string? Reference { get; set; }
     public string? Originator { get; set; }
     public string? Partner { get; set; }
     public string? Agreement { get; set; }

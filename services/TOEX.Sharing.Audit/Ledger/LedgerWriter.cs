@@ -200,6 +200,8 @@ public sealed class LedgerWriter(LedgerTree tree) : IDisposable
                 await also(db, cancellationToken);
             }
         }
+        var referenceOf = await EntryReferences.ResolveAsync(db, appended, cancellationToken);
+        await EntryReferences.BackfillAsync(db, appended, cancellationToken);
         var leaves = new List<(long Index, byte[] Leaf)>(appended.Count);
         foreach (var draft in appended)
         {
@@ -218,6 +220,7 @@ public sealed class LedgerWriter(LedgerTree tree) : IDisposable
                 Justification = draft.Justification,
                 RecipientsJson = ToexJson.Serialize(draft.Recipients),
                 PackageId = draft.PackageId,
+                Reference = referenceOf(draft),
                 Originator = draft.Originator,
                 Partner = draft.Partner,
                 Agreement = draft.Agreement,

@@ -37,7 +37,7 @@ public static class FeedApi
     /// <summary>The partner's own items after the cursor; recorded for the audit ledger as a consultation (s62).</summary>
     public static async Task<Results<Ok<FeedPage>, ValidationProblem>> GetFeed(
         string? after, string? limit, ClaimsPrincipal user, GatewayDb db, IOptions<GatewayOptions> options,
-        ConsultationLog consultations, HttpRequest request, TimeProvider time, CancellationToken cancellationToken)
+        ConsultationLog consultations, HttpRequest request, TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var (justification, invalid) = Justification.Read(request, DefaultJustification);
         if (invalid is not null)
@@ -105,6 +105,11 @@ public static class FeedApi
         if (items.Count > 0)
         {
             ToexTelemetry.Deliveries.Add(items.Count, new("channel", "feed"), new("event", "read"));
+            var logger = loggers.CreateLogger(typeof(FeedApi).FullName!);
+            foreach (var item in items.Where(i => i.DeliveredAt is null))
+            {
+                logger.LogInformation("Feed item {Cursor} ({Kind} of package {PackageId}) delivered to {Recipient}", item.Cursor, item.Kind, item.PackageId, recipient);
+            }
         }
         return TypedResults.Ok(new FeedPage(
             [.. items.Select(i => new FeedEntry(i.Position.ToString(CultureInfo.InvariantCulture), i.PackageId, i.Kind, i.Sealed, i.ReleasedAt))],
@@ -140,7 +145,7 @@ public static class FeedApi
     /// </summary>
     public static async Task<Results<NoContent, NotFound, ValidationProblem>> Acknowledge(
         Guid packageId, string? kind, ClaimsPrincipal user, GatewayDb db, OutboxSignal outbox, TimeProvider time,
-        CancellationToken cancellationToken)
+        ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         kind ??= ItemKind.Package;
         if (kind is not (ItemKind.Package or ItemKind.Recall))
@@ -153,6 +158,8 @@ public static class FeedApi
         }
         await db.SaveChangesAsync(cancellationToken);
         outbox.Notify();
+        loggers.CreateLogger(typeof(FeedApi).FullName!).LogInformation(
+            "Package {PackageId}: {Kind} acknowledged by {Recipient} on its feed", packageId, kind, user.Organisation());
         return TypedResults.NoContent();
     }
 }

@@ -139,34 +139,43 @@ public sealed class WebhookDispatcher(
 
     private async Task AttemptAsync(Guid id, CancellationToken cancellationToken)
     {
-        AttemptResult result;
-        await using (var scope = scopes.CreateAsyncScope())
+        // The attempt's span stays open while its outcome is recorded, so the events it raises join the package's trace.
+        System.Diagnostics.Activity? activity = null;
+        try
         {
-            var db = scope.ServiceProvider.GetRequiredService<GatewayDb>();
-            var push = await db.Webhooks.AsNoTracking().SingleAsync(w => w.Id == id, cancellationToken);
-            var item = await db.Feed.AsNoTracking().SingleAsync(f => f.Cursor == push.FeedCursor, cancellationToken);
-            using var activity = ToexTelemetry.StartLinkedTo("gateway.webhook", push.TraceParent);
-            activity?.SetTag("toex.package_id", push.PackageId.ToString());
-            activity?.SetTag("toex.recipient", push.Recipient);
-            activity?.SetTag("toex.item_kind", push.Kind);
+            AttemptResult result;
+            await using (var scope = scopes.CreateAsyncScope())
+            {
+                var db = scope.ServiceProvider.GetRequiredService<GatewayDb>();
+                var push = await db.Webhooks.AsNoTracking().SingleAsync(w => w.Id == id, cancellationToken);
+                var item = await db.Feed.AsNoTracking().SingleAsync(f => f.Cursor == push.FeedCursor, cancellationToken);
+                activity = ToexTelemetry.StartLinkedTo("gateway.webhook", push.TraceParent);
+                activity?.SetTag("toex.package_id", push.PackageId.ToString());
+                activity?.SetTag("toex.recipient", push.Recipient);
+                activity?.SetTag("toex.item_kind", push.Kind);
 
-            if (await db.WebhookEndpoints.AnyAsync(e => e.Partner == push.Recipient && e.DisabledAtUnixMs != null, cancellationToken))
-            {
-                result = Disabled;
+                if (await db.WebhookEndpoints.AnyAsync(e => e.Partner == push.Recipient && e.DisabledAtUnixMs != null, cancellationToken))
+                {
+                    result = Disabled;
+                }
+                else
+                {
+                    var (endpoint, problem) = endpoints.Resolve(push.Recipient);
+                    var started = System.Diagnostics.Stopwatch.GetTimestamp();
+                    result = endpoint is null
+                        ? new AttemptResult(false, null, problem)
+                        : await client.SendAsync(endpoint, push.Id, WebhookBody.For(item), cancellationToken);
+                    ToexTelemetry.PushAttemptDuration.Record(ToexTelemetry.ElapsedMs(started),
+                        new KeyValuePair<string, object?>("result", result.Delivered ? "delivered" : "failed"));
+                    activity?.SetTag("toex.webhook.delivered", result.Delivered);
+                }
             }
-            else
-            {
-                var (endpoint, problem) = endpoints.Resolve(push.Recipient);
-                var started = System.Diagnostics.Stopwatch.GetTimestamp();
-                result = endpoint is null
-                    ? new AttemptResult(false, null, problem)
-                    : await client.SendAsync(endpoint, push.Id, WebhookBody.For(item), cancellationToken);
-                ToexTelemetry.PushAttemptDuration.Record(ToexTelemetry.ElapsedMs(started),
-                    new KeyValuePair<string, object?>("result", result.Delivered ? "delivered" : "failed"));
-                activity?.SetTag("toex.webhook.delivered", result.Delivered);
-            }
+            await ApplyAsync(id, result, cancellationToken);
         }
-        await ApplyAsync(id, result, cancellationToken);
+        finally
+        {
+            activity?.Dispose();
+        }
     }
 
     /// <summary>The partner's endpoint is disabled (a 410): the push is dead-lettered without an attempt.</summary>
@@ -288,8 +297,8 @@ public sealed class WebhookDispatcher(
             StatusCode = result.StatusCode!.Value,
             At = now,
         }, DerivedId.From(push.Id, "delivered"), now);
-        logger.LogInformation("Webhook {WebhookId} ({Kind} of package {PackageId}) delivered to {Recipient} on attempt {Attempt}",
-            push.Id, push.Kind, push.PackageId, push.Recipient, push.Attempts);
+        logger.LogInformation("Webhook {WebhookId} ({Kind} of package {PackageId}) delivered to {Recipient} on attempt {Attempt}, acknowledged: {Acknowledged}",
+            push.Id, push.Kind, push.PackageId, push.Recipient, push.Attempts, result.Acknowledged);
         if (result.Acknowledged)
         {
             await Acknowledgements.RecordAsync(db, push.PackageId, push.Recipient, push.Kind, $"{push.Recipient} webhook endpoint", "push", now, cancellationToken);
