@@ -4,6 +4,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using TOEX.Sharing.Audit.Consumers;
 using TOEX.Sharing.Audit.Data;
 using TOEX.Sharing.Audit.Ledger;
+using TOEX.Sharing.KeyCustody;
 using TOEX.Sharing.Sealing;
 using TOEX.Sharing.ServiceDefaults;
 
@@ -29,21 +30,21 @@ public static class Extensions
         builder.AddToexLimits(MaxRequestBodyBytes);
         builder.Services.AddDbContext<AuditDb>(db => db.UseStore(options.Database, options.ConnectionString, "audit"));
         builder.Services.AddHealthChecks().AddCheck<LedgerHealthCheck>("ledger");
-        builder.Services.AddSingleton<IKeyRing>(services =>
-        {
-            var keys = LocalKeyRing.OpenOrCreate(options.KeyRingPath ?? LocalPaths.KeyRing("audit"), services.GetRequiredService<TimeProvider>());
-            // The gateway verifies IG officers' referral decisions with these (Gateway:AuditJwksPath). Public keys only.
-            PublicKeyFile.Write(keys, options.PublicJwksPath ?? Path.Combine(LocalPaths.Root(), "keys", "audit.jwks.json"));
-            return keys;
-        });
+        // The audit service's signing keys (tree heads, referral decisions), from the custody the KeyCustody settings name
+        // (local files, a PKCS#11 module, a vault). The gateway verifies IG officers' referral decisions with their public
+        // half (Gateway:AuditJwksPath), written at start and after every rotation.
+        builder.AddKeyCustody(KeyPurpose.TreeHeadSigning, KeyPurpose.BlindIndex);
+        builder.Services.AddSingleton<IKeyRing>(services => new PublishedKeyRing(services.GetRequiredService<KeyCustodies>()
+                .SigningRing(KeyPurpose.TreeHeadSigning, options.KeyRingPath ?? LocalPaths.KeyRing("audit")),
+            options.PublicJwksPath ?? Path.Combine(LocalPaths.Root(), "keys", "audit.jwks.json")));
         builder.Services.AddScoped<Referrals.ReferralDecisions>();
         builder.Services.AddSingleton<LedgerTree>();
         builder.Services.AddSingleton<LedgerWriter>();
         builder.Services.AddSingleton<TreeHeadSigner>();
         builder.Services.AddHostedService<TreeHeadPublisher>();
         builder.Services.AddSingleton<DecisionReader>();
-        builder.Services.AddSingleton(_ => SubjectBlindIndex.Open(
-            options.BlindIndexKeyPath ?? LocalPaths.BlindIndexKey(), create: !builder.Environment.IsProduction()));
+        builder.Services.AddSingleton(services => services.GetRequiredService<KeyCustodies>().BlindIndex(
+            options.BlindIndexKeyPath ?? LocalPaths.BlindIndexKey(), createLocal: !builder.Environment.IsProduction()));
 
         builder.Services.AddConsumeObserver<LedgerLagObserver>();
         builder.AddToexMessaging("audit", bus => bus.AddAuditConsumers());

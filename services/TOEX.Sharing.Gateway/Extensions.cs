@@ -6,6 +6,7 @@ using TOEX.Sharing.Gateway.Consumers;
 using TOEX.Sharing.Gateway.Data;
 using TOEX.Sharing.Gateway.Delivery;
 using TOEX.Sharing.Gateway.Release;
+using TOEX.Sharing.KeyCustody;
 using TOEX.Sharing.Policy;
 using TOEX.Sharing.Sealing;
 using TOEX.Sharing.ServiceDefaults;
@@ -37,11 +38,13 @@ public static class Extensions
 
         builder.AddToexPolicySet(options.PoliciesPath ?? PolicyPaths.FindDefault());
 
-        builder.Services.AddSingleton<IKeyRing>(services => LocalKeyRing.OpenOrCreate(
-            options.KeyRingPath ?? LocalPaths.KeyRing("broker"), services.GetRequiredService<TimeProvider>()));
+        // The broker's keys, each from the custody its KeyCustody settings name (local files, a PKCS#11 module, a vault).
+        builder.AddKeyCustody(KeyPurpose.PackageSigning, KeyPurpose.WebhookSigning, KeyPurpose.BlindIndex);
+        builder.Services.AddSingleton(services => services.GetRequiredService<KeyCustodies>()
+            .SigningRing(KeyPurpose.PackageSigning, options.KeyRingPath ?? LocalPaths.KeyRing("broker")));
         builder.Services.AddSingleton(services => new PackageSealer(services.GetRequiredService<IKeyRing>()));
-        builder.Services.AddSingleton(_ => SubjectBlindIndex.Open(
-            options.BlindIndexKeyPath ?? LocalPaths.BlindIndexKey(), create: !builder.Environment.IsProduction()));
+        builder.Services.AddSingleton(services => services.GetRequiredService<KeyCustodies>().BlindIndex(
+            options.BlindIndexKeyPath ?? LocalPaths.BlindIndexKey(), createLocal: !builder.Environment.IsProduction()));
         builder.Services.AddScoped<Apis.ConsultationLog>();
         builder.Services.AddSingleton<PartnerKeys>();
         builder.Services.AddSingleton<DecisionKeys>();
@@ -75,7 +78,8 @@ public static class Extensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         var options = builder.Configuration.GetSection(WebhookOptions.Section).Get<WebhookOptions>() ?? new WebhookOptions();
-        builder.Services.AddSingleton(_ => WebhookSigningKey.OpenOrCreate(options.KeyPath ?? LocalPaths.KeyRing("webhook")));
+        builder.Services.AddSingleton(services => new WebhookSigningKey(services.GetRequiredService<KeyCustodies>()
+            .SigningRing(KeyPurpose.WebhookSigning, options.KeyPath ?? LocalPaths.KeyRing("webhook"))));
         builder.Services.AddSingleton<WebhookEndpoints>();
         builder.Services.AddSingleton<RetrySchedule>();
         builder.Services.AddSingleton<WebhookSignal>();

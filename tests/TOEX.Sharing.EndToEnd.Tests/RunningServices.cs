@@ -53,6 +53,43 @@ public class RunningServices : IAsyncLifetime
     /// <summary>Added to every service's environment (telemetry export, for instance).</summary>
     protected virtual IReadOnlyDictionary<string, string?> ExtraEnvironment => new Dictionary<string, string?>();
 
+    /// <summary>
+    /// Where the services keep their signing keys: <c>local</c> (files under <see cref="Root"/>) or <c>pkcs11</c> (every
+    /// signing key and the data-at-rest key in this test run's SoftHSM2 token). <c>TOEX_E2E_KEY_CUSTODY=pkcs11</c> runs
+    /// every end-to-end test with the token; <see cref="Pkcs11Services"/> always does.
+    /// </summary>
+    protected virtual string KeyCustody => Environment.GetEnvironmentVariable("TOEX_E2E_KEY_CUSTODY") is { Length: > 0 } chosen ? chosen : "local";
+
+    /// <summary>The label prefix of this stack's objects in the token (stacks of one run share the token).</summary>
+    public string Pkcs11LabelPrefix { get; } = "e2e-" + Guid.NewGuid().ToString("N")[..10];
+
+    /// <summary>The services' KeyCustody settings for <see cref="KeyCustody"/>.</summary>
+    private Dictionary<string, string?> KeyCustodySettings()
+    {
+        if (KeyCustody != "pkcs11")
+        {
+            return [];
+        }
+        var hsm = SoftHsm.Instance;
+        // The blind-index key, which the gateway and the audit service share, is made once by an operator, never by a service.
+        using (var token = TOEX.Sharing.KeyCustody.Pkcs11.Pkcs11Token.Open(hsm.Library, SoftHsm.TokenLabel, System.Text.Encoding.UTF8.GetBytes(SoftHsm.UserPin)))
+        using (var blindIndex = new TOEX.Sharing.KeyCustody.Pkcs11.Pkcs11KeyCustody(token, TOEX.Sharing.KeyCustody.KeyPurpose.BlindIndex, Pkcs11LabelPrefix, createMissing: false,
+            TimeProvider.System, TimeSpan.FromSeconds(1)))
+        {
+            blindIndex.Rotate();
+        }
+        return new Dictionary<string, string?>(hsm.Environment)
+        {
+            ["KeyCustody__Provider"] = "pkcs11",
+            ["KeyCustody__Pkcs11__Library"] = hsm.Library,
+            ["KeyCustody__Pkcs11__TokenLabel"] = SoftHsm.TokenLabel,
+            ["KeyCustody__Pkcs11__PinFile"] = hsm.PinFile,
+            ["KeyCustody__Pkcs11__LabelPrefix"] = Pkcs11LabelPrefix,
+            // A rotation made in the token is used within a second (the default is 30 s).
+            ["KeyCustody__RefreshInterval"] = "00:00:01",
+        };
+    }
+
     public virtual async Task InitializeAsync()
     {
         _broker = await RabbitMqBroker.GetSharedAsync();
@@ -84,7 +121,7 @@ public class RunningServices : IAsyncLifetime
             ["Gateway__BlindIndexKeyPath"] = Path.Combine(Root, "keys", "blind-index.key"),
             ["Audit__BlindIndexKeyPath"] = Path.Combine(Root, "keys", "blind-index.key"),
         };
-        foreach (var (key, value) in ExtraEnvironment)
+        foreach (var (key, value) in ExtraEnvironment.Concat(KeyCustodySettings()))
         {
             common[key] = value;
         }
