@@ -1,9 +1,11 @@
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using TOEX.Sharing.Audit.Agreements;
 using TOEX.Sharing.Audit.Consumers;
 using TOEX.Sharing.Audit.Data;
 using TOEX.Sharing.Audit.Ledger;
+using TOEX.Sharing.Policy;
 using TOEX.Sharing.Sealing;
 using TOEX.Sharing.ServiceDefaults;
 
@@ -34,6 +36,9 @@ public static class Extensions
         builder.Services.AddSingleton<TreeHeadSigner>();
         builder.Services.AddHostedService<TreeHeadPublisher>();
         builder.Services.AddSingleton<DecisionReader>();
+        // Loaded at start: a broken policy set stops the service, each problem as file:line: message.
+        builder.Services.AddSingleton(PolicySet.Load(options.PoliciesPath ?? PolicyPaths.FindDefault()));
+        builder.Services.AddSingleton<AgreementRegister>();
         builder.Services.AddSingleton(_ => SubjectBlindIndex.Open(
             options.BlindIndexKeyPath ?? LocalPaths.BlindIndexKey(), create: !builder.Environment.IsProduction()));
 

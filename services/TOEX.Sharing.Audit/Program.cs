@@ -19,7 +19,8 @@ app.UseAuthorization();
 
 app.MapDefaultEndpoints();
 app.MapAuditApi();
-app.MapReferralsApi();
+app.MapReferralsApi().RefuseUnknownQueryParameters();
+app.MapAgreementsApi();
 app.MapJwksApi();
 
 await app.RunAsync();
