@@ -2,6 +2,8 @@ using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using TOEX.Sharing.Audit.Agreements;
+using TOEX.Sharing.Audit.Console;
+using TOEX.Sharing.Contracts;
 using TOEX.Sharing.Audit.Consumers;
 using TOEX.Sharing.Audit.Data;
 using TOEX.Sharing.Audit.Ledger;
@@ -65,6 +67,8 @@ public static class Extensions
         bus.AddConsumer<AcknowledgementOverdueAuditConsumer, AuditConsumerDefinition<AcknowledgementOverdueAuditConsumer>>();
         bus.AddConsumer<PackageRecalledAuditConsumer, AuditConsumerDefinition<PackageRecalledAuditConsumer>>();
         bus.AddConsumer<ReleaseFailedAuditConsumer, AuditConsumerDefinition<ReleaseFailedAuditConsumer>>();
+        // Not a consumer: the console asks the gateway for a referral's preview (request/response, sealed for this service).
+        bus.AddRequestClient<ReferralPreviewRequested>(new Uri($"exchange:{ReferralPreviews.GatewayQueue}"), RequestTimeout.After(s: 15));
         return bus;
     }
 

@@ -62,7 +62,7 @@ public static class ReferralsApi
             DateTimeOffset.FromUnixTimeMilliseconds(x.r.ReferredAtUnixMs), x.Actor))]));
     }
 
-    private static async Task<IResult> DecideAsync(Guid id, string decision, JsonElement? body, ClaimsPrincipal user, AuditDb db,
+    internal static async Task<IResult> DecideAsync(Guid id, string decision, JsonElement? body, ClaimsPrincipal user, AuditDb db,
         IPublishEndpoint publisher, TimeProvider time, HttpContext http, CancellationToken cancellationToken)
     {
         var justification = body is { ValueKind: JsonValueKind.Object } json
