@@ -36,9 +36,10 @@ public sealed partial class ConsolePagesTests : IDisposable
         ("* /deliveries", "/deliveries"),
         ("* /integrity/{handler?}", "/integrity"),
         ("* /charts", "/charts"),
+        ("* /status/{code:int}", "/status/404"),
     ];
 
-    private static readonly string[] Open = ["/signin", "/signin/none"];
+    private static readonly string[] Open = ["/signin", "/signin/none", "/status/404"];
 
     [GeneratedRegex("name=\"__af\" type=\"hidden\" value=\"([^\"]+)\"")]
     private static partial Regex AntiforgeryField();
@@ -83,6 +84,25 @@ public sealed partial class ConsolePagesTests : IDisposable
 
     private static string Fill(string path, Guid package, Guid referral) =>
         path.Replace("{package}", package.ToString(), StringComparison.Ordinal).Replace("{referral}", referral.ToString(), StringComparison.Ordinal);
+
+    [Fact]
+    public async Task A_subject_search_finds_the_disclosures_about_that_person_and_records_the_consultation()
+    {
+        var package = NewId.NextGuid();
+        var jane = new Subject { Role = "victim", Name = "Jane Example", DateOfBirth = new DateOnly(2010, 3, 14) };
+        await _factory.DeliverAsync(Events.Submitted(package, "rocu-wm", Events.At, ["bcc-childrens"])
+            with { SubjectIndexes = SubjectBlindIndex.Open(_factory.BlindIndexKeyPath, create: true).Of([jane]) });
+        var officer = await SignedInAsync("rocu-wm", "officer-7", Roles.AuditRead);
+
+        var found = await officer.GetStringAsync("/disclosures?search.name=Jane+Example&search.dateOfBirth=2010-03-14&search.justification=SAR-7");
+        var other = await officer.GetStringAsync("/disclosures?search.name=Someone+Else&search.dateOfBirth=2010-03-14");
+
+        Assert.Contains($"/disclosures/{package}", found, StringComparison.Ordinal);
+        Assert.DoesNotContain($"/disclosures/{package}", other, StringComparison.Ordinal);
+        var ledger = await _factory.LedgerAsync();
+        Assert.Contains(ledger, e => e.Type == "consultation" && e.Actor == "rocu-wm/officer-7" && e.Justification == "SAR-7"
+            && e.Canonical.Contains("console-subject-search", StringComparison.Ordinal));
+    }
 
     [Fact]
     public async Task Every_console_page_sends_an_anonymous_caller_to_sign_in()

@@ -41,6 +41,12 @@ public static class ConsoleAuthentication
     public const string DevelopmentSignIn = "development";
     public const string AccessTokenName = "access_token";
 
+    /// <summary>
+    /// The clock cookies and sign-in state expire by: the wall clock, which is the browser's. (<c>Clock:StartsAt</c> moves
+    /// the services' clock for tests and demonstrations; a cookie expiring by it would be expired on arrival.)
+    /// </summary>
+    public static readonly TimeProvider CookieClock = TimeProvider.System;
+
     public static string RolePolicy(string role) => $"{Policy}:{role}";
 
     public static string SchemeOf(ConsoleIssuerOptions issuer) => "console-" + issuer.Issuer;
@@ -66,6 +72,7 @@ public static class ConsoleAuthentication
         var secure = console.RequireHttps ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest;
         var authentication = builder.Services.AddAuthentication().AddCookie(CookieScheme, cookie =>
         {
+            cookie.TimeProvider = CookieClock;
             cookie.Cookie.Name = Named(CookieName, console.RequireHttps);
             cookie.Cookie.HttpOnly = true;
             cookie.Cookie.SecurePolicy = secure;
@@ -193,6 +200,7 @@ public static class ConsoleAuthentication
     private static void Harden(OpenIdConnectOptions oidc, ConsoleIssuerOptions client, TrustedIssuerOptions issuer, CookieSecurePolicy secure,
         Action<OpenIdConnectMessage>? extra)
     {
+        oidc.TimeProvider = CookieClock;
         oidc.SignInScheme = CookieScheme;
         oidc.ResponseType = OpenIdConnectResponseType.Code;
         oidc.ResponseMode = OpenIdConnectResponseMode.Query;
@@ -233,6 +241,8 @@ public static class ConsoleAuthentication
         };
         oidc.Events.OnRemoteFailure = context =>
         {
+            context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ConsoleAuthentication).FullName!)
+                .LogWarning("Console sign-in through {Issuer} failed: {Failure}", issuer.Name, context.Failure?.Message);
             context.Response.Redirect("/signin?failed=1");
             context.HandleResponse();
             return Task.CompletedTask;
@@ -270,7 +280,7 @@ public static class ConsoleAuthentication
         var token = new JsonWebToken(accessToken);
         var tokenLifetime = token.ValidTo - (token.IssuedAt == DateTime.MinValue ? token.ValidFrom : token.IssuedAt);
         var lifetime = http.RequestServices.GetRequiredService<IOptions<ConsoleOptions>>().Value.SessionLifetime;
-        var now = http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
+        var now = CookieClock.GetUtcNow();
         properties.IssuedUtc = now;
         properties.ExpiresUtc = now + (tokenLifetime > TimeSpan.Zero && tokenLifetime < lifetime ? tokenLifetime : lifetime);
         properties.IsPersistent = false;

@@ -15,6 +15,8 @@ public static class ConsoleExtensions
             pages.RootDirectory = "/Console/Pages";
             pages.Conventions.AuthorizeFolder("/", ConsoleAuthentication.Policy);
             pages.Conventions.AllowAnonymousToPage("/SignIn");
+            pages.Conventions.AllowAnonymousToPage("/SignInWith");
+            pages.Conventions.AllowAnonymousToPage("/Status");
         }).AddMvcOptions(mvc => mvc.Filters.Add(new AutoValidateAntiforgeryTokenAttribute()));
         builder.Services.AddScoped<ConsoleLedger>();
         builder.Services.AddScoped<PendingReferrals>();
@@ -45,6 +47,12 @@ public static class ConsoleExtensions
             await next();
         });
         app.UseStaticFiles();
+        // A console page's error status gets an HTML page (the API keeps its problem details).
+        app.UseWhen(context => !context.Request.Path.StartsWithSegments("/api") && !context.Request.Path.StartsWithSegments("/.well-known")
+                && !context.Request.Path.StartsWithSegments("/health") && !context.Request.Path.StartsWithSegments("/alive"),
+            console => console.UseStatusCodePagesWithReExecute("/status/{0}"));
+        // Routing after the re-execution, so a re-executed request is routed to its status page.
+        app.UseRouting();
         return app;
     }
 

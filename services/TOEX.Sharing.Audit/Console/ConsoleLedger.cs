@@ -88,6 +88,16 @@ public sealed class ConsoleLedger(
         return [.. entries.Select(ConsoleEntry.From)];
     }
 
+    /// <summary>The references of packages, from the submission and release entries <paramref name="user"/> may read.</summary>
+    public async Task<IReadOnlyDictionary<Guid, string>> ReferencesAsync(ClaimsPrincipal user, IEnumerable<Guid> packages, CancellationToken cancellationToken)
+    {
+        var ids = packages.Distinct().Select(p => (Guid?)p).ToList();
+        var entries = await new EntryFilter().Apply(db).VisibleTo(db, user, options.Value)
+            .Where(e => ids.Contains(e.PackageId) && (e.Type == "submission" || e.Type == "release")).ToListAsync(cancellationToken);
+        return entries.Select(ConsoleEntry.From).Where(e => e.Text("reference") is not null)
+            .GroupBy(e => e.PackageId!.Value).ToDictionary(g => g.Key, g => g.First().Text("reference")!);
+    }
+
     /// <summary>Entries of <paramref name="types"/> visible to <paramref name="user"/> from <paramref name="from"/> on, in ledger order.</summary>
     public async Task<IReadOnlyList<ConsoleEntry>> OfTypesAsync(ClaimsPrincipal user, IReadOnlyList<string> types, DateTimeOffset from,
         CancellationToken cancellationToken)

@@ -24,7 +24,7 @@ public sealed class LedgerWriter(LedgerTree tree) : IDisposable
     private readonly List<Pending> _pending = [];
 
     /// <summary>Drafts waiting to be appended, and the caller waiting for their commit (the count it appended).</summary>
-    private sealed record Pending(IReadOnlyList<LedgerRecord> Drafts, TaskCompletionSource<Committed> Appended);
+    private sealed record Pending(IReadOnlyList<LedgerRecord> Drafts, TaskCompletionSource<Committed> Appended, AuditDb Db);
 
     /// <summary>What one caller's drafts became: how many were new, in a transaction of how many callers, ending at which index.</summary>
     private readonly record struct Committed(int Appended, int Group, long LastIndex);
@@ -53,7 +53,7 @@ public sealed class LedgerWriter(LedgerTree tree) : IDisposable
 
     private async Task<Committed> AppendGroupedAsync(AuditDb db, IReadOnlyList<LedgerRecord> drafts, CancellationToken cancellationToken)
     {
-        var mine = new Pending(drafts, new TaskCompletionSource<Committed>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var mine = new Pending(drafts, new TaskCompletionSource<Committed>(TaskCreationOptions.RunContinuationsAsynchronously), db);
         lock (_pending)
         {
             _pending.Add(mine);
@@ -103,6 +103,17 @@ public sealed class LedgerWriter(LedgerTree tree) : IDisposable
         List<LedgerRecord> appended;
         List<(long Index, byte[] Leaf)> leaves;
         long index;
+        // What the other callers added to their own contexts with their drafts (a referral, subjects' indexes) commits in
+        // the same transaction as their entries, on this context; their contexts are left clean either way.
+        var others = group.Select(p => p.Db).Where(other => !ReferenceEquals(other, db)).Distinct().ToList();
+        foreach (var other in others)
+        {
+            foreach (var added in other.ChangeTracker.Entries().Where(e => e.State == EntityState.Added).ToList())
+            {
+                db.Add(added.Entity);
+            }
+            other.ChangeTracker.Clear();
+        }
         try
         {
             // Not the leader's token: its caller giving up must not fail the appends of the others in the group.

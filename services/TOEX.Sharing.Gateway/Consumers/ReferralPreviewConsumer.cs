@@ -96,4 +96,11 @@ public sealed class ReferralPreviewConsumerDefinition : ConsumerDefinition<Refer
     public const string Queue = "gateway-referral-preview";
 
     public ReferralPreviewConsumerDefinition() => EndpointName = Queue;
+
+    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
+        IConsumerConfigurator<ReferralPreviewConsumer> consumerConfigurator, IRegistrationContext context)
+    {
+        // Requests are sent to this endpoint's own exchange, never published: no exchange of the message type is bound.
+        endpointConfigurator.ConfigureConsumeTopology = false;
+    }
 }

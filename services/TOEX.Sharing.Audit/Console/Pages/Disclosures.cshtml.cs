@@ -55,6 +55,9 @@ public sealed class DisclosuresModel(ConsoleLedger ledger, PolicySet policies) :
 
     public long? Next { get; private set; }
 
+    /// <summary>The packages' references (what officers know them by), where an entry the officer may read gives it.</summary>
+    public IReadOnlyDictionary<Guid, string> References { get; private set; } = new Dictionary<Guid, string>();
+
     public Dictionary<string, string[]> Errors { get; private set; } = [];
 
     public string? JustificationError { get; private set; }
@@ -91,6 +94,7 @@ public sealed class DisclosuresModel(ConsoleLedger ledger, PolicySet policies) :
         }
         Items = items;
         Next = next;
+        References = await ledger.ReferencesAsync(User, items.Where(e => e.PackageId is not null).Select(e => e.PackageId!.Value), HttpContext.RequestAborted);
         return Page();
     }
 
