@@ -15,8 +15,14 @@ public sealed class AuditOptions
     /// <summary>PolicyDecision's public JWKS, to mark each recorded decision verified or not.</summary>
     public string? DecisionJwksPath { get; set; }
 
-    /// <summary>The key ring that signs tree heads; default <c>&lt;repo&gt;/.local/keys/audit</c>.</summary>
+    /// <summary>The key ring that signs tree heads and IG officers' referral decisions; default <c>&lt;repo&gt;/.local/keys/audit</c>.</summary>
     public string? KeyRingPath { get; set; }
+
+    /// <summary>
+    /// Where the service writes its public JWKS at start, for the gateway to verify referral decisions with
+    /// (<c>Gateway:AuditJwksPath</c>); default <c>&lt;repo&gt;/.local/keys/audit.jwks.json</c>.
+    /// </summary>
+    public string? PublicJwksPath { get; set; }
 
     /// <summary>The key of the subjects' blind indexes (the gateway's); default <c>&lt;repo&gt;/.local/keys/blind-index.key</c>.</summary>
     public string? BlindIndexKeyPath { get; set; }
@@ -34,9 +40,4 @@ public sealed class AuditOptions
     /// <summary>How often the current tree head is signed and stored (when the tree has grown).</summary>
     public TimeSpan TreeHeadInterval { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>
-    /// The organisations that answer for the whole ledger (the broker's operators): they read every entry and
-    /// may export it. Every other organisation reads only the entries that concern it. Empty by default.
-    /// </summary>
-    public List<string> Custodians { get; set; } = [];
 }

@@ -31,8 +31,14 @@ public static class Extensions
         builder.AddToexLimits(MaxRequestBodyBytes);
         builder.Services.AddDbContext<AuditDb>(db => db.UseStore(options.Database, options.ConnectionString, "audit"));
         builder.Services.AddHealthChecks().AddCheck<LedgerHealthCheck>("ledger");
-        builder.Services.AddSingleton<IKeyRing>(services => LocalKeyRing.OpenOrCreate(
-            options.KeyRingPath ?? LocalPaths.KeyRing("audit"), services.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton<IKeyRing>(services =>
+        {
+            var keys = LocalKeyRing.OpenOrCreate(options.KeyRingPath ?? LocalPaths.KeyRing("audit"), services.GetRequiredService<TimeProvider>());
+            // The gateway verifies IG officers' referral decisions with these (Gateway:AuditJwksPath). Public keys only.
+            PublicKeyFile.Write(keys, options.PublicJwksPath ?? Path.Combine(LocalPaths.Root(), "keys", "audit.jwks.json"));
+            return keys;
+        });
+        builder.Services.AddScoped<Referrals.ReferralDecisions>();
         builder.Services.AddSingleton<LedgerTree>();
         builder.Services.AddSingleton<LedgerWriter>();
         builder.Services.AddSingleton<TreeHeadSigner>();
@@ -98,7 +104,60 @@ public static class Extensions
                 CREATE INDEX IF NOT EXISTS "IX_SubjectIndexes_PackageId" ON "SubjectIndexes" ("PackageId");
                 """);
         }
+        await AddEventDigestsAndDeliveredCopiesAsync(db);
+        await EntryReferences.AddColumnAsync(db, CancellationToken.None);
         await app.Services.GetRequiredService<LedgerTree>().CatchUpAsync(db, CancellationToken.None);
+        // The key ring is opened (and its public half written for the gateway) at start, not at the first signature.
+        _ = app.Services.GetRequiredService<IKeyRing>();
+    }
+
+    /// <summary>
+    /// A store made before the ledger kept each event's content digest and the copies recipients received: adds the
+    /// column (empty for the entries before it: a redelivery of those is still recognised by its key) and the table,
+    /// filled from the delivery entries already in the ledger.
+    /// </summary>
+    private static async Task AddEventDigestsAndDeliveredCopiesAsync(AuditDb db)
+    {
+        if (db.Database.IsSqlite())
+        {
+            var columns = await db.Database.SqlQueryRaw<string>("""SELECT name AS "Value" FROM pragma_table_info('Entries')""").ToListAsync();
+            if (!columns.Contains("EventDigest"))
+            {
+                await db.Database.ExecuteSqlRawAsync("""ALTER TABLE "Entries" ADD COLUMN "EventDigest" TEXT NULL;""");
+            }
+            await db.Database.ExecuteSqlRawAsync("""
+                CREATE TABLE IF NOT EXISTS "DeliveredCopies" (
+                    "PackageId" TEXT NOT NULL, "Partner" TEXT NOT NULL, "DeliveredAtUnixMs" INTEGER NOT NULL,
+                    CONSTRAINT "PK_DeliveredCopies" PRIMARY KEY ("PackageId", "Partner"));
+                CREATE INDEX IF NOT EXISTS "IX_DeliveredCopies_Partner" ON "DeliveredCopies" ("Partner");
+                """);
+        }
+        else
+        {
+            await db.Database.ExecuteSqlRawAsync("""
+                ALTER TABLE "Entries" ADD COLUMN IF NOT EXISTS "EventDigest" text NULL;
+                CREATE TABLE IF NOT EXISTS "DeliveredCopies" (
+                    "PackageId" uuid NOT NULL, "Partner" text NOT NULL, "DeliveredAtUnixMs" bigint NOT NULL,
+                    CONSTRAINT "PK_DeliveredCopies" PRIMARY KEY ("PackageId", "Partner"));
+                CREATE INDEX IF NOT EXISTS "IX_DeliveredCopies_Partner" ON "DeliveredCopies" ("Partner");
+                """);
+        }
+        if (!await db.DeliveredCopies.AnyAsync())
+        {
+            // Copies received before the table existed: pushes accepted, acknowledgements, feed reads of packages.
+            var received = await db.Entries.AsNoTracking()
+                .Where(e => e.PackageId != null && e.Partner != null && (e.Type == "webhook-delivered" || e.Type == "acknowledgement" || e.Type == "consultation"))
+                .Select(e => new { e.PackageId, e.Partner, e.Type, e.Canonical, e.AtUnixMs })
+                .ToListAsync();
+            foreach (var copy in received
+                .Where(e => e.Type == "acknowledgement" || System.Text.Json.Nodes.JsonNode.Parse(e.Canonical)?["detail"] is { } detail
+                    && (e.Type == "webhook-delivered" ? (string?)detail["kind"] == "package" : (string?)detail["kind"] == "feed-read" && (string?)detail["itemKind"] == "package"))
+                .DistinctBy(e => (e.PackageId, e.Partner)))
+            {
+                db.DeliveredCopies.Add(new DeliveredCopy { PackageId = copy.PackageId!.Value, Partner = copy.Partner!, DeliveredAtUnixMs = copy.AtUnixMs });
+            }
+            await db.SaveChangesAsync();
+        }
     }
 }
 

@@ -45,6 +45,7 @@ public static class Extensions
         builder.Services.AddScoped<Apis.ConsultationLog>();
         builder.Services.AddSingleton<PartnerKeys>();
         builder.Services.AddSingleton<DecisionKeys>();
+        builder.Services.AddSingleton<AuditKeys>();
         builder.Services.AddScoped<Releaser>();
         builder.Services.AddSingleton<OutboxSignal>();
         builder.Services.AddHostedService<OutboxRelay>();
@@ -123,6 +124,51 @@ public static class Extensions
         await AddTracingAsync(db);
     }
 
+    /// <summary>A store made before submissions kept their submitter as a person (separation of duties): adds the column.</summary>
+    private static async Task AddSubmitterPersonAsync(GatewayDb db)
+    {
+        if (db.Database.IsSqlite())
+        {
+            var columns = await db.Database.SqlQueryRaw<string>("""SELECT name AS "Value" FROM pragma_table_info('Submissions')""").ToListAsync();
+            if (!columns.Contains("SubmittedByPerson"))
+            {
+                await db.Database.ExecuteSqlRawAsync("""ALTER TABLE "Submissions" ADD COLUMN "SubmittedByPerson" TEXT NULL;""");
+            }
+            return;
+        }
+        await db.Database.ExecuteSqlRawAsync("""ALTER TABLE "Submissions" ADD COLUMN IF NOT EXISTS "SubmittedByPerson" text NULL;""");
+    }
+
+    /// <summary>
+    /// A store made before feed cursors were per recipient: each item gets its place in its recipient's feed, in the
+    /// order the items were released. A partner's cursor from before is a store-wide number, larger than its own
+    /// feed's end, which the feed refuses (400 naming <c>after</c>): the partner starts again from the beginning.
+    /// </summary>
+    private static async Task AddFeedPositionsAsync(GatewayDb db)
+    {
+        if (db.Database.IsSqlite())
+        {
+            var feed = await db.Database.SqlQueryRaw<string>("""SELECT name AS "Value" FROM pragma_table_info('Feed')""").ToListAsync();
+            if (feed.Contains("Position"))
+            {
+                return;
+            }
+            await db.Database.ExecuteSqlRawAsync("""
+                ALTER TABLE "Feed" ADD COLUMN "Position" INTEGER NOT NULL DEFAULT 0;
+                UPDATE "Feed" SET "Position" = (SELECT COUNT(*) FROM "Feed" AS f WHERE f."Recipient" = "Feed"."Recipient" AND f."Cursor" <= "Feed"."Cursor");
+                CREATE UNIQUE INDEX IF NOT EXISTS "IX_Feed_Recipient_Position" ON "Feed" ("Recipient", "Position");
+                """);
+            return;
+        }
+        await db.Database.ExecuteSqlRawAsync("""
+            ALTER TABLE "Feed" ADD COLUMN IF NOT EXISTS "Position" bigint NOT NULL DEFAULT 0;
+            UPDATE "Feed" AS f SET "Position" = p.position
+                FROM (SELECT "Cursor", ROW_NUMBER() OVER (PARTITION BY "Recipient" ORDER BY "Cursor") AS position FROM "Feed") AS p
+                WHERE f."Cursor" = p."Cursor" AND f."Position" = 0;
+            CREATE UNIQUE INDEX IF NOT EXISTS "IX_Feed_Recipient_Position" ON "Feed" ("Recipient", "Position");
+            """);
+    }
+
     /// <summary>
     /// A store made before events and pushes kept their trace, or before the indexes that find held copies and due
     /// acknowledgements (EnsureCreated leaves it as it was): adds the columns and the indexes.
@@ -149,6 +195,8 @@ public static class Extensions
                 ALTER TABLE "Webhooks" ADD COLUMN IF NOT EXISTS "TraceParent" text NULL;
                 """);
         }
+        await AddFeedPositionsAsync(db);
+        await AddSubmitterPersonAsync(db);
         await db.Database.ExecuteSqlRawAsync("""
             CREATE INDEX IF NOT EXISTS "IX_Recipients_DeliveryState" ON "Recipients" ("DeliveryState");
             CREATE INDEX IF NOT EXISTS "IX_Recipients_AcknowledgementDueAtUnixMs" ON "Recipients" ("AcknowledgementDueAtUnixMs");

@@ -32,19 +32,11 @@ public static class Extensions
         builder.Services.AddSingleton(new PolicyEngine(policies));
         var keys = LocalKeyRing.OpenOrCreate(options.KeyRingPath ?? LocalPaths.KeyRing("policy-decision"), TimeProvider.System);
         builder.Services.AddSingleton<IKeyRing>(keys);
-        PublishVerificationKeys(keys, options.PublicJwksPath ?? Path.Combine(LocalPaths.Root(), "keys", "policy-decision.jwks.json"));
+        // Written where the gateway (and the audit service) read the keys that verify decisions.
+        PublicKeyFile.Write(keys, options.PublicJwksPath ?? Path.Combine(LocalPaths.Root(), "keys", "policy-decision.jwks.json"));
 
         builder.AddToexMessaging("policy-decision", bus => bus.AddConsumer<PackageSubmittedConsumer, PackageSubmittedConsumerDefinition>(),
             waitUntilStarted: true);
         return builder;
-    }
-
-    /// <summary>Writes the public half of the decision keys where the gateway reads them. Public keys only.</summary>
-    private static void PublishVerificationKeys(LocalKeyRing keys, string path)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        var temporary = path + ".tmp";
-        File.WriteAllText(temporary, keys.PublicJwks());
-        File.Move(temporary, path, overwrite: true);
     }
 }

@@ -24,6 +24,9 @@ public static class JoseNames
     /// <summary><c>typ</c> of a decision signed by PolicyDecision; a package signature can never pass as a decision and vice versa.</summary>
     public const string DecisionType = "toex-decision+jws";
 
+    /// <summary><c>typ</c> of an IG officer's referral decision signed by the audit service.</summary>
+    public const string ReferralDecisionType = "toex-referral-decision+jws";
+
     /// <summary><c>cty</c> of the outer JWE: its plaintext is a nested compact JWS (RFC 7519 §5.2).</summary>
     public const string NestedContentType = "JWT";
 

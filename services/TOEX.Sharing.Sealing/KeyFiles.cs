@@ -75,7 +75,15 @@ public static class KeyFiles
     public static string ReadJwks(string path)
     {
         var what = $"Key set file '{path}'";
-        var json = ReadText(path, what);
+        return CheckJwks(ReadText(path, what), what);
+    }
+
+    /// <summary>
+    /// Checks a public key set's JSON however it was obtained (a file, a published URL) and returns it: a JWKS or a
+    /// single public JWK, never private key material. <paramref name="what"/> names its source in errors.
+    /// </summary>
+    public static string CheckJwks(string json, string what)
+    {
         foreach (var jwk in JsonWebKeys.ParseKeySet(json, what))
         {
             if (JsonWebKeys.HasPrivateMembers(jwk))

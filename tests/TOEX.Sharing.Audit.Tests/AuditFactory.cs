@@ -73,6 +73,7 @@ public sealed class AuditFactory : WebApplicationFactory<Program>
         builder.UseSetting("Audit:ConnectionString", Store.ConnectionString);
         builder.UseSetting("Audit:DecisionJwksPath", DecisionJwksPath);
         builder.UseSetting("Audit:KeyRingPath", AuditKeyRingPath);
+        builder.UseSetting("Audit:PublicJwksPath", Path.Combine(Root, "audit.jwks.json"));
         builder.UseSetting("Audit:Custodians:0", Custodian);
         builder.UseSetting("RabbitMq:Url", "amqp://unused:unused@127.0.0.1:1/");
         builder.UseSetting("Audit:BlindIndexKeyPath", BlindIndexKeyPath);

@@ -88,6 +88,14 @@ public abstract class ReferralsApiTests(StoreKind store) : IDisposable
             && m.Context.Message.PackageId == packageId && m.Context.Message.Decision == "approved"
             && m.Context.Message.DecidedBy == "rocu-wm/ig-officer-1" && m.Context.Message.Justification == "Child at immediate risk.", timeout.Token));
         Assert.Empty((await Officer().GetFromJsonAsync<JsonObject>("/api/v1/referrals"))!["items"]!.AsArray());
+
+        // What the gateway acts on: the decision signed with the audit service's keys, naming the officer as a person.
+        var published = _factory.Harness.Published.Select<ReferralDecided>(m => m.Context.Message.ReferralId == referralId).First().Context.Message;
+        var jwks = await File.ReadAllTextAsync(Path.Combine(_factory.Root, "audit.jwks.json"));
+        var signed = new ReferralDecisionVerifier(jwks).Verify(published.DecisionJws!);
+        Assert.Equal((referralId, packageId, "approved", "rocu-wm/ig-officer-1", "Child at immediate risk."),
+            (signed.ReferralId, signed.PackageId, signed.Decision, signed.DecidedBy, signed.Justification));
+        Assert.Equal($"{DevIssuer.Issuer}|ig-officer-1", signed.DecidedByPerson);
     }
 
     [Fact]
@@ -117,7 +125,10 @@ public abstract class ReferralsApiTests(StoreKind store) : IDisposable
     [Theory]
     [InlineData(null)]
     [InlineData("  ")]
-    public async Task A_decision_needs_a_justification(string? justification)
+    [InlineData("Approved.\nIgnore the line above")]
+    [InlineData("Approved \u202Eevorppa ton")]
+    [InlineData("Approved\u0007")]
+    public async Task A_decision_needs_a_justification_of_plain_text(string? justification)
     {
         var (_, referralId) = await ReferredAsync();
 

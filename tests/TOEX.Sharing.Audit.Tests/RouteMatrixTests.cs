@@ -202,7 +202,7 @@ public sealed class RouteMatrixTests : IDisposable
     }
 
     [Fact]
-    public async Task An_organisation_reads_the_entries_that_concern_it_and_the_custodian_reads_all()
+    public async Task An_organisation_reads_what_it_originated_and_its_own_received_copy_and_the_custodian_reads_all()
     {
         var wmpPackage = await SubmittedByAsync("wmp");
         var nca = NewId.NextGuid();
@@ -217,10 +217,25 @@ public sealed class RouteMatrixTests : IDisposable
 
         // wmp originated its package: its submission and the decision about it (which names no originator).
         Assert.Equal([("submission", wmpPackage.ToString()), ("decision", wmpPackage.ToString())], await Read("wmp"));
-        // bcc-childrens was a recipient of wmp's package (the decision about it), and was named on nothing of nca's.
-        Assert.Equal([("submission", wmpPackage.ToString()), ("decision", wmpPackage.ToString())], await Read("bcc-childrens"));
-        Assert.Equal([("submission", nca.ToString())], await Read("staffs"));
+        // bcc-childrens was permitted wmp's package but has not received it yet: nothing, not even its own decision.
+        Assert.Empty(await Read("bcc-childrens"));
+        // staffs is named as a recipient of nca's package, and received nothing.
+        Assert.Empty(await Read("staffs"));
         Assert.Equal(3, (await Read(AuditFactory.Custodian)).Count);
+
+        // Once bcc-childrens has its copy, it reads the entries of that copy only: never the submission (which names
+        // every recipient) or the decision.
+        var released = Events.Released(wmpPackage) with { Originator = "wmp" };
+        await _factory.DeliverAsync(released);
+        Assert.Empty(await Read("bcc-childrens"));
+        await _factory.DeliverAsync(new WebhookDelivered
+        {
+            WebhookId = NewId.NextGuid(), PackageId = wmpPackage, Recipient = "bcc-childrens", Kind = "package", Attempt = 1, StatusCode = 200,
+            At = Events.At.AddMinutes(3),
+        });
+        Assert.Equal([("release", wmpPackage.ToString()), ("webhook-delivered", wmpPackage.ToString())], await Read("bcc-childrens"));
+        var page = await _factory.ClientFor("bcc-childrens", Roles.AuditRead).GetFromJsonAsync<JsonObject>("/api/v1/audit/entries?type=release");
+        Assert.All(page!["items"]!.AsArray(), i => Assert.Equal(["bcc-childrens"], i!["recipients"]!.AsArray().Select(r => (string)r!)));
 
         // An organisation sees its own searches recorded, never another's.
         var consultations = await _factory.ClientFor("wmp", Roles.AuditRead).GetFromJsonAsync<JsonObject>("/api/v1/audit/entries?type=consultation&limit=1000");

@@ -65,6 +65,7 @@ public class RunningServices : IAsyncLifetime
 
     private string DevIssuerDirectory => Path.Combine(Root, "dev-issuer");
     private string DecisionJwks => Path.Combine(Root, "policy-decision.jwks.json");
+    private string AuditJwks => Path.Combine(Root, "audit.jwks.json");
 
     /// <summary>Added to every service's environment (telemetry export, for instance).</summary>
     protected virtual IReadOnlyDictionary<string, string?> ExtraEnvironment => new Dictionary<string, string?>();
@@ -93,6 +94,9 @@ public class RunningServices : IAsyncLifetime
             ["ASPNETCORE_ENVIRONMENT"] = "Development",
             ["Authentication__DevIssuer__Directory"] = DevIssuerDirectory,
             ["Clock__StartsAt"] = StartsAt,
+            // The ledger's custodian and the broker's operator (both services read both).
+            ["Audit__Custodians__0"] = "rocu-wm",
+            ["Operations__Organisations__0"] = "rocu-wm",
             // The gateway and the audit service share the subjects' blind-index key.
             ["Gateway__BlindIndexKeyPath"] = Path.Combine(Root, "keys", "blind-index.key"),
             ["Audit__BlindIndexKeyPath"] = Path.Combine(Root, "keys", "blind-index.key"),
@@ -122,7 +126,8 @@ public class RunningServices : IAsyncLifetime
             ["Audit__Database"] = AuditStore.Database,
             ["Audit__ConnectionString"] = AuditStore.ConnectionString,
             ["Audit__DecisionJwksPath"] = DecisionJwks,
-            ["Audit__Custodians__0"] = "rocu-wm",
+            ["Audit__KeyRingPath"] = Path.Combine(Root, "keys", "audit"),
+            ["Audit__PublicJwksPath"] = AuditJwks,
         };
         foreach (var (key, value) in AuditSettings)
         {
@@ -141,6 +146,7 @@ public class RunningServices : IAsyncLifetime
             ["Gateway__KeyRingPath"] = Path.Combine(Root, "keys", "broker"),
             ["Gateway__PartnerKeysPath"] = partnerKeys,
             ["Gateway__DecisionJwksPath"] = DecisionJwks,
+            ["Gateway__AuditJwksPath"] = AuditJwks,
             ["Gateway__PoliciesPath"] = RepoPaths.Policies,
             ["Gateway__Webhooks__KeyPath"] = Path.Combine(Root, "keys", "webhook"),
         };

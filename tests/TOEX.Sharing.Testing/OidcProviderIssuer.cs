@@ -103,6 +103,12 @@ public sealed class OidcProviderIssuer : IAsyncDisposable
         {
             settings[at + $"Organisations__{i}"] = organisations[i];
         }
+        // What an organisation's own identity provider may grant: never an operator role.
+        string[] roles = ["Packages.Submit", "Feed.Read", "Audit.Read", "Disclosures.Approve"];
+        for (var i = 0; i < roles.Length; i++)
+        {
+            settings[at + $"Roles__{i}"] = roles[i];
+        }
         return settings;
     }
 

@@ -1,6 +1,6 @@
 using System.Security.Claims;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
+using TOEX.Sharing.ServiceDefaults;
 using TOEX.Sharing.Audit.Apis;
 using TOEX.Sharing.Audit.Data;
 using TOEX.Sharing.Policy;
@@ -24,14 +24,14 @@ public sealed record AgreementRegisterView(string PolicyVersion, DateOnly At, IR
 /// bases, ceiling, status, validity and review date, and its warnings (<see cref="AgreementReview"/>). The ledger's
 /// custodians see every agreement; any other organisation the agreements it is a party to.
 /// </summary>
-public sealed class AgreementRegister(PolicySet policies, IOptions<AuditOptions> options)
+public sealed class AgreementRegister(PolicySet policies, GovernanceOptions governance)
 {
     public PolicySet Policies => policies;
 
     public AgreementRegisterView For(ClaimsPrincipal user, DateOnly at)
     {
         var organisation = user.FindFirst(ServiceDefaults.Authentication.OrganisationClaim)?.Value;
-        var all = user.IsCustodian(options.Value);
+        var all = governance.IsCustodian(user);
         var items = policies.Agreements.Values
             .Where(a => all || a.Originators.Contains(organisation) || a.Recipients.Contains(organisation))
             .OrderBy(a => a.Id, StringComparer.Ordinal)
@@ -52,7 +52,7 @@ public sealed class AgreementRegister(PolicySet policies, IOptions<AuditOptions>
         CancellationToken cancellationToken)
     {
         var filter = new EntryFilter { Type = "release", From = from, To = to };
-        var counts = await filter.Apply(db).VisibleTo(db, user, options.Value).Where(e => e.Agreement != null)
+        var counts = await filter.Apply(db).VisibleTo(db, user, governance).Where(e => e.Agreement != null)
             .GroupBy(e => e.Agreement!).Select(g => new { g.Key, Count = g.Count() }).ToListAsync(cancellationToken);
         return counts.ToDictionary(c => c.Key, c => c.Count, StringComparer.Ordinal);
     }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Security.Claims;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -25,8 +26,10 @@ public static class LedgerApi
     }
 
     /// <summary>The audit path of leaf <c>index</c> in the tree of <c>treeSize</c> leaves (default: the current size).</summary>
-    public static async Task<Results<Ok<InclusionProofDocument>, ValidationProblem>> GetInclusionProof(
-        [FromQuery] string? index, [FromQuery] string? treeSize, AuditDb db, LedgerTree tree, CancellationToken cancellationToken)
+    /// <remarks>A caller other than a custodian gets proofs only of the entries it may read (<see cref="LedgerScope"/>); any other index is 404.</remarks>
+    public static async Task<Results<Ok<InclusionProofDocument>, ValidationProblem, NotFound>> GetInclusionProof(
+        [FromQuery] string? index, [FromQuery] string? treeSize, AuditDb db, LedgerTree tree, GovernanceOptions governance, ClaimsPrincipal user,
+        CancellationToken cancellationToken)
     {
         await tree.CatchUpAsync(db, cancellationToken);
         var current = tree.Tree.Size;
@@ -47,10 +50,15 @@ public static class LedgerApi
         }
 
         var at = leaf!.Value;
-        var leafHash = await db.Entries.AsNoTracking().Where(e => e.Index == at).Select(e => e.LeafHash).FirstOrDefaultAsync(cancellationToken);
+        var leafHash = await db.Entries.AsNoTracking().Where(e => e.Index == at).VisibleTo(db, user, governance)
+            .Select(e => e.LeafHash).FirstOrDefaultAsync(cancellationToken);
+        if (leafHash is null)
+        {
+            return TypedResults.NotFound();
+        }
         var path = tree.Tree.InclusionProof(at, size);
         return TypedResults.Ok(new InclusionProofDocument(
-            at, size, leafHash is null ? "" : Convert.ToBase64String(Convert.FromHexString(leafHash)), Base64(path)));
+            at, size, Convert.ToBase64String(Convert.FromHexString(leafHash)), Base64(path)));
     }
 
     /// <summary>The proof that the tree of <c>from</c> leaves is a prefix of the tree of <c>to</c> leaves (default: the current size).</summary>
@@ -90,9 +98,9 @@ public static class LedgerApi
     /// </summary>
     public static async Task<Results<Ok<EvidenceBundle>, ValidationProblem, ProblemHttpResult>> Export(
         [AsParameters] ExportQuery query, AuditDb db, LedgerTree tree, TreeHeadSigner signer, IKeyRing keys, SubjectBlindIndex blindIndex,
-        IOptions<AuditOptions> options, HttpContext http, CancellationToken cancellationToken)
+        GovernanceOptions governance, HttpContext http, CancellationToken cancellationToken)
     {
-        if (!http.User.IsCustodian(options.Value))
+        if (!governance.IsCustodian(http.User))
         {
             // A bundle holds each selected entry's whole canonical record, whoever else it names: only the ledger's custodians export.
             return Problems.Status(StatusCodes.Status403Forbidden, "not-a-custodian",
@@ -131,7 +139,7 @@ public static class LedgerApi
             return Invalid(errors);
         }
 
-        var bundle = await BundleAsync(db, tree, signer, keys, filter!, first, last, http.User, options.Value, cancellationToken);
+        var bundle = await BundleAsync(db, tree, signer, keys, filter!, first, last, http.User, governance, cancellationToken);
         // The export shows every entry in it: a consultation, recorded (after the bundle was cut) before it is answered.
         await AuditConsultations.RecordAsync(http, "audit-export", justification!, new Dictionary<string, object?>
         {
@@ -150,18 +158,18 @@ public static class LedgerApi
     /// carries an inclusion proof per entry and, when filtered, the selection it was cut by (subjects as blind indexes).
     /// </summary>
     public static async Task<EvidenceBundle> BundleAsync(AuditDb db, LedgerTree tree, TreeHeadSigner signer, IKeyRing keys, EntryFilter filter,
-        long first, long last, System.Security.Claims.ClaimsPrincipal user, AuditOptions options, CancellationToken cancellationToken)
+        long first, long last, System.Security.Claims.ClaimsPrincipal user, GovernanceOptions governance, CancellationToken cancellationToken)
     {
         await tree.CatchUpAsync(db, cancellationToken);
         var size = tree.Tree.Size;
         last = Math.Min(last, size - 1);
         var head = signer.Sign(size);
-        var entries = (await filter.Apply(db).VisibleTo(db, user, options).Where(e => e.Index >= first && e.Index <= last).OrderBy(e => e.Index)
+        var entries = (await filter.Apply(db).VisibleTo(db, user, governance).Where(e => e.Index >= first && e.Index <= last).OrderBy(e => e.Index)
                 .Select(e => new { e.Index, e.Canonical, e.LeafHash }).ToListAsync(cancellationToken))
             .Select(e => new BundleEntry(e.Index, e.Canonical, Convert.ToBase64String(Convert.FromHexString(e.LeafHash))))
             .ToList();
         var filtered = filter.Selects;
-        var complete = !filtered && first == 0 && last == size - 1 && user.IsCustodian(options);
+        var complete = !filtered && first == 0 && last == size - 1 && governance.IsCustodian(user);
         var inclusion = complete
             ? null
             : entries.Select(e => new InclusionProofDocument(e.Index, size, e.LeafHash, Base64(tree.Tree.InclusionProof(e.Index, size)))).ToList();
@@ -214,9 +222,9 @@ public static class LedgerApi
 public sealed record ExportQuery(
     [FromQuery] string? Package, [FromQuery] string? Partner, [FromQuery] string? Agreement, [FromQuery] string? Originator,
     [FromQuery] string? Outcome, [FromQuery] string? Type, [FromQuery] string? From, [FromQuery] string? To,
-    [FromQuery] string? Name, [FromQuery] string? DateOfBirth, [FromQuery] string? Pnc)
+    [FromQuery] string? Name, [FromQuery] string? DateOfBirth, [FromQuery] string? Pnc, [FromQuery] string? Reference)
 {
     public EntryQuery ToEntryQuery(bool byIndex) => new(
         Package, Partner, Agreement, Originator, Outcome, Type, byIndex ? null : From, byIndex ? null : To,
-        After: null, Limit: null, Name, DateOfBirth, Pnc, Format: null);
+        After: null, Limit: null, Name, DateOfBirth, Pnc, Format: null, Reference);
 }

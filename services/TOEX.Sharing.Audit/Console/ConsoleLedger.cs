@@ -2,13 +2,13 @@ using System.Globalization;
 using System.Security.Claims;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 using TOEX.Sharing.Audit.Apis;
 using TOEX.Sharing.Audit.Data;
 using TOEX.Sharing.Audit.Ledger;
 using TOEX.Sharing.Contracts;
 using TOEX.Sharing.Ledger;
 using TOEX.Sharing.Sealing;
+using TOEX.Sharing.ServiceDefaults;
 
 namespace TOEX.Sharing.Audit.Console;
 
@@ -53,11 +53,11 @@ public sealed record CheckedHead(SignedTreeHead Head, bool SignatureValid)
 /// (<see cref="LedgerScope"/>): an officer sees in the console exactly what the audit API would show them.
 /// </summary>
 public sealed class ConsoleLedger(
-    AuditDb db, LedgerTree tree, TreeHeadSigner signer, IKeyRing keys, IOptions<AuditOptions> options, SubjectBlindIndex blindIndex, TimeProvider time)
+    AuditDb db, LedgerTree tree, TreeHeadSigner signer, IKeyRing keys, GovernanceOptions governance, SubjectBlindIndex blindIndex, TimeProvider time)
 {
     public const int PageSize = 50;
 
-    public AuditOptions Options => options.Value;
+    public bool IsCustodian(ClaimsPrincipal user) => governance.IsCustodian(user);
 
     public DateTimeOffset Now => time.GetUtcNow();
 
@@ -70,7 +70,7 @@ public sealed class ConsoleLedger(
         {
             return (null, errors, [], null);
         }
-        var page = await filter.Apply(db).VisibleTo(db, user, options.Value).OrderBy(e => e.Index).Take(filter.Limit + 1).ToListAsync(cancellationToken);
+        var page = await filter.Apply(db).VisibleTo(db, user, governance).OrderBy(e => e.Index).Take(filter.Limit + 1).ToListAsync(cancellationToken);
         long? next = null;
         if (page.Count > filter.Limit)
         {
@@ -84,7 +84,7 @@ public sealed class ConsoleLedger(
     public async Task<IReadOnlyList<ConsoleEntry>> PackageAsync(ClaimsPrincipal user, Guid packageId, CancellationToken cancellationToken)
     {
         var filter = new EntryFilter { Package = packageId };
-        var entries = await filter.Apply(db).VisibleTo(db, user, options.Value).OrderBy(e => e.Index).ToListAsync(cancellationToken);
+        var entries = await filter.Apply(db).VisibleTo(db, user, governance).OrderBy(e => e.Index).ToListAsync(cancellationToken);
         return [.. entries.Select(ConsoleEntry.From)];
     }
 
@@ -92,7 +92,7 @@ public sealed class ConsoleLedger(
     public async Task<IReadOnlyDictionary<Guid, string>> ReferencesAsync(ClaimsPrincipal user, IEnumerable<Guid> packages, CancellationToken cancellationToken)
     {
         var ids = packages.Distinct().Select(p => (Guid?)p).ToList();
-        var entries = await new EntryFilter().Apply(db).VisibleTo(db, user, options.Value)
+        var entries = await new EntryFilter().Apply(db).VisibleTo(db, user, governance)
             .Where(e => ids.Contains(e.PackageId) && (e.Type == "submission" || e.Type == "release")).ToListAsync(cancellationToken);
         return entries.Select(ConsoleEntry.From).Where(e => e.Text("reference") is not null)
             .GroupBy(e => e.PackageId!.Value).ToDictionary(g => g.Key, g => g.First().Text("reference")!);
@@ -104,7 +104,7 @@ public sealed class ConsoleLedger(
     {
         var list = types.ToList();
         var since = from.ToUnixTimeMilliseconds();
-        var entries = await new EntryFilter().Apply(db).VisibleTo(db, user, options.Value)
+        var entries = await new EntryFilter().Apply(db).VisibleTo(db, user, governance)
             .Where(e => list.Contains(e.Type) && e.AtUnixMs >= since).OrderBy(e => e.Index).Take(20_000).ToListAsync(cancellationToken);
         return [.. entries.Select(ConsoleEntry.From)];
     }
@@ -148,7 +148,7 @@ public sealed class ConsoleLedger(
 
     /// <summary>The evidence bundle of one package's entries (custodians only, as the export route).</summary>
     public Task<EvidenceBundle> BundleAsync(ClaimsPrincipal user, EntryFilter filter, CancellationToken cancellationToken) =>
-        LedgerApi.BundleAsync(db, tree, signer, keys, filter, 0, long.MaxValue, user, options.Value, cancellationToken);
+        LedgerApi.BundleAsync(db, tree, signer, keys, filter, 0, long.MaxValue, user, governance, cancellationToken);
 
     /// <summary>The last tree head this officer was shown (from their own integrity consultations in the ledger), if any.</summary>
     public async Task<(long Size, byte[] Root, DateTimeOffset At)?> LastSeenHeadAsync(ClaimsPrincipal user, CancellationToken cancellationToken)

@@ -145,11 +145,11 @@ public static class DeliveriesApi
             {
                 return (null, null);
             }
-            if (value.ValueKind != JsonValueKind.String || value.GetString()!.Length > RecallApi.MaxReasonLength)
+            if (value.ValueKind != JsonValueKind.String || value.GetString()!.Length > RecallApi.MaxReasonLength || !Justification.IsPlainText(value.GetString()!))
             {
                 return (null, Problems.Validation(new Dictionary<string, string[]>
                 {
-                    ["reason"] = [$"Optional: a string of at most {RecallApi.MaxReasonLength} characters."],
+                    ["reason"] = [$"Optional: a string of at most {RecallApi.MaxReasonLength} characters, without control characters."],
                 }));
             }
             return (value.GetString(), null);

@@ -27,7 +27,7 @@ public sealed class DisclosureSearch
     public EntryQuery ToQuery() => new(
         Package: null, Blank(Partner), Blank(Agreement), Blank(Originator), Blank(Outcome), Blank(Type),
         Day(From, "T00:00:00Z"), Day(To, "T23:59:59.999Z"), Blank(After), ConsoleLedger.PageSize.ToString(CultureInfo.InvariantCulture),
-        Blank(Name), Blank(DateOfBirth), Blank(Pnc), Format: null);
+        Blank(Name), Blank(DateOfBirth), Blank(Pnc), Format: null, Reference: null);
 
     public bool BySubject => Blank(Name) is not null || Blank(Pnc) is not null;
 

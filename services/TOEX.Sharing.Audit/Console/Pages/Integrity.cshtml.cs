@@ -25,7 +25,7 @@ public sealed class IntegrityModel(ConsoleLedger ledger, AuditDb db, SubjectBlin
 
     public VerificationResult? Checked { get; private set; }
 
-    public bool Custodian => User.IsCustodian(ledger.Options);
+    public bool Custodian => ledger.IsCustodian(User);
 
     public async Task OnGetAsync() => await LoadAsync();
 
@@ -57,7 +57,7 @@ public sealed class IntegrityModel(ConsoleLedger ledger, AuditDb db, SubjectBlin
         {
             return AskJustification();
         }
-        var (filter, _) = EntryFilter.Parse(new EntryQuery(package?.ToString(), null, null, null, null, null, null, null, null, null, null, null, null, null),
+        var (filter, _) = EntryFilter.Parse(new EntryQuery(package?.ToString(), null, null, null, null, null, null, null, null, null, null, null, null, null, null),
             blindIndex, subjectRequired: false);
         var bundle = await ledger.BundleAsync(User, filter!, HttpContext.RequestAborted);
         await RecordAsync("console-export", justification, new Dictionary<string, object?>

@@ -1,6 +1,4 @@
-using System.Text.Json;
 using Microsoft.AspNetCore.Authorization;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using TOEX.Sharing.Audit.Referrals;
 using TOEX.Sharing.ServiceDefaults;
@@ -13,7 +11,7 @@ namespace TOEX.Sharing.Audit.Console.Pages;
 /// consultation of personal data (s62). Nothing (404) for a referral the officer may not decide.
 /// </summary>
 [Authorize(Policy = $"{ConsoleAuthentication.Policy}:{Roles.DisclosuresApprove}")]
-public sealed class ReferralModel(PendingReferrals referrals, ReferralPreviews previews, Data.AuditDb db) : ConsolePageModel
+public sealed class ReferralModel(PendingReferrals referrals, ReferralPreviews previews, ReferralDecisions decisions) : ConsolePageModel
 {
     public ReferralView Referral { get; private set; } = null!;
 
@@ -45,22 +43,28 @@ public sealed class ReferralModel(PendingReferrals referrals, ReferralPreviews p
             Error = $"Enter why this disclosure is {decision}";
             return await LoadAsync(id) ?? Page();
         }
-        var body = JsonSerializer.SerializeToElement(new { justification = Justification });
-        var result = await ReferralsApi.DecideAsync(id, decision, body, User, db,
-            HttpContext.RequestServices.GetRequiredService<MassTransit.IPublishEndpoint>(),
-            HttpContext.RequestServices.GetRequiredService<TimeProvider>(), HttpContext, HttpContext.RequestAborted);
-        switch (result)
+        if (Justification.Trim().Length > ReferralsApi.MaxJustification || !ServiceDefaults.Justification.IsPlainText(Justification.Trim()))
         {
-            case IStatusCodeHttpResult { StatusCode: StatusCodes.Status200OK }:
+            Error = $"The justification must be at most {ReferralsApi.MaxJustification} characters, without control characters.";
+            return await LoadAsync(id) ?? Page();
+        }
+        var verdict = decision == "approved" ? ReferralVerdict.Approved : ReferralVerdict.Rejected;
+        var result = await decisions.DecideAsync(id, verdict, Justification.Trim(), User, HttpContext.RequestAborted);
+        switch (result.Outcome)
+        {
+            case ReferralOutcome.Decided:
                 return Redirect($"/referrals/decided?decision={decision}&recipient={Uri.EscapeDataString(Referral.Recipient)}&package={Referral.PackageId}");
-            case ProblemHttpResult problem:
-                Error = problem.ProblemDetails.Title ?? "The decision was refused.";
+            case ReferralOutcome.NotFound:
+                return NotFound();
+            case ReferralOutcome.AlreadyDecided:
+                Error = $"This referral was already {result.PreviousDecision ?? "decided"}.";
                 break;
-            case ValidationProblem validation:
-                Error = string.Join(" ", validation.ProblemDetails.Errors.SelectMany(e => e.Value));
+            case ReferralOutcome.SubmitterCannotApprove:
+                Error = "You submitted this package, so you cannot approve its referral.";
                 break;
             default:
-                return NotFound();
+                Error = "The message broker did not confirm the decision; nothing was recorded. Try again.";
+                break;
         }
         return await LoadAsync(id) ?? Page();
     }
