@@ -91,6 +91,9 @@ public sealed class ConsoleServices : IAsyncLifetime
         Stack.GatewaySettings["Gateway__Webhooks__Horizon"] = "00:00:03";
         Stack.GatewaySettings["Gateway__ReferralPreview__JwksPath"] = Path.Combine(Stack.Root, "keys", "audit-preview.jwks.json");
         Stack.GatewaySettings["Operations__Organisations__0"] = "rocu-wm";
+        // This issuer is also the operator organisation's (rocu-wm's): it may grant the operator role, which the gateway
+        // honours for rocu-wm alone (Operations:Organisations); safe-haven's officer loses it.
+        Stack.GatewaySettings["Authentication__Issuers__0__Roles__4"] = "Deliveries.Operate";
         await Stack.InitializeAsync();
 
         foreach (var sample in new[] { "rocuwm-2026-000123.json", "rocuwm-2026-000124.json", "rocuwm-2026-000126.json" })
