@@ -125,6 +125,9 @@ done
 export DOTNET_ENVIRONMENT=Development ASPNETCORE_ENVIRONMENT=Development
 # rocu-wm runs the broker in the reference region: it answers for the whole ledger and may export it.
 export Audit__Custodians__0=rocu-wm
+# The IG console (served by the audit service): plain HTTP on loopback here, so its cookies are not marked Secure
+# (refused in Production); operator retries go to the local gateway with the officer's own token.
+export Console__RequireHttps=false Console__GatewayUrl="http://127.0.0.1:$gateway_port"
 # The ROCU runs the region's broker: its callers alone keep an operator role (Deliveries.Operate).
 export Operations__Organisations__0=rocu-wm
 
@@ -175,6 +178,11 @@ cat <<MSG
   Sample receiver http://127.0.0.1:$receiver_port/hooks/PARTNER (push): what it verifies and opens is in $logs/sample-receiver.log
 
   A token:  dotnet services/TOEX.Sharing.Cli/bin/Debug/net10.0/toex.dll token dev --org rocu-wm --roles Packages.Submit
+
+  IG console $audit/   Sign in with "Development sign-in" (Development only): organisation rocu-wm (the ledger's
+                 custodian), any user id, roles Audit.Read, Disclosures.Approve, Policies.Read (and Deliveries.Operate
+                 for operator retries). An identity provider of Authentication:Issuers is offered as a button once
+                 Console:Issuers names the console's client there (README, "The IG console").
 
 MSG
 

@@ -1,10 +1,14 @@
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using TOEX.Sharing.Audit.Agreements;
+using TOEX.Sharing.Audit.Console;
+using TOEX.Sharing.Contracts;
 using TOEX.Sharing.Audit.Consumers;
 using TOEX.Sharing.Audit.Data;
 using TOEX.Sharing.Audit.Ledger;
 using TOEX.Sharing.KeyCustody;
+using TOEX.Sharing.Policy;
 using TOEX.Sharing.Sealing;
 using TOEX.Sharing.ServiceDefaults;
 
@@ -45,6 +49,9 @@ public static class Extensions
         builder.Services.AddSingleton<DecisionReader>();
         builder.Services.AddSingleton(services => services.GetRequiredService<KeyCustodies>().BlindIndex(
             options.BlindIndexKeyPath ?? LocalPaths.BlindIndexKey(), createLocal: !builder.Environment.IsProduction()));
+        // The policy set (the agreement register): loaded at start, a broken one stops the service, and reloaded when it changes.
+        builder.AddToexPolicySet(options.PoliciesPath ?? PolicyPaths.FindDefault());
+        builder.Services.AddScoped<AgreementRegister>();
 
         builder.Services.AddConsumeObserver<LedgerLagObserver>();
         builder.AddToexMessaging("audit", bus => bus.AddAuditConsumers());
@@ -69,6 +76,8 @@ public static class Extensions
         bus.AddConsumer<AcknowledgementOverdueAuditConsumer, AuditConsumerDefinition<AcknowledgementOverdueAuditConsumer>>();
         bus.AddConsumer<PackageRecalledAuditConsumer, AuditConsumerDefinition<PackageRecalledAuditConsumer>>();
         bus.AddConsumer<ReleaseFailedAuditConsumer, AuditConsumerDefinition<ReleaseFailedAuditConsumer>>();
+        // Not a consumer: the console asks the gateway for a referral's preview (request/response, sealed for this service).
+        bus.AddRequestClient<ReferralPreviewRequested>(new Uri($"exchange:{ReferralPreviews.GatewayQueue}"), RequestTimeout.After(s: 15));
         return bus;
     }
 

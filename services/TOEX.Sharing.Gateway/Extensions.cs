@@ -56,6 +56,7 @@ public static class Extensions
         builder.Services.AddSingleton<HeldReleasesSignal>();
         builder.Services.AddHostedService<HeldReleases>();
         builder.AddPushDelivery(options);
+        builder.Services.AddOptions<ReferralPreviewOptions>().BindConfiguration(ReferralPreviewOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         builder.AddToexMessaging("gateway", bus => bus.AddGatewayConsumers());
         return builder;
@@ -67,6 +68,7 @@ public static class Extensions
         bus.AddConsumer<SharingDecidedConsumer, SharingDecidedConsumerDefinition>();
         bus.AddConsumer<ReferralDecidedConsumer, ReferralDecidedConsumerDefinition>();
         bus.AddConsumer<AuditRecordedConsumer, AuditRecordedConsumerDefinition>();
+        bus.AddConsumer<ReferralPreviewConsumer, ReferralPreviewConsumerDefinition>();
         return bus;
     }
 

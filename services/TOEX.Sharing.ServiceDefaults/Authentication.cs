@@ -103,7 +103,7 @@ public static class Authentication
 
         foreach (var trusted in issuers)
         {
-            var scheme = "issuer-" + trusted.Name;
+            var scheme = SchemeOf(trusted);
             if (trusted.Kind == IssuerKind.Entra)
             {
                 AddEntra(builder.Services, authentication, trusted, scheme, governance);
@@ -350,6 +350,9 @@ public static class Authentication
         }
         return authorization;
     }
+
+    /// <summary>The bearer scheme that validates the tokens of a trusted issuer (also what the IG console's sign-in validates with).</summary>
+    public static string SchemeOf(TrustedIssuerOptions issuer) => "issuer-" + issuer?.Name;
 
     /// <summary>The caller's organisation (a partner id), from the <c>org</c> claim.</summary>
     public static string Organisation(this ClaimsPrincipal user) =>

@@ -46,6 +46,23 @@ public class RunningServices : IAsyncLifetime
     /// <summary>More gateway settings (environment variables), set before <see cref="InitializeAsync"/>.</summary>
     public Dictionary<string, string?> GatewaySettings { get; } = [];
 
+    /// <summary>More audit service settings (environment variables), set before <see cref="InitializeAsync"/>.</summary>
+    public Dictionary<string, string?> AuditSettings { get; } = [];
+
+    /// <summary>The audit service's port (chosen before start, e.g. for a sign-in redirect address); free port by default.</summary>
+    public int AuditPort { get; init; } = FreePort.Next();
+
+    /// <summary>Web clients and users of the OIDC issuer (the IG console's sign-in), set before <see cref="InitializeAsync"/>.</summary>
+    public List<OidcWebClient> OidcWebClients { get; } = [];
+
+    public List<OidcUser> OidcUsers { get; } = [];
+
+    /// <summary>The gateway's port, chosen before start (e.g. for the console's link to it); free port by default.</summary>
+    public int GatewayPort { get; init; } = FreePort.Next();
+
+    /// <summary>The OIDC issuer's port (its authority is <c>http://127.0.0.1:PORT</c>), chosen before start.</summary>
+    public int OidcPort { get; init; } = FreePort.Next();
+
     private string DevIssuerDirectory => Path.Combine(Root, "dev-issuer");
     private string DecisionJwks => Path.Combine(Root, "policy-decision.jwks.json");
     private string AuditJwks => Path.Combine(Root, "audit.jwks.json");
@@ -106,7 +123,7 @@ public class RunningServices : IAsyncLifetime
             ["rocu-wm-analytics"] = ("rocu-wm", ["Packages.Submit"]),
             ["safe-haven-case-system"] = ("safe-haven", ["Feed.Read"]),
             ["wmp-records"] = ("wmp", ["Feed.Read"]),
-        });
+        }, OidcWebClients, OidcUsers, OidcPort);
 
         var common = new Dictionary<string, string?>
         {
@@ -138,7 +155,7 @@ public class RunningServices : IAsyncLifetime
         });
         await Ready(policyDecision, () => policyDecision.WaitForOutputAsync("Application started", StartTimeout));
 
-        var auditPort = FreePort.Next();
+        var auditPort = AuditPort;
         Audit = new Uri($"http://127.0.0.1:{auditPort}");
         _common = common;
         _audit = new()
@@ -151,10 +168,14 @@ public class RunningServices : IAsyncLifetime
             ["Audit__KeyRingPath"] = Path.Combine(Root, "keys", "audit"),
             ["Audit__PublicJwksPath"] = AuditJwks,
         };
+        foreach (var (key, value) in AuditSettings)
+        {
+            _audit[key] = value;
+        }
         AuditProcess = Start("TOEX.Sharing.Audit", common, _audit);
         var audit = AuditProcess;
 
-        var gatewayPort = FreePort.Next(p => p != auditPort);
+        var gatewayPort = GatewayPort;
         Gateway = new Uri($"http://127.0.0.1:{gatewayPort}");
         var gateway = new Dictionary<string, string?>(Oidc.TrustedAs("oidc-test", 0, "rocu-wm", "safe-haven"))
         {

@@ -35,7 +35,7 @@ public static class AuditApi
 
     public static RouteGroupBuilder MapAuditApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/v1/audit").RequireAuthorization(Roles.AuditRead);
+        var api = app.MapGroup("/api/v1/audit").RequireAuthorization(Roles.AuditRead).RefuseUnknownQueryParameters();
         api.MapGet("/entries", GetEntries).Produces<EntryPage>().Produces<string>(contentType: CsvMediaType).ProducesValidationProblem();
         api.MapGet("/entries.csv", GetEntriesCsv).Produces<string>(contentType: CsvMediaType).ProducesValidationProblem();
         api.MapGet("/subjects", GetSubjects).Produces<EntryPage>().Produces<string>(contentType: CsvMediaType).ProducesValidationProblem();
@@ -139,6 +139,10 @@ public sealed record EntryFilter
     public long After { get; init; } = -1;
     public int Limit { get; init; } = AuditApi.DefaultLimit;
     public IReadOnlyList<string> Subjects { get; init; } = [];
+
+    /// <summary>Whether the filter selects anything short of every entry (paging aside).</summary>
+    public bool Selects => Package is not null || Partner is not null || Agreement is not null || Originator is not null
+        || Outcome is not null || Type is not null || From is not null || To is not null || Subjects.Count > 0;
 
     public static (EntryFilter? Filter, Dictionary<string, string[]> Errors) Parse(EntryQuery query, SubjectBlindIndex blindIndex, bool subjectRequired)
     {
