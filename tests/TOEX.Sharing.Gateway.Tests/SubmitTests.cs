@@ -195,6 +195,45 @@ public abstract class SubmitTests(StoreKind store) : IDisposable
     }
 
     [Fact]
+    public async Task Refuses_a_member_name_given_twice_naming_it_and_keeps_nothing()
+    {
+        // One parser would decide on the last classification, another downstream read the first (I-JSON, RFC 7493).
+        var json = Packages.Example().ToJsonString();
+        var twice = "{\"classification\":\"SECRET\"," + json[1..];
+        Assert.Contains("\"classification\":\"OFFICIAL-SENSITIVE\"", twice, StringComparison.Ordinal);
+
+        var response = await Submitter().PostAsync("/api/v1/packages", new StringContent(twice, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = (await response.Content.ReadFromJsonAsync<JsonObject>())!["errors"]!.AsObject();
+        Assert.Contains("more than once", (string)errors["classification"]![0]!, StringComparison.Ordinal);
+
+        var nested = Packages.Example();
+        var subject = nested["subjects"]![0]!.AsObject().ToJsonString();
+        var nestedTwice = nested.ToJsonString().Replace(subject, "{\"name\":\"Other Person\"," + subject[1..], StringComparison.Ordinal);
+        var inner = await Submitter().PostAsync("/api/v1/packages", new StringContent(nestedTwice, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, inner.StatusCode);
+        Assert.NotNull((await inner.Content.ReadFromJsonAsync<JsonObject>())!["errors"]!["subjects[0].name"]);
+
+        await using var scope = _factory.Services.CreateAsyncScope();
+        Assert.Empty(await scope.ServiceProvider.GetRequiredService<GatewayDb>().Submissions.ToListAsync());
+    }
+
+    [Theory]
+    [InlineData("application/json; charset=iso-8859-1")]
+    [InlineData("application/json; charset=utf-16")]
+    public async Task Answers_415_for_a_charset_other_than_utf8(string contentType)
+    {
+        var content = new ByteArrayContent(Encoding.UTF8.GetBytes(Packages.Example().ToJsonString()));
+        content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+
+        var response = await Submitter().PostAsync("/api/v1/packages", content);
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+    }
+
+    [Fact]
     public async Task Answers_401_without_a_token_and_403_without_the_role()
     {
         var anonymous = await _factory.CreateClient().PostAsync("/api/v1/packages", Packages.Json(Packages.Example()));

@@ -8,7 +8,9 @@ namespace TOEX.Sharing.Gateway.Apis;
 
 /// <summary>
 /// Reads a JSON request body within a size limit: a declared length over the limit is refused before a
-/// byte is read, an undeclared one is read only up to the limit.
+/// byte is read, an undeclared one is read only up to the limit. The body is I-JSON (RFC 7493): UTF-8 (a
+/// <c>charset</c> other than UTF-8 is refused with 415) and no object with a member name twice, since one parser
+/// would decide on the last value and another, downstream, read the first.
 /// </summary>
 public static class JsonBody
 {
@@ -20,6 +22,11 @@ public static class JsonBody
         {
             return (null, Problems.Status(StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type",
                 "The body must be JSON (Content-Type: application/json)."));
+        }
+        if (!IsUtf8(request.ContentType))
+        {
+            return (null, Problems.Status(StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type",
+                "The body must be UTF-8 JSON: send charset=utf-8, or no charset."));
         }
         if (request.ContentLength > MaxBytes)
         {
@@ -58,7 +65,16 @@ public static class JsonBody
             try
             {
                 // The document keeps the memory it parses: give it its own copy, not the pooled buffer.
-                return (JsonDocument.Parse(buffer.AsSpan(0, length).ToArray(), new JsonDocumentOptions { MaxDepth = 32 }), null);
+                var document = JsonDocument.Parse(buffer.AsSpan(0, length).ToArray(), new JsonDocumentOptions { MaxDepth = 32 });
+                if (DuplicateMember(document.RootElement, "") is { } duplicate)
+                {
+                    document.Dispose();
+                    return (null, Problems.Validation(new Dictionary<string, string[]>
+                    {
+                        [duplicate] = ["Appears more than once in its object: each member name must be unique (I-JSON, RFC 7493)."],
+                    }));
+                }
+                return (document, null);
             }
             catch (JsonException e)
             {
@@ -71,6 +87,46 @@ public static class JsonBody
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
+
+    /// <summary>The path of the first member whose name its object already has (<c>classification</c>, <c>subjects[0].name</c>), or null.</summary>
+    public static string? DuplicateMember(JsonElement element, string path)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                var names = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var member in element.EnumerateObject())
+                {
+                    var at = path.Length == 0 ? member.Name : $"{path}.{member.Name}";
+                    if (!names.Add(member.Name))
+                    {
+                        return at;
+                    }
+                    if (DuplicateMember(member.Value, at) is { } inner)
+                    {
+                        return inner;
+                    }
+                }
+                return null;
+            case JsonValueKind.Array:
+                var index = 0;
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (DuplicateMember(item, $"{(path.Length == 0 ? "$" : path)}[{index++}]") is { } inner)
+                    {
+                        return inner;
+                    }
+                }
+                return null;
+            default:
+                return null;
+        }
+    }
+
+    private static bool IsUtf8(string? contentType) =>
+        contentType is not null && Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var media)
+        && (!media.Charset.HasValue || media.Charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase)
+            || media.Charset.Equals("utf8", StringComparison.OrdinalIgnoreCase));
 
     private static ProblemHttpResult TooLarge() => Problems.Status(StatusCodes.Status413PayloadTooLarge, "payload-too-large",
         "The body is larger than 1 MiB.");
