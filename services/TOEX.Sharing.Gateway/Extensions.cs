@@ -39,7 +39,10 @@ public static class Extensions
         builder.AddToexPolicySet(options.PoliciesPath ?? PolicyPaths.FindDefault());
 
         // The broker's keys, each from the custody its KeyCustody settings name (local files, a PKCS#11 module, a vault).
-        builder.AddKeyCustody(KeyPurpose.PackageSigning, KeyPurpose.WebhookSigning, KeyPurpose.BlindIndex);
+        builder.AddKeyCustody(KeyPurpose.PackageSigning, KeyPurpose.WebhookSigning, KeyPurpose.BlindIndex, KeyPurpose.DataAtRest);
+        // Package bodies at rest: each under its own data key, wrapped by the DataAtRest custody key.
+        builder.Services.AddSingleton(services => new PackageVault(services.GetRequiredService<KeyCustodies>()
+            .Get(KeyPurpose.DataAtRest, LocalPaths.KeyRing("data-at-rest"))));
         builder.Services.AddSingleton(services => services.GetRequiredService<KeyCustodies>()
             .SigningRing(KeyPurpose.PackageSigning, options.KeyRingPath ?? LocalPaths.KeyRing("broker")));
         builder.Services.AddSingleton(services => new PackageSealer(services.GetRequiredService<IKeyRing>()));
@@ -126,6 +129,29 @@ public static class Extensions
                 + "Feed.WithdrawnAt or Submissions.Version column). Move the old store aside (a local run: delete .local/data/gateway.db).", e);
         }
         await AddTracingAsync(db);
+        await EncryptBodiesAtRestAsync(db, scope.ServiceProvider.GetRequiredService<PackageVault>());
+    }
+
+    /// <summary>
+    /// A store written before package bodies were encrypted at rest holds them as JSON: encrypts each under its own
+    /// data key (<see cref="PackageVault"/>), a batch per transaction, before the service takes any work.
+    /// </summary>
+    internal static async Task EncryptBodiesAtRestAsync(GatewayDb db, PackageVault vault)
+    {
+        while (true)
+        {
+            var clear = await db.Submissions.Where(s => EF.Functions.Like(s.PackageJson, "{%")).OrderBy(s => s.Id).Take(200).ToListAsync();
+            if (clear.Count == 0)
+            {
+                return;
+            }
+            foreach (var submission in clear)
+            {
+                submission.PackageJson = vault.Protect(submission.Id, submission.PackageJson);
+            }
+            await db.SaveChangesAsync();
+            db.ChangeTracker.Clear();
+        }
     }
 
     /// <summary>A store made before submissions kept their submitter as a person (separation of duties): adds the column.</summary>

@@ -63,7 +63,7 @@ public static class PackagesApi
 
     public static async Task<IResult> Submit(
         HttpContext http, GatewayDb db, IPublishEndpoint publisher, IOptions<GatewayOptions> options, SubjectBlindIndex blindIndex,
-        TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken)
+        PackageVault vault, TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var logger = loggers.CreateLogger(typeof(PackagesApi).FullName!);
         var (package, problem) = await ReadPackageAsync(http, cancellationToken);
@@ -79,16 +79,18 @@ public static class PackagesApi
             .SingleOrDefaultAsync(s => s.Originator == package.Originator && s.Reference == package.Reference, cancellationToken);
         if (existing is null)
         {
+            var id = NewId.NextGuid();
             existing = new Submission
             {
-                Id = NewId.NextGuid(),
+                Id = id,
                 Reference = package.Reference,
                 Originator = package.Originator,
                 ContentHash = contentHash,
                 SubmittedBy = http.User.Actor(),
                 SubmittedByPerson = http.User.Person(),
                 SubmittedAt = time.GetUtcNow(),
-                PackageJson = canonical,
+                // Encrypted at rest under the package's own data key: the store alone reveals nothing of it.
+                PackageJson = vault.Protect(id, canonical),
                 Status = SubmissionStatus.Submitted,
                 Recipients = [.. package.Recipients.Select((r, i) => new RecipientState
                 {

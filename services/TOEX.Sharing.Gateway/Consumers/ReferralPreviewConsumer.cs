@@ -31,7 +31,7 @@ public sealed class ReferralPreviewOptions
 /// that is decided, recalled, or not the one named is answered "unavailable" with the reason.
 /// </summary>
 public sealed class ReferralPreviewConsumer(
-    GatewayDb db, PackageSealer sealer, IOptions<ReferralPreviewOptions> options, TimeProvider time, ILogger<ReferralPreviewConsumer> logger)
+    GatewayDb db, PackageSealer sealer, PackageVault vault, IOptions<ReferralPreviewOptions> options, TimeProvider time, ILogger<ReferralPreviewConsumer> logger)
     : IConsumer<ReferralPreviewRequested>
 {
     public async Task Consume(ConsumeContext<ReferralPreviewRequested> context)
@@ -82,7 +82,7 @@ public sealed class ReferralPreviewConsumer(
             Reasons = state.ReasonsJson is null ? [] : ToexJson.Deserialize<List<Reason>>(state.ReasonsJson),
             Obligations = state.ObligationsJson is null ? [] : ToexJson.Deserialize<List<Obligation>>(state.ObligationsJson),
         };
-        var copy = RecipientCopy.Build(submission!.Id, submission.PackageJson, decision, submission.PolicyVersion ?? "", time.GetUtcNow());
+        var copy = RecipientCopy.Build(submission!.Id, vault.Open(submission.Id, submission.PackageJson), decision, submission.PolicyVersion ?? "", time.GetUtcNow());
         var sealedCopy = sealer.Seal(ToexJson.SerializeToUtf8Bytes(copy), key);
         logger.LogInformation("Referral {ReferralId} of package {PackageId}: preview of {Recipient}'s copy sealed for the audit service, asked by {Officer}",
             m.ReferralId, m.PackageId, m.Recipient, m.RequestedBy);

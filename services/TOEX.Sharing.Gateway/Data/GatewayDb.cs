@@ -121,7 +121,7 @@ public sealed class Submission
     /// <summary>The submitter as a person (issuer and subject; Entra: tenant and object id): never the approver of its referral.</summary>
     public string? SubmittedByPerson { get; set; }
     public DateTimeOffset SubmittedAt { get; set; }
-    /// <summary>The package as submitted (canonical JSON): the source of every recipient's copy.</summary>
+    /// <summary>The package as submitted (canonical JSON), encrypted at rest under its own data key (<see cref="PackageVault"/>): the source of every recipient's copy.</summary>
     public required string PackageJson { get; set; }
     public required string Status { get; set; }
     public bool Published { get; set; }

@@ -18,7 +18,7 @@ namespace TOEX.Sharing.Gateway.Release;
 /// approved referral, and for a recall notice.
 /// </summary>
 public sealed class Releaser(
-    GatewayDb db, PartnerKeys partnerKeys, PackageSealer sealer, AuditGate auditGate, WebhookEndpoints endpoints,
+    GatewayDb db, PartnerKeys partnerKeys, PackageSealer sealer, PackageVault vault, AuditGate auditGate, WebhookEndpoints endpoints,
     IOptions<GatewayOptions> options, IOptions<WebhookOptions> webhooks, OutboxSignal outbox, WebhookSignal pushes, TimeProvider time,
     ILogger<Releaser> logger)
 {
@@ -66,8 +66,9 @@ public sealed class Releaser(
 
         // A copy is written only with the package as it was read: a recall committed meanwhile refuses this commit.
         submission.Touch();
-        var package = ToexJson.Deserialize<IntelligencePackage>(submission.PackageJson);
-        var copy = RecipientCopy.Build(submission.Id, submission.PackageJson, decision, policyVersion, Now);
+        var body = vault.Open(submission.Id, submission.PackageJson);
+        var package = ToexJson.Deserialize<IntelligencePackage>(body);
+        var copy = RecipientCopy.Build(submission.Id, body, decision, policyVersion, Now);
         var sealedCopy = Add(submission, decision.Recipient, ItemKind.Package, copy, key);
         state.DeliveryState = DeliveryState.Released;
         state.ReleasedAt = Now;
@@ -100,7 +101,7 @@ public sealed class Releaser(
             Failed(submission, state.Partner, ItemKind.Recall, $"{problem} The recall notice was not sent.");
             return false;
         }
-        var package = ToexJson.Deserialize<IntelligencePackage>(submission.PackageJson);
+        var package = ToexJson.Deserialize<IntelligencePackage>(vault.Open(submission.Id, submission.PackageJson));
         var notice = new JsonObject
         {
             ["kind"] = ItemKind.Recall,
