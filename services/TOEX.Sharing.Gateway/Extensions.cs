@@ -42,7 +42,7 @@ public static class Extensions
         builder.AddKeyCustody(KeyPurpose.PackageSigning, KeyPurpose.WebhookSigning, KeyPurpose.BlindIndex, KeyPurpose.DataAtRest);
         // Package bodies at rest: each under its own data key, wrapped by the DataAtRest custody key.
         builder.Services.AddSingleton(services => new PackageVault(services.GetRequiredService<KeyCustodies>()
-            .Get(KeyPurpose.DataAtRest, LocalPaths.KeyRing("data-at-rest"))));
+            .Get(KeyPurpose.DataAtRest, options.DataAtRestKeyPath ?? LocalPaths.KeyRing("data-at-rest"))));
         builder.Services.AddSingleton(services => services.GetRequiredService<KeyCustodies>()
             .SigningRing(KeyPurpose.PackageSigning, options.KeyRingPath ?? LocalPaths.KeyRing("broker")));
         builder.Services.AddSingleton(services => new PackageSealer(services.GetRequiredService<IKeyRing>()));

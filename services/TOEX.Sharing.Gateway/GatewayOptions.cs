@@ -18,6 +18,12 @@ public sealed class GatewayOptions
     /// <summary>The broker's signing key ring; default <c>&lt;repo&gt;/.local/keys/broker</c>.</summary>
     public string? KeyRingPath { get; set; }
 
+    /// <summary>
+    /// With the <c>local</c> key custody (development only), the folder of the key that wraps each package body's data key;
+    /// default <c>&lt;repo&gt;/.local/keys/data-at-rest</c>. Replicas of the gateway share it (and its store).
+    /// </summary>
+    public string? DataAtRestKeyPath { get; set; }
+
     /// <summary>The partner registry's public keys: one <c>PARTNER.jwks.json</c> per partner.</summary>
     public string? PartnerKeysPath { get; set; }
 

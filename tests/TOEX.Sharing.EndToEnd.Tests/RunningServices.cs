@@ -183,6 +183,7 @@ public class RunningServices : IAsyncLifetime
             ["RabbitMq__Url"] = (await _broker.ServiceUriAsync(Vhost, "gateway")).ToString(),
             ["Gateway__ConnectionString"] = $"Data Source={Path.Combine(Root, "gateway.db")}",
             ["Gateway__KeyRingPath"] = Path.Combine(Root, "keys", "broker"),
+            ["Gateway__DataAtRestKeyPath"] = Path.Combine(Root, "keys", "data-at-rest"),
             ["Gateway__PartnerKeysPath"] = partnerKeys,
             ["Gateway__DecisionJwksPath"] = DecisionJwks,
             ["Gateway__AuditJwksPath"] = AuditJwks,

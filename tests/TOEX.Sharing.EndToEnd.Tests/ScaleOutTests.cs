@@ -112,6 +112,7 @@ public sealed class ScaleOutTests(RabbitMqFixture broker, ITestOutputHelper outp
             ["Gateway__Database"] = _gatewayStore.Database,
             ["Gateway__ConnectionString"] = _gatewayStore.ConnectionString,
             ["Gateway__KeyRingPath"] = Path.Combine(_root, "keys", "broker"),
+            ["Gateway__DataAtRestKeyPath"] = Path.Combine(_root, "keys", "data-at-rest"),
             ["Gateway__PartnerKeysPath"] = Path.Combine(_root, "partners"),
             ["Gateway__DecisionJwksPath"] = Path.Combine(_root, "policy-decision.jwks.json"),
             ["Gateway__PoliciesPath"] = RepoPaths.Policies,

@@ -55,6 +55,7 @@ public sealed class GatewayFactory(string? rabbitMqUrl = null, TimeSpan? publish
         builder.UseEnvironment(Environment);
         builder.UseSetting("Authentication:DevIssuer:Directory", DevIssuerDirectory);
         builder.UseSetting("Gateway:KeyRingPath", Path.Combine(Root, "broker"));
+        builder.UseSetting("Gateway:DataAtRestKeyPath", Path.Combine(Root, "data-at-rest"));
         builder.UseSetting("Gateway:PartnerKeysPath", PartnerKeysDirectory);
         builder.UseSetting("Gateway:DecisionJwksPath", DecisionJwksPath);
         builder.UseSetting("Gateway:AuditJwksPath", AuditJwksPath);
