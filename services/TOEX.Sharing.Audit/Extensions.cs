@@ -26,7 +26,7 @@ public static class Extensions
         // The audit service takes small bodies only (a justification of at most 4,000 characters).
         builder.AddToexLimits(MaxRequestBodyBytes);
         builder.Services.AddDbContext<AuditDb>(db => db.UseStore(options.Database, options.ConnectionString, "audit"));
-        builder.Services.AddHealthChecks().AddCheck<LedgerHealthCheck>("ledger");
+        builder.Services.AddHealthChecks().AddCheck<LedgerHealthCheck>("ledger", tags: [ServiceDefaults.Extensions.ExplainTag]);
         builder.Services.AddSingleton<IKeyRing>(services =>
         {
             var keys = LocalKeyRing.OpenOrCreate(options.KeyRingPath ?? LocalPaths.KeyRing("audit"), services.GetRequiredService<TimeProvider>());

@@ -30,7 +30,7 @@ public static class Extensions
         builder.AddToexAuthentication();
 
         builder.Services.AddDbContext<GatewayDb>(db => db.UseStore(options.Database, options.ConnectionString, "gateway"));
-        builder.Services.AddHealthChecks().AddCheck<StoreHealthCheck>("store")
+        builder.Services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: [ServiceDefaults.Extensions.ExplainTag])
             .AddCheck<AuditLedgerHealthCheck>("audit-ledger", tags: [ServiceDefaults.Extensions.ExplainTag]);
 
         var policies = PolicySet.Load(options.PoliciesPath ?? PolicyPaths.FindDefault());

@@ -47,7 +47,7 @@ public static class PackagesApi
     public static RouteGroupBuilder MapPackagesApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/v1");
-        api.MapPost("/packages", Submit).RequireAuthorization(Roles.PackagesSubmit);
+        api.MapPost("/packages", Submit).RequireAuthorization(Roles.PackagesSubmit).AddEndpointFilter<BrokerGate>();
         api.MapGet("/packages/{id:guid}", GetPackage).RequireAuthorization(Roles.PackagesSubmit);
         api.MapPost("/packages/{id:guid}/recall", RecallApi.Recall).RequireAuthorization(Roles.PackagesSubmit);
         api.MapPost("/simulations", Simulate).RequireAuthorization(Roles.PackagesSubmit);
