@@ -9,7 +9,7 @@
 # Ctrl-C stops everything (the private broker too, unless --keep-broker).
 #
 # Usage: deploy/run-local.sh [--no-example] [--keep-broker] [--no-dashboard]
-#   TOEX_GATEWAY_PORT (5080), TOEX_AUDIT_PORT (5081), TOEX_RECEIVER_PORT (5090), TOEX_RABBITMQ_NODE_PORT (5679),
+#   TOEX_GATEWAY_PORT (5080), TOEX_AUDIT_PORT (5081), TOEX_POLICY_DECISION_PORT (5082, its health only), TOEX_RECEIVER_PORT (5090), TOEX_RABBITMQ_NODE_PORT (5679),
 #   TOEX_DASHBOARD_PORT (18888), TOEX_OTLP_PORT (18890) choose ports. With OTEL_EXPORTER_OTLP_ENDPOINT already set,
 #   the services export there instead.
 set -euo pipefail
@@ -19,6 +19,7 @@ state="$root/.local"
 logs="$state/logs"
 gateway_port="${TOEX_GATEWAY_PORT:-5080}"
 audit_port="${TOEX_AUDIT_PORT:-5081}"
+policy_decision_port="${TOEX_POLICY_DECISION_PORT:-5082}"
 receiver_port="${TOEX_RECEIVER_PORT:-5090}"
 push_partners=(wmp staffs bcc-childrens safe-haven)
 example=1
@@ -124,6 +125,9 @@ done
 export DOTNET_ENVIRONMENT=Development ASPNETCORE_ENVIRONMENT=Development
 # rocu-wm runs the broker in the reference region: it answers for the whole ledger and may export it.
 export Audit__Custodians__0=rocu-wm
+# The IG console (served by the audit service): plain HTTP on loopback here, so its cookies are not marked Secure
+# (refused in Production); operator retries go to the local gateway with the officer's own token.
+export Console__RequireHttps=false Console__GatewayUrl="http://127.0.0.1:$gateway_port"
 # The ROCU runs the region's broker: its callers alone keep an operator role (Deliveries.Operate).
 export Operations__Organisations__0=rocu-wm
 
@@ -147,9 +151,8 @@ wait_ready() { # name url
 }
 
 say "Starting PolicyDecision, the audit worker and the gateway"
-start policy-decision "$(bin TOEX.Sharing.PolicyDecision)"
-for _ in $(seq 1 120); do grep -q "Application started" "$logs/policy-decision.log" 2>/dev/null && break; sleep 0.5; done
-grep -q "Application started" "$logs/policy-decision.log" || { tail -30 "$logs/policy-decision.log" >&2; exit 1; }
+start policy-decision "$(bin TOEX.Sharing.PolicyDecision)" "http://127.0.0.1:$policy_decision_port"
+wait_ready policy-decision "http://127.0.0.1:$policy_decision_port/health"
 start audit "$(bin TOEX.Sharing.Audit)" "http://127.0.0.1:$audit_port"
 start gateway "$(bin TOEX.Sharing.Gateway)" "http://127.0.0.1:$gateway_port"
 wait_ready audit "http://127.0.0.1:$audit_port/health"
@@ -175,6 +178,11 @@ cat <<MSG
   Sample receiver http://127.0.0.1:$receiver_port/hooks/PARTNER (push): what it verifies and opens is in $logs/sample-receiver.log
 
   A token:  dotnet services/TOEX.Sharing.Cli/bin/Debug/net10.0/toex.dll token dev --org rocu-wm --roles Packages.Submit
+
+  IG console $audit/   Sign in with "Development sign-in" (Development only): organisation rocu-wm (the ledger's
+                 custodian), any user id, roles Audit.Read, Disclosures.Approve, Policies.Read (and Deliveries.Operate
+                 for operator retries). An identity provider of Authentication:Issuers is offered as a button once
+                 Console:Issuers names the console's client there (README, "The IG console").
 
 MSG
 

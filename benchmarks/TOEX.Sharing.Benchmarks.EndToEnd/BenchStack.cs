@@ -95,6 +95,7 @@ internal sealed class BenchStack : IAsyncDisposable
 
         PolicyDecisionProcess = Start("TOEX.Sharing.PolicyDecision", common, new()
         {
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{FreePort.Next()}",
             ["RabbitMq__Url"] = (await Broker.ServiceUriAsync(Vhost, "policy-decision")).ToString(),
             ["PolicyDecision__PoliciesPath"] = RepoPaths.Policies,
             ["PolicyDecision__KeyRingPath"] = Path.Combine(Root, "keys", "policy-decision"),

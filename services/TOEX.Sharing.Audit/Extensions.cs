@@ -1,9 +1,14 @@
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using TOEX.Sharing.Audit.Agreements;
+using TOEX.Sharing.Audit.Console;
+using TOEX.Sharing.Contracts;
 using TOEX.Sharing.Audit.Consumers;
 using TOEX.Sharing.Audit.Data;
 using TOEX.Sharing.Audit.Ledger;
+using TOEX.Sharing.KeyCustody;
+using TOEX.Sharing.Policy;
 using TOEX.Sharing.Sealing;
 using TOEX.Sharing.ServiceDefaults;
 
@@ -23,25 +28,30 @@ public static class Extensions
         var options = builder.Configuration.GetSection(AuditOptions.Section).Get<AuditOptions>() ?? new AuditOptions();
 
         builder.AddToexAuthentication();
+        builder.AddToexOpenApi("TOEX.Sharing audit service", "Search the audit ledger (entries, subjects, CSV), tree heads, "
+            + "inclusion and consistency proofs, evidence export, referral approvals. See API.md.");
         // The audit service takes small bodies only (a justification of at most 4,000 characters).
         builder.AddToexLimits(MaxRequestBodyBytes);
         builder.Services.AddDbContext<AuditDb>(db => db.UseStore(options.Database, options.ConnectionString, "audit"));
         builder.Services.AddHealthChecks().AddCheck<LedgerHealthCheck>("ledger", tags: [ServiceDefaults.Extensions.ExplainTag]);
-        builder.Services.AddSingleton<IKeyRing>(services =>
-        {
-            var keys = LocalKeyRing.OpenOrCreate(options.KeyRingPath ?? LocalPaths.KeyRing("audit"), services.GetRequiredService<TimeProvider>());
-            // The gateway verifies IG officers' referral decisions with these (Gateway:AuditJwksPath). Public keys only.
-            PublicKeyFile.Write(keys, options.PublicJwksPath ?? Path.Combine(LocalPaths.Root(), "keys", "audit.jwks.json"));
-            return keys;
-        });
+        // The audit service's signing keys (tree heads, referral decisions), from the custody the KeyCustody settings name
+        // (local files, a PKCS#11 module, a vault). The gateway verifies IG officers' referral decisions with their public
+        // half (Gateway:AuditJwksPath), written at start and after every rotation.
+        builder.AddKeyCustody(KeyPurpose.TreeHeadSigning, KeyPurpose.BlindIndex);
+        builder.Services.AddSingleton<IKeyRing>(services => new PublishedKeyRing(services.GetRequiredService<KeyCustodies>()
+                .SigningRing(KeyPurpose.TreeHeadSigning, options.KeyRingPath ?? LocalPaths.KeyRing("audit")),
+            options.PublicJwksPath ?? Path.Combine(LocalPaths.Root(), "keys", "audit.jwks.json")));
         builder.Services.AddScoped<Referrals.ReferralDecisions>();
         builder.Services.AddSingleton<LedgerTree>();
         builder.Services.AddSingleton<LedgerWriter>();
         builder.Services.AddSingleton<TreeHeadSigner>();
         builder.Services.AddHostedService<TreeHeadPublisher>();
         builder.Services.AddSingleton<DecisionReader>();
-        builder.Services.AddSingleton(_ => SubjectBlindIndex.Open(
-            options.BlindIndexKeyPath ?? LocalPaths.BlindIndexKey(), create: !builder.Environment.IsProduction()));
+        builder.Services.AddSingleton(services => services.GetRequiredService<KeyCustodies>().BlindIndex(
+            options.BlindIndexKeyPath ?? LocalPaths.BlindIndexKey(), createLocal: !builder.Environment.IsProduction()));
+        // The policy set (the agreement register): loaded at start, a broken one stops the service, and reloaded when it changes.
+        builder.AddToexPolicySet(options.PoliciesPath ?? PolicyPaths.FindDefault());
+        builder.Services.AddScoped<AgreementRegister>();
 
         builder.Services.AddConsumeObserver<LedgerLagObserver>();
         builder.AddToexMessaging("audit", bus => bus.AddAuditConsumers());
@@ -66,6 +76,8 @@ public static class Extensions
         bus.AddConsumer<AcknowledgementOverdueAuditConsumer, AuditConsumerDefinition<AcknowledgementOverdueAuditConsumer>>();
         bus.AddConsumer<PackageRecalledAuditConsumer, AuditConsumerDefinition<PackageRecalledAuditConsumer>>();
         bus.AddConsumer<ReleaseFailedAuditConsumer, AuditConsumerDefinition<ReleaseFailedAuditConsumer>>();
+        // Not a consumer: the console asks the gateway for a referral's preview (request/response, sealed for this service).
+        bus.AddRequestClient<ReferralPreviewRequested>(new Uri($"exchange:{ReferralPreviews.GatewayQueue}"), RequestTimeout.After(s: 15));
         return bus;
     }
 

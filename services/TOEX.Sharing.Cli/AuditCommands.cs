@@ -139,10 +139,16 @@ internal sealed class BundleVerifier(EvidenceBundle bundle, string jwks) : IDisp
     {
         var leaves = new List<byte[]>(bundle.Entries.Count);
         var complete = bundle.InclusionProofs is null;
+        // A selection (a package's entries, a subject's…) skips indexes; each entry is then proven on its own.
+        var selected = bundle.Selection is { ValueKind: JsonValueKind.Object } && !complete;
         long? previous = null;
         foreach (var entry in bundle.Entries)
         {
             var expected = previous + 1 ?? (complete ? 0 : entry.Index);
+            if (selected && entry.Index > expected)
+            {
+                expected = entry.Index;
+            }
             if (entry.Index > expected)
             {
                 return $"entry at index {expected}: missing (the bundle goes from index {(previous is { } p ? p.ToString(CultureInfo.InvariantCulture) : "none")} to {entry.Index}).";

@@ -6,6 +6,7 @@ using TOEX.Sharing.Gateway.Consumers;
 using TOEX.Sharing.Gateway.Data;
 using TOEX.Sharing.Gateway.Delivery;
 using TOEX.Sharing.Gateway.Release;
+using TOEX.Sharing.KeyCustody;
 using TOEX.Sharing.Policy;
 using TOEX.Sharing.Sealing;
 using TOEX.Sharing.ServiceDefaults;
@@ -28,20 +29,22 @@ public static class Extensions
         builder.AddToexLimits(Apis.JsonBody.MaxBytes);
 
         builder.AddToexAuthentication();
+        builder.AddToexOpenApi("TOEX.Sharing gateway", "Submit intelligence packages, read their status, recall them, simulate decisions, "
+            + "read and acknowledge a partner's feed, operate push delivery, list releases. See API.md.");
 
         builder.Services.AddDbContext<GatewayDb>(db => db.UseStore(options.Database, options.ConnectionString, "gateway"));
         builder.Services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: [ServiceDefaults.Extensions.ExplainTag])
             .AddCheck<AuditLedgerHealthCheck>("audit-ledger", tags: [ServiceDefaults.Extensions.ExplainTag]);
 
-        var policies = PolicySet.Load(options.PoliciesPath ?? PolicyPaths.FindDefault());
-        builder.Services.AddSingleton(policies);
-        builder.Services.AddSingleton(new PolicyEngine(policies));
+        builder.AddToexPolicySet(options.PoliciesPath ?? PolicyPaths.FindDefault());
 
-        builder.Services.AddSingleton<IKeyRing>(services => LocalKeyRing.OpenOrCreate(
-            options.KeyRingPath ?? LocalPaths.KeyRing("broker"), services.GetRequiredService<TimeProvider>()));
+        // The broker's keys, each from the custody its KeyCustody settings name (local files, a PKCS#11 module, a vault).
+        builder.AddKeyCustody(KeyPurpose.PackageSigning, KeyPurpose.WebhookSigning, KeyPurpose.BlindIndex);
+        builder.Services.AddSingleton(services => services.GetRequiredService<KeyCustodies>()
+            .SigningRing(KeyPurpose.PackageSigning, options.KeyRingPath ?? LocalPaths.KeyRing("broker")));
         builder.Services.AddSingleton(services => new PackageSealer(services.GetRequiredService<IKeyRing>()));
-        builder.Services.AddSingleton(_ => SubjectBlindIndex.Open(
-            options.BlindIndexKeyPath ?? LocalPaths.BlindIndexKey(), create: !builder.Environment.IsProduction()));
+        builder.Services.AddSingleton(services => services.GetRequiredService<KeyCustodies>().BlindIndex(
+            options.BlindIndexKeyPath ?? LocalPaths.BlindIndexKey(), createLocal: !builder.Environment.IsProduction()));
         builder.Services.AddScoped<Apis.ConsultationLog>();
         builder.Services.AddSingleton<PartnerKeys>();
         builder.Services.AddSingleton<DecisionKeys>();
@@ -53,6 +56,7 @@ public static class Extensions
         builder.Services.AddSingleton<HeldReleasesSignal>();
         builder.Services.AddHostedService<HeldReleases>();
         builder.AddPushDelivery(options);
+        builder.Services.AddOptions<ReferralPreviewOptions>().BindConfiguration(ReferralPreviewOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         builder.AddToexMessaging("gateway", bus => bus.AddGatewayConsumers());
         return builder;
@@ -64,6 +68,7 @@ public static class Extensions
         bus.AddConsumer<SharingDecidedConsumer, SharingDecidedConsumerDefinition>();
         bus.AddConsumer<ReferralDecidedConsumer, ReferralDecidedConsumerDefinition>();
         bus.AddConsumer<AuditRecordedConsumer, AuditRecordedConsumerDefinition>();
+        bus.AddConsumer<ReferralPreviewConsumer, ReferralPreviewConsumerDefinition>();
         return bus;
     }
 
@@ -75,7 +80,8 @@ public static class Extensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         var options = builder.Configuration.GetSection(WebhookOptions.Section).Get<WebhookOptions>() ?? new WebhookOptions();
-        builder.Services.AddSingleton(_ => WebhookSigningKey.OpenOrCreate(options.KeyPath ?? LocalPaths.KeyRing("webhook")));
+        builder.Services.AddSingleton(services => new WebhookSigningKey(services.GetRequiredService<KeyCustodies>()
+            .SigningRing(KeyPurpose.WebhookSigning, options.KeyPath ?? LocalPaths.KeyRing("webhook"))));
         builder.Services.AddSingleton<WebhookEndpoints>();
         builder.Services.AddSingleton<RetrySchedule>();
         builder.Services.AddSingleton<WebhookSignal>();

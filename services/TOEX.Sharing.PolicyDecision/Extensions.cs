@@ -1,4 +1,5 @@
 using MassTransit;
+using TOEX.Sharing.KeyCustody;
 using TOEX.Sharing.Policy;
 using TOEX.Sharing.Sealing;
 using TOEX.Sharing.ServiceDefaults;
@@ -27,13 +28,13 @@ public static class Extensions
             ?? new PolicyDecisionOptions();
 
         // Loaded now, not lazily: a broken policy set must stop the service at start.
-        var policies = PolicySet.Load(options.PoliciesPath ?? PolicyPaths.FindDefault());
-        builder.Services.AddSingleton(policies);
-        builder.Services.AddSingleton(new PolicyEngine(policies));
-        var keys = LocalKeyRing.OpenOrCreate(options.KeyRingPath ?? LocalPaths.KeyRing("policy-decision"), TimeProvider.System);
-        builder.Services.AddSingleton<IKeyRing>(keys);
-        // Written where the gateway (and the audit service) read the keys that verify decisions.
-        PublicKeyFile.Write(keys, options.PublicJwksPath ?? Path.Combine(LocalPaths.Root(), "keys", "policy-decision.jwks.json"));
+        builder.AddToexPolicySet(options.PoliciesPath ?? PolicyPaths.FindDefault());
+        // The decision keys, from the custody the KeyCustody settings name (local files, a PKCS#11 module, a vault); their
+        // public half is written where the gateway and the audit service read it, at start and after every rotation.
+        builder.AddKeyCustody(KeyPurpose.DecisionSigning);
+        var jwksPath = options.PublicJwksPath ?? Path.Combine(LocalPaths.Root(), "keys", "policy-decision.jwks.json");
+        builder.Services.AddSingleton<IKeyRing>(services => new PublishedKeyRing(services.GetRequiredService<KeyCustodies>()
+            .SigningRing(KeyPurpose.DecisionSigning, options.KeyRingPath ?? LocalPaths.KeyRing("policy-decision")), jwksPath));
 
         builder.AddToexMessaging("policy-decision", bus => bus.AddConsumer<PackageSubmittedConsumer, PackageSubmittedConsumerDefinition>(),
             waitUntilStarted: true);

@@ -1,20 +1,41 @@
+using Base64Url = System.Buffers.Text.Base64Url;
 using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
 using Jose;
 
 namespace TOEX.Sharing.Sealing;
 
-/// <summary>ES256 compact JWS: signing with a <see cref="SigningKey"/>, strict verification against <see cref="TrustedKeys"/>.</summary>
+/// <summary>
+/// ES256 compact JWS: signing with a <see cref="SigningKey"/> (whose private key may be in a hardware module, so
+/// the signing input is built here and only it goes to the key), strict verification against <see cref="TrustedKeys"/>.
+/// </summary>
 internal static class CompactJws
 {
-    public static string Sign(byte[] payload, SigningKey key, string type, string? recipientThumbprint = null)
+    public static string Sign(ReadOnlySpan<byte> payload, SigningKey key, string type, string? recipientThumbprint = null)
     {
-        var headers = new Dictionary<string, object> { ["typ"] = type, ["kid"] = key.KeyId };
-        if (recipientThumbprint is not null)
+        if (key.Algorithm != JoseNames.SignatureAlgorithm)
         {
-            headers[JoseNames.RecipientThumbprintHeader] = recipientThumbprint;
+            throw new SealException($"Key '{key.KeyId}' is for {key.Algorithm}; JWS objects are signed {JoseNames.SignatureAlgorithm}.");
         }
 
-        return JWT.EncodeBytes(payload, key.Ecdsa, JwsAlgorithm.ES256, headers);
+        var header = new System.Buffers.ArrayBufferWriter<byte>(128);
+        using (var writer = new Utf8JsonWriter(header))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("alg", JoseNames.SignatureAlgorithm);
+            writer.WriteString("typ", type);
+            writer.WriteString("kid", key.KeyId);
+            if (recipientThumbprint is not null)
+            {
+                writer.WriteString(JoseNames.RecipientThumbprintHeader, recipientThumbprint);
+            }
+            writer.WriteEndObject();
+        }
+
+        var signingInput = Base64Url.EncodeToString(header.WrittenSpan) + "." + Base64Url.EncodeToString(payload);
+        var signature = key.SignData(Encoding.ASCII.GetBytes(signingInput));
+        return signingInput + "." + Base64Url.EncodeToString(signature);
     }
 
     /// <summary>

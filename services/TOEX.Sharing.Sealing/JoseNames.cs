@@ -6,7 +6,10 @@ public static class JoseNames
     /// <summary>The only signature algorithm: ECDSA P-256 with SHA-256.</summary>
     public const string SignatureAlgorithm = "ES256";
 
-    /// <summary>Key management for an EC P-256 recipient key.</summary>
+    /// <summary>The webhook signature algorithm (Standard Webhooks <c>v1a</c>): Ed25519.</summary>
+    public const string WebhookSignatureAlgorithm = "EdDSA";
+
+    /// <summary>Key management for an EC (P-256 or P-384) recipient key.</summary>
     public const string EcKeyManagement = "ECDH-ES+A256KW";
 
     /// <summary>Key management for an RSA recipient key.</summary>

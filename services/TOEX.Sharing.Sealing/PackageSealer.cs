@@ -19,7 +19,7 @@ public sealed class PackageSealer(IKeyRing ring)
         ArgumentNullException.ThrowIfNull(recipient);
         EnsureJson(payloadJson, nameof(payloadJson));
 
-        var jws = CompactJws.Sign(payloadJson.ToArray(), ring.Current, JoseNames.PackageType, recipient.Thumbprint);
+        var jws = CompactJws.Sign(payloadJson, ring.Current, JoseNames.PackageType, recipient.Thumbprint);
         var headers = new Dictionary<string, object>
         {
             ["kid"] = recipient.KeyId,

@@ -63,7 +63,7 @@ public static class Authentication
     {
         var dev = builder.Configuration.GetSection(DevIssuerOptions.Section).Get<DevIssuerOptions>() ?? new DevIssuerOptions();
         var issuers = builder.Configuration.GetSection(IssuersSection).Get<List<TrustedIssuerOptions>>() ?? [];
-        var governance = GovernanceOptions.From(builder.Configuration);
+        var governance = Governance.From(builder.Configuration);
         builder.Services.AddSingleton(governance);
         var problems = TrustedIssuers.Check(issuers, builder.Environment.IsProduction());
         var devAllowed = DevIssuerEnvironments.Contains(builder.Environment.EnvironmentName, StringComparer.OrdinalIgnoreCase);
@@ -103,7 +103,7 @@ public static class Authentication
 
         foreach (var trusted in issuers)
         {
-            var scheme = "issuer-" + trusted.Name;
+            var scheme = SchemeOf(trusted);
             if (trusted.Kind == IssuerKind.Entra)
             {
                 AddEntra(builder.Services, authentication, trusted, scheme, governance);
@@ -134,7 +134,7 @@ public static class Authentication
 
     /// <summary>Microsoft Entra ID through Microsoft.Identity.Web, hardened as every other issuer.</summary>
     private static void AddEntra(IServiceCollection services, AuthenticationBuilder authentication, TrustedIssuerOptions trusted, string scheme,
-        GovernanceOptions governance)
+        Governance governance)
     {
         authentication.AddMicrosoftIdentityWebApi(
             _ => { },
@@ -196,7 +196,7 @@ public static class Authentication
     }
 
     /// <summary>The development issuer's tokens: its organisation is taken as given (local runs and tests), its roles bounded like any issuer's.</summary>
-    private static Task ApplyDevIssuer(TokenValidatedContext context, GovernanceOptions governance)
+    private static Task ApplyDevIssuer(TokenValidatedContext context, Governance governance)
     {
         if (context.Principal?.Identity is not ClaimsIdentity identity || identity.FindFirst(OrganisationClaim)?.Value is not { } organisation
             || identity.FindFirst(SubjectClaim)?.Value is not { } subject)
@@ -217,7 +217,7 @@ public static class Authentication
     /// Keeps only the roles the issuer may grant, and an operator role only for an operator organisation (a
     /// partner's identity provider granting itself every role gets nothing it was not trusted with).
     /// </summary>
-    private static void BoundRoles(ClaimsIdentity identity, IReadOnlyList<string> grantable, string organisation, GovernanceOptions governance)
+    private static void BoundRoles(ClaimsIdentity identity, IReadOnlyList<string> grantable, string organisation, Governance governance)
     {
         foreach (var claim in identity.FindAll(RolesClaim).ToList())
         {
@@ -234,7 +234,7 @@ public static class Authentication
     /// Sets the one <c>org</c> claim the services rely on from what the issuer may assert, the <c>roles</c> claims
     /// (from the issuer's roles claim, bounded by what the issuer may grant) and the person. Fails the token otherwise.
     /// </summary>
-    private static Task ApplyOrganisation(TokenValidatedContext context, TrustedIssuerOptions trusted, GovernanceOptions governance)
+    private static Task ApplyOrganisation(TokenValidatedContext context, TrustedIssuerOptions trusted, Governance governance)
     {
         if (context.Principal?.Identity is not ClaimsIdentity identity)
         {
@@ -350,6 +350,9 @@ public static class Authentication
         }
         return authorization;
     }
+
+    /// <summary>The bearer scheme that validates the tokens of a trusted issuer (also what the IG console's sign-in validates with).</summary>
+    public static string SchemeOf(TrustedIssuerOptions issuer) => "issuer-" + issuer?.Name;
 
     /// <summary>The caller's organisation (a partner id), from the <c>org</c> claim.</summary>
     public static string Organisation(this ClaimsPrincipal user) =>

@@ -10,19 +10,19 @@ namespace TOEX.Sharing.ServiceDefaults;
 /// <c>Deliveries.Operate</c>, whatever an identity provider grants). Both empty by default: nobody has either power.
 /// Registered by <see cref="Authentication.AddToexAuthentication"/>.
 /// </summary>
-public sealed class GovernanceOptions
+public sealed class Governance
 {
-    public const string CustodiansKey = "Audit:Custodians";
-    public const string OperatorsKey = "Operations:Organisations";
+    public const string CustodiansSection = "Audit:Custodians";
+    public const string OperatorsSection = "Operations:Organisations";
 
     public IReadOnlyList<string> Custodians { get; init; } = [];
 
     public IReadOnlyList<string> Operators { get; init; } = [];
 
-    public static GovernanceOptions From(IConfiguration configuration) => new()
+    public static Governance From(IConfiguration configuration) => new()
     {
-        Custodians = configuration.GetSection(CustodiansKey).Get<List<string>>() ?? [],
-        Operators = configuration.GetSection(OperatorsKey).Get<List<string>>() ?? [],
+        Custodians = configuration.GetSection(CustodiansSection).Get<List<string>>() ?? [],
+        Operators = configuration.GetSection(OperatorsSection).Get<List<string>>() ?? [],
     };
 
     public bool IsCustodian(ClaimsPrincipal user) =>

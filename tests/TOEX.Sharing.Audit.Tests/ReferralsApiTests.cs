@@ -44,6 +44,19 @@ public abstract class ReferralsApiTests(StoreKind store) : IDisposable
     }
 
     [Fact]
+    public async Task Every_referral_is_kept_when_its_decision_is_appended_in_a_group_with_others()
+    {
+        // Decisions consumed at once are appended by one writer in one transaction (group commit): each referral
+        // (saved with its decision's entries) and each submission's subject indexes must be in that transaction too.
+        var referred = await Task.WhenAll(Enumerable.Range(0, 16).Select(i => ReferredAsync(i + 1)));
+
+        var listed = await _factory.ClientFor("rocu-wm", "Disclosures.Approve").GetFromJsonAsync<JsonObject>("/api/v1/referrals");
+
+        Assert.Equal(referred.Select(r => r.ReferralId.ToString()).Order(),
+            listed!["items"]!.AsArray().Select(i => (string)i!["id"]!).Order());
+    }
+
+    [Fact]
     public async Task Lists_referrals_oldest_first_to_the_originators_officers_with_their_reasons()
     {
         // Referred in the opposite order to their ids' chance ordering: the list follows the referral time.

@@ -66,6 +66,11 @@ public sealed class RouteMatrixTests : IDisposable
         new("GET /.well-known/jwks.json") { Anonymous = true },
         new("* /health") { Anonymous = true },
         new("* /alive") { Anonymous = true },
+        new("GET /openapi/{documentName}.json")
+        {
+            Anonymous = true,
+            Arrange = () => Task.FromResult(new RouteRequest("rocu-wm", OpenApiDescription.Path)),
+        },
         new("GET /api/v1/audit/entries")
         {
             Role = Roles.AuditRead,
@@ -132,6 +137,16 @@ public sealed class RouteMatrixTests : IDisposable
             Role = Roles.DisclosuresApprove,
             Arrange = async () => new RouteRequest("rocu-wm", $"/api/v1/referrals/{await ReferralAsync()}/approve", Justification),
         },
+        new("GET /api/v1/agreements/")
+        {
+            Role = Roles.PoliciesRead,
+            // bcc-childrens is a party to ISA-BCC-003 only; another organisation's register does not hold it.
+            Arrange = () => Task.FromResult(new RouteRequest("bcc-childrens", "/api/v1/agreements")
+            {
+                Ownership = Ownership.Listing,
+                ShowsNothingOfOwner = async response => !(await response.Content.ReadAsStringAsync()).Contains("ISA-BCC-003", StringComparison.Ordinal),
+            }),
+        },
         new("POST /api/v1/referrals/{id:guid}/reject")
         {
             Role = Roles.DisclosuresApprove,
@@ -158,7 +173,8 @@ public sealed class RouteMatrixTests : IDisposable
     public void Every_route_of_the_audit_service_has_a_rule()
     {
         _ = _factory.Server;
-        RouteMatrix.AssertCovered(_factory.Services, Rules());
+        // The console's pages are cookie-authenticated HTML: ConsolePagesTests covers them (sign-in redirect, other organisations).
+        RouteMatrix.AssertCovered(_factory.Services, [.. Rules(), .. ConsolePagesTests.Pages.Select(page => new RouteRule(page.Route))]);
     }
 
     [Fact]
@@ -167,6 +183,27 @@ public sealed class RouteMatrixTests : IDisposable
         _ = _factory.Server;
         await RouteMatrix.AssertHoldsAsync(_factory.Services, Rules(), Roles.All,
             (organisation, roles) => _factory.ClientFor(organisation, roles), _factory.CreateClient);
+    }
+
+    [Fact]
+    public async Task Every_api_route_of_the_audit_service_refuses_an_unknown_query_parameter_naming_it()
+    {
+        _ = _factory.Server;
+        var failures = new List<string>();
+        foreach (var rule in Rules().Where(r => r.Route.Contains(" /api/", StringComparison.Ordinal)))
+        {
+            var request = await rule.Arrange!();
+            var method = new HttpMethod(rule.Route[..rule.Route.IndexOf(' ', StringComparison.Ordinal)]);
+            var path = request.Path + (request.Path.Contains('?', StringComparison.Ordinal) ? "&" : "?") + "packge=1";
+            using var message = new HttpRequestMessage(method, path) { Content = request.Body?.Invoke() };
+            using var response = await _factory.ClientFor(request.Owner, [.. Roles.All]).SendAsync(message);
+            var problem = await response.Content.ReadFromJsonAsync<JsonObject>();
+            if (response.StatusCode != System.Net.HttpStatusCode.BadRequest || problem?["errors"]?["packge"] is null)
+            {
+                failures.Add($"{rule.Route}: {(int)response.StatusCode} {problem}");
+            }
+        }
+        Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
     }
 
     [Fact]

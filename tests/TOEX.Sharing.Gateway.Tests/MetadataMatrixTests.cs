@@ -75,6 +75,7 @@ public sealed class MetadataMatrixTests : IAsyncLifetime
         [
             new("GET /.well-known/jwks.json") { HoldsNoPackageData = "the broker's public signing keys" },
             new("GET /.well-known/webhook-jwks.json") { HoldsNoPackageData = "the broker's public webhook key" },
+            new("GET /openapi/{documentName}.json") { HoldsNoPackageData = "the API's description" },
             new("* /health") { HoldsNoPackageData = "readiness" },
             new("* /alive") { HoldsNoPackageData = "liveness" },
             new("POST /api/v1/packages") { HoldsNoPackageData = "the caller's own submission, under its own organisation (another's originator is refused)" },

@@ -59,6 +59,11 @@ public sealed class RouteMatrixTests : IAsyncLifetime
         new("GET /.well-known/webhook-jwks.json") { Anonymous = true },
         new("* /health") { Anonymous = true },
         new("* /alive") { Anonymous = true },
+        new("GET /openapi/{documentName}.json")
+        {
+            Anonymous = true,
+            Arrange = () => Task.FromResult(new RouteRequest("rocu-wm", OpenApiDescription.Path)),
+        },
         new("POST /api/v1/packages")
         {
             Role = Roles.PackagesSubmit,

@@ -35,11 +35,11 @@ public static class AuditApi
 
     public static RouteGroupBuilder MapAuditApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/v1/audit").RequireAuthorization(Roles.AuditRead);
-        api.MapGet("/entries", GetEntries);
-        api.MapGet("/entries.csv", GetEntriesCsv);
-        api.MapGet("/subjects", GetSubjects);
-        api.MapGet("/subjects.csv", GetSubjectsCsv);
+        var api = app.MapGroup("/api/v1/audit").RequireAuthorization(Roles.AuditRead).RefuseUnknownQueryParameters();
+        api.MapGet("/entries", GetEntries).Produces<EntryPage>().Produces<string>(contentType: CsvMediaType).ProducesValidationProblem();
+        api.MapGet("/entries.csv", GetEntriesCsv).Produces<string>(contentType: CsvMediaType).ProducesValidationProblem();
+        api.MapGet("/subjects", GetSubjects).Produces<EntryPage>().Produces<string>(contentType: CsvMediaType).ProducesValidationProblem();
+        api.MapGet("/subjects.csv", GetSubjectsCsv).Produces<string>(contentType: CsvMediaType).ProducesValidationProblem();
         api.MapGet("/tree-head", LedgerApi.GetTreeHead);
         api.MapGet("/proofs/inclusion", LedgerApi.GetInclusionProof);
         api.MapGet("/proofs/consistency", LedgerApi.GetConsistencyProof);
@@ -80,7 +80,7 @@ public static class AuditApi
         }
 
         var db = services.GetRequiredService<AuditDb>();
-        var scope = services.GetRequiredService<GovernanceOptions>();
+        var scope = services.GetRequiredService<Governance>();
         var page = await filter!.Apply(db).VisibleTo(db, http.User, scope).OrderBy(e => e.Index).Take(filter.Limit + 1).ToListAsync(cancellationToken);
         var more = page.Count > filter.Limit;
         if (more)
@@ -139,6 +139,10 @@ public sealed record EntryFilter
     public long After { get; init; } = -1;
     public int Limit { get; init; } = AuditApi.DefaultLimit;
     public IReadOnlyList<string> Subjects { get; init; } = [];
+
+    /// <summary>Whether the filter selects anything short of every entry (paging aside).</summary>
+    public bool Selects => Package is not null || Partner is not null || Agreement is not null || Originator is not null
+        || Outcome is not null || Type is not null || From is not null || To is not null || Subjects.Count > 0;
 
     public static (EntryFilter? Filter, Dictionary<string, string[]> Errors) Parse(EntryQuery query, SubjectBlindIndex blindIndex, bool subjectRequired)
     {

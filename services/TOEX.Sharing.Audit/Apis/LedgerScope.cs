@@ -27,7 +27,7 @@ public static class LedgerScope
         "webhook-endpoint-disabled", "acknowledgement", "recall-acknowledgement", "acknowledgement-overdue",
     ];
 
-    public static IQueryable<LedgerEntry> VisibleTo(this IQueryable<LedgerEntry> entries, AuditDb db, ClaimsPrincipal user, GovernanceOptions governance)
+    public static IQueryable<LedgerEntry> VisibleTo(this IQueryable<LedgerEntry> entries, AuditDb db, ClaimsPrincipal user, Governance governance)
     {
         if (governance.IsCustodian(user))
         {

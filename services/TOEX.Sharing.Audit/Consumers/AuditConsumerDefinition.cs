@@ -1,4 +1,5 @@
 using MassTransit;
+using Microsoft.Extensions.Options;
 using TOEX.Sharing.Contracts;
 using TOEX.Sharing.ServiceDefaults;
 using Microsoft.Extensions.Logging;
@@ -26,6 +27,11 @@ public sealed class AuditConsumerDefinition<TConsumer> : DurableConsumerDefiniti
         IConsumerConfigurator<TConsumer> consumerConfigurator, IRegistrationContext context)
     {
         base.ConfigureConsumer(endpointConfigurator, consumerConfigurator, context);
+        if (endpointConfigurator is IRabbitMqReceiveEndpointConfigurator rabbit
+            && context.GetRequiredService<IOptions<AuditOptions>>().Value.SingleActiveConsumer)
+        {
+            rabbit.SetQueueArgument("x-single-active-consumer", true);
+        }
         endpointConfigurator.UseConsumeFilter(typeof(ConfirmRecordedFilter<>), context);
     }
 }

@@ -33,9 +33,11 @@ public static class ReferralsApi
         var api = app.MapGroup("/api/v1/referrals").RequireAuthorization(Roles.DisclosuresApprove);
         api.MapGet("/", List);
         api.MapPost("/{id:guid}/approve", (Guid id, [FromBody] JsonElement? body, ClaimsPrincipal user, ReferralDecisions decisions, HttpContext http,
-            CancellationToken ct) => DecideAsync(id, ReferralVerdict.Approved, body, user, decisions, http, ct));
+            CancellationToken ct) => DecideAsync(id, ReferralVerdict.Approved, body, user, decisions, http, ct))
+            .DescribedAsDecision();
         api.MapPost("/{id:guid}/reject", (Guid id, [FromBody] JsonElement? body, ClaimsPrincipal user, ReferralDecisions decisions, HttpContext http,
-            CancellationToken ct) => DecideAsync(id, ReferralVerdict.Rejected, body, user, decisions, http, ct));
+            CancellationToken ct) => DecideAsync(id, ReferralVerdict.Rejected, body, user, decisions, http, ct))
+            .DescribedAsDecision();
         return api;
     }
 

@@ -31,7 +31,9 @@ public static class DeliveriesApi
     {
         var api = app.MapGroup("/api/v1").RequireAuthorization(Roles.DeliveriesOperate);
         api.MapGet("/deliveries", List);
-        api.MapPost("/packages/{id:guid}/deliveries/{partner}/retry", Retry);
+        api.MapPost("/packages/{id:guid}/deliveries/{partner}/retry", Retry)
+            .Accepts<RetryRequest>("application/json").Produces<RetryAccepted>(StatusCodes.Status202Accepted).ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         return api;
     }
 

@@ -47,10 +47,18 @@ public static class PackagesApi
     public static RouteGroupBuilder MapPackagesApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/v1");
-        api.MapPost("/packages", Submit).RequireAuthorization(Roles.PackagesSubmit).AddEndpointFilter<BrokerGate>();
+        api.MapPost("/packages", Submit).RequireAuthorization(Roles.PackagesSubmit)
+            .Accepts<IntelligencePackage>("application/json").Produces<SubmissionAccepted>(StatusCodes.Status202Accepted)
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable).AddEndpointFilter<BrokerGate>();
         api.MapGet("/packages/{id:guid}", GetPackage).RequireAuthorization(Roles.PackagesSubmit);
-        api.MapPost("/packages/{id:guid}/recall", RecallApi.Recall).RequireAuthorization(Roles.PackagesSubmit);
-        api.MapPost("/simulations", Simulate).RequireAuthorization(Roles.PackagesSubmit);
+        api.MapPost("/packages/{id:guid}/recall", RecallApi.Recall).RequireAuthorization(Roles.PackagesSubmit)
+            .Accepts<RecallRequest>("application/json").Produces<RecallAccepted>(StatusCodes.Status202Accepted)
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapPost("/simulations", Simulate).RequireAuthorization(Roles.PackagesSubmit)
+            .Accepts<IntelligencePackage>("application/json").Produces<DecisionDocument>()
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden);
         return api;
     }
 

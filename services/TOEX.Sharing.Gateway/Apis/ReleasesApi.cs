@@ -28,7 +28,7 @@ public static class ReleasesApi
     }
 
     public static async Task<Results<Ok<ReleasePage>, ValidationProblem, ProblemHttpResult>> List(
-        string? after, string? limit, GatewayDb db, GovernanceOptions governance, ClaimsPrincipal user, CancellationToken cancellationToken)
+        string? after, string? limit, GatewayDb db, Governance governance, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         if (!governance.IsCustodian(user))
         {
