@@ -20,6 +20,8 @@ public sealed class Workload(FaultServices stack, string prefix)
 
     private readonly ConcurrentDictionary<int, Guid> _accepted = new();
     private readonly ConcurrentQueue<string> _errors = new();
+    private readonly ConcurrentQueue<(TimeSpan Sent, TimeSpan Answered)> _answers202 = new();
+    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
     private int _unavailable;
     private int _connectionFailures;
     private int _submitted;
@@ -38,6 +40,12 @@ public sealed class Workload(FaultServices stack, string prefix)
 
     /// <summary>Anything other than 202, 503 with Retry-After, or no connection: each fails the run.</summary>
     public IReadOnlyList<string> Errors => [.. _errors];
+
+    /// <summary>The run's clock: when each 202 was asked for and answered, and when faults begin and end.</summary>
+    public TimeSpan Now => _clock.Elapsed;
+
+    /// <summary>202 answers to requests sent after <paramref name="from"/> and answered before <paramref name="to"/>.</summary>
+    public int AcceptedWithin(TimeSpan from, TimeSpan to) => _answers202.Count(a => a.Sent >= from && a.Answered <= to);
 
     public string Summary => string.Create(CultureInfo.InvariantCulture,
         $"{_accepted.Count} accepted, {Unavailable} answered 503 with Retry-After, {ConnectionFailures} found no gateway, {_errors.Count} other answers");
@@ -63,11 +71,13 @@ public sealed class Workload(FaultServices stack, string prefix)
     {
         while (true)
         {
+            var sent = _clock.Elapsed;
             try
             {
                 using var response = await client.PostAsync("/api/v1/packages", new StringContent(json, Encoding.UTF8, "application/json"), cancellationToken);
                 if (response.StatusCode == HttpStatusCode.Accepted)
                 {
+                    _answers202.Enqueue((sent, _clock.Elapsed));
                     return Guid.Parse((string)(await response.Content.ReadFromJsonAsync<JsonObject>(cancellationToken))!["id"]!);
                 }
                 var body = await response.Content.ReadAsStringAsync(cancellationToken);
