@@ -16,6 +16,7 @@
 #                                           users and their permissions on vhost `toex`) and give
 #                                           each user a generated password, kept in DIR/users/USER
 #   service-url USER                        print amqp://USER:PASS@127.0.0.1:PORT/toex for a service user
+#   ctl ARGS...                             run rabbitmqctl ARGS against the node (e.g. ctl set_disk_free_limit 1TB)
 # Options (or environment):
 #   --dir DIR         (TOEX_RABBITMQ_NODE_DIR)   state folder; default <repo>/.local/rabbitmq
 #   --port N          (TOEX_RABBITMQ_NODE_PORT)  AMQP port on 127.0.0.1; default 5679
@@ -388,6 +389,12 @@ case "$command" in
     ((${#positional[@]} == 1)) || usage
     [[ -s "$DIR/users/${positional[0]}" ]] || die 1 "no service user '${positional[0]}' (run service-users first)"
     printf 'amqp://%s:%s@127.0.0.1:%s/%s\n' "${positional[0]}" "$(<"$DIR/users/${positional[0]}")" "$PORT" "$SERVICE_VHOST"
+    ;;
+  ctl)
+    ((${#positional[@]} >= 1)) || usage
+    require_installed
+    require_running
+    ctl "${positional[@]}"
     ;;
   __watch)
     # Internal: started by `start --owner-pid`. Blocks until the owner exits, then cleans up.

@@ -33,7 +33,7 @@ public static class Extensions
         // The audit service takes small bodies only (a justification of at most 4,000 characters).
         builder.AddToexLimits(MaxRequestBodyBytes);
         builder.Services.AddDbContext<AuditDb>(db => db.UseStore(options.Database, options.ConnectionString, "audit"));
-        builder.Services.AddHealthChecks().AddCheck<LedgerHealthCheck>("ledger");
+        builder.Services.AddHealthChecks().AddCheck<LedgerHealthCheck>("ledger", tags: [ServiceDefaults.Extensions.ExplainTag]);
         // The audit service's signing keys (tree heads, referral decisions), from the custody the KeyCustody settings name
         // (local files, a PKCS#11 module, a vault). The gateway verifies IG officers' referral decisions with their public
         // half (Gateway:AuditJwksPath), written at start and after every rotation.

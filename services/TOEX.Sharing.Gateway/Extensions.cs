@@ -33,7 +33,7 @@ public static class Extensions
             + "read and acknowledge a partner's feed, operate push delivery, list releases. See API.md.");
 
         builder.Services.AddDbContext<GatewayDb>(db => db.UseStore(options.Database, options.ConnectionString, "gateway"));
-        builder.Services.AddHealthChecks().AddCheck<StoreHealthCheck>("store")
+        builder.Services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: [ServiceDefaults.Extensions.ExplainTag])
             .AddCheck<AuditLedgerHealthCheck>("audit-ledger", tags: [ServiceDefaults.Extensions.ExplainTag]);
 
         builder.AddToexPolicySet(options.PoliciesPath ?? PolicyPaths.FindDefault());

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using MassTransit;
+using MassTransit.RabbitMqTransport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -13,6 +14,37 @@ public sealed class RabbitMqOptions
 
     [Required(ErrorMessage = "RabbitMq:Url is required (amqp://user:password@host:port/vhost).")]
     public string Url { get; set; } = "";
+
+    /// <summary>More nodes of the same cluster (<c>host:port</c>), tried in turn after the node of <see cref="Url"/>.</summary>
+    public List<string> Nodes { get; set; } = [];
+
+    /// <summary>How soon a lost connection is tried again: the consumers' and the readiness probe's.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00", ErrorMessage = "RabbitMq:ReconnectInterval must be between 100 ms and 1 min.")]
+    public TimeSpan ReconnectInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long the readiness probe waits to connect, or for the broker to confirm its message, before it reports the broker unavailable.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.500", "00:01:00", ErrorMessage = "RabbitMq:ProbeTimeout must be between 500 ms and 1 min.")]
+    public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The node of <see cref="Url"/> first, then <see cref="Nodes"/>.</summary>
+    public static IReadOnlyList<(string Host, int Port)> Endpoints(RabbitMqOptions options)
+    {
+        var url = new Uri(options.Url);
+        var nodes = new List<(string, int)> { (url.Host, url.IsDefaultPort || url.Port < 0 ? (url.Scheme == "amqps" ? 5671 : 5672) : url.Port) };
+        foreach (var node in options.Nodes)
+        {
+            var colon = node.LastIndexOf(':');
+            nodes.Add((node[..colon], int.Parse(node[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture)));
+        }
+        return nodes;
+    }
+
+    internal static bool IsNode(string node)
+    {
+        var colon = node.LastIndexOf(':');
+        return colon > 0 && int.TryParse(node[(colon + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port)
+            && port is > 0 and <= 65535;
+    }
 }
 
 public static class Messaging
@@ -35,7 +67,12 @@ public static class Messaging
             .ValidateDataAnnotations()
             .Validate(o => Uri.TryCreate(o.Url, UriKind.Absolute, out var uri) && uri.Scheme is "amqp" or "amqps",
                 "RabbitMq:Url must be an amqp:// or amqps:// URL.")
+            .Validate(o => o.Nodes.TrueForAll(RabbitMqOptions.IsNode), "RabbitMq:Nodes must each be host:port.")
             .ValidateOnStart();
+        builder.Services.AddSingleton(new ServiceName(service));
+        builder.Services.AddSingleton<BrokerStatus>();
+        builder.Services.AddHostedService<BrokerMonitor>();
+        builder.Services.AddHealthChecks().AddCheck<BrokerHealthCheck>("broker", tags: [Extensions.ExplainTag]);
 
         builder.Services.AddMassTransit(bus =>
         {
@@ -44,7 +81,8 @@ public static class Messaging
             configure(bus);
             bus.UsingRabbitMq((context, cfg) =>
             {
-                var url = new Uri(context.GetRequiredService<IOptions<RabbitMqOptions>>().Value.Url);
+                var options = context.GetRequiredService<IOptions<RabbitMqOptions>>().Value;
+                var url = new Uri(options.Url);
                 var credentials = url.UserInfo.Split(':', 2);
                 var virtualHost = Uri.UnescapeDataString(url.AbsolutePath.TrimStart('/'));
                 cfg.Host(url.Host, (ushort)(url.IsDefaultPort || url.Port < 0 ? 5672 : url.Port),
@@ -56,11 +94,22 @@ public static class Messaging
                         h.Password(Uri.UnescapeDataString(credentials[1]));
                     }
                     h.PublisherConfirmation = true;
+                    if (options.Nodes.Count > 0)
+                    {
+                        h.UseCluster(cluster =>
+                        {
+                            foreach (var (host, port) in RabbitMqOptions.Endpoints(options))
+                            {
+                                cluster.Node($"{host}:{port.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+                            }
+                        });
+                    }
                     if (url.Scheme == "amqps")
                     {
                         h.UseSsl(ssl => ssl.ServerName = url.Host);
                     }
                 });
+                Reconnection.Apply(cfg, options.ReconnectInterval);
                 cfg.OverrideDefaultBusEndpointQueueName($"{service}-bus-{NewId.Next():N}");
                 cfg.ConfigureEndpoints(context);
             });
@@ -107,5 +156,35 @@ public class DurableConsumerDefinition<TConsumer> : ConsumerDefinition<TConsumer
             rabbit.SetQuorumQueue();
             rabbit.SetQueueArgument("x-delivery-limit", DeliveryLimit);
         }
+    }
+}
+
+/// <summary>
+/// How soon consumers reconnect after the broker returns. MassTransit 8.5 retries a lost receive transport on a fixed
+/// policy (exponential from 3 s to 30 s, never reset after a success), so consumers resumed 14-28 s after the broker
+/// came back; it offers no setting for it. This replaces that policy on the bus's host configuration with one that
+/// tries every <see cref="RabbitMqOptions.ReconnectInterval"/> (with ±25% jitter), for the same exceptions. MassTransit
+/// is pinned (Directory.Packages.props): if its fields change, the service refuses to start saying so.
+/// </summary>
+internal static class Reconnection
+{
+    public static void Apply(IRabbitMqBusFactoryConfigurator configurator, TimeSpan interval)
+    {
+        const System.Reflection.BindingFlags Private = System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic;
+        var host = configurator.GetType().GetField("_hostConfiguration", Private)?.GetValue(configurator);
+        var policy = host?.GetType().GetField("<ReceiveTransportRetryPolicy>k__BackingField", Private)
+            ?? throw new InvalidOperationException(
+                $"MassTransit {typeof(IBus).Assembly.GetName().Version} no longer has the receive transport's retry policy where "
+                + "TOEX.Sharing.ServiceDefaults.Reconnection sets it: review it before upgrading MassTransit.");
+        policy.SetValue(host, Retry.CreatePolicy(retry =>
+        {
+            retry.Handle<ConnectionException>();
+            retry.Handle<RabbitMQ.Client.Exceptions.AlreadyClosedException>();
+            retry.Handle<EndOfStreamException>();
+            retry.Handle<RabbitMQ.Client.Exceptions.OperationInterruptedException>(e => e.ChannelShouldBeClosed());
+            retry.Handle<NotSupportedException>(e => e.Message.Contains("Pipelining of requests forbidden", StringComparison.Ordinal));
+            retry.Ignore<RabbitMQ.Client.Exceptions.AuthenticationFailureException>();
+            retry.Exponential(int.MaxValue, interval / 2, interval, interval / 4);
+        }));
     }
 }

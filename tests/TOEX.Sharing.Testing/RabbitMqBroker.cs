@@ -303,6 +303,16 @@ public sealed class RabbitMqBroker : IAsyncDisposable
     public Task StartAsync(CancellationToken cancellationToken = default) =>
         RequireNode().RestartAsync(cancellationToken);
 
+    /// <summary>
+    /// Kills the private node's Erlang VM with SIGKILL (no clean shutdown: what a crash or an OOM kill does) until
+    /// <see cref="StartAsync"/>; its private epmd stays.
+    /// </summary>
+    public Task KillAsync(CancellationToken cancellationToken = default) => RequireNode().KillAsync(cancellationToken);
+
+    /// <summary>Runs <c>rabbitmqctl</c> against the private node (e.g. <c>set_disk_free_limit 1TB</c>); returns its output.</summary>
+    public Task<string> ControlAsync(CancellationToken cancellationToken, params string[] arguments) =>
+        RequireNode().ControlAsync(arguments, cancellationToken);
+
     /// <summary>Stops and deletes a private node; does nothing for the shared broker or an external one.</summary>
     public async ValueTask DisposeAsync()
     {
@@ -473,6 +483,37 @@ public sealed class RabbitMqBroker : IAsyncDisposable
         {
             await RunCheckedAsync(cancellationToken, "start", "--owner-pid", Format(Environment.ProcessId), "--remove-dir");
             Volatile.Write(ref running, 1);
+        }
+
+        public async Task KillAsync(CancellationToken cancellationToken)
+        {
+            var pidFile = Path.Combine(Directory, "pid");
+            if (File.Exists(pidFile) && int.TryParse((await File.ReadAllTextAsync(pidFile, cancellationToken)).Trim(), CultureInfo.InvariantCulture, out var pid))
+            {
+                try
+                {
+                    using var process = System.Diagnostics.Process.GetProcessById(pid);
+                    process.Kill();
+                    await process.WaitForExitAsync(cancellationToken);
+                }
+                catch (ArgumentException)
+                {
+                    // Already gone.
+                }
+            }
+            Volatile.Write(ref running, 0);
+        }
+
+        public async Task<string> ControlAsync(string[] arguments, CancellationToken cancellationToken)
+        {
+            var result = await ProcessRunner.RunAsync("bash", [RepoPaths.PrivateNodeScript, "ctl", "--dir", Directory, "--", .. arguments],
+                ScriptTimeout, cancellationToken);
+            if (result.ExitCode != 0)
+            {
+                throw new InvalidOperationException(
+                    $"rabbitmqctl {string.Join(' ', arguments)} failed with exit code {result.ExitCode}: {result.StandardError.Trim()}");
+            }
+            return result.StandardOutput;
         }
 
         public async Task StopAndDeleteAsync()

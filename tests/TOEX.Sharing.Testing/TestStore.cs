@@ -68,6 +68,27 @@ public sealed class TestStore : IDisposable
         return Convert.ToInt64(await command.ExecuteScalarAsync() ?? 0L, CultureInfo.InvariantCulture);
     }
 
+    /// <summary>Every row <paramref name="sql"/> selects, each value as text (null stays null).</summary>
+    public async Task<List<string?[]>> RowsAsync(string sql)
+    {
+        await using var connection = Open();
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await using var reader = await command.ExecuteReaderAsync();
+        var rows = new List<string?[]>();
+        while (await reader.ReadAsync())
+        {
+            var row = new string?[reader.FieldCount];
+            for (var column = 0; column < reader.FieldCount; column++)
+            {
+                row[column] = await reader.IsDBNullAsync(column) ? null : Convert.ToString(reader.GetValue(column), CultureInfo.InvariantCulture);
+            }
+            rows.Add(row);
+        }
+        return rows;
+    }
+
     /// <summary>Every non-null value of every row of <paramref name="table"/>, as text.</summary>
     public async Task<List<string>> ReadAllTextAsync(string table)
     {

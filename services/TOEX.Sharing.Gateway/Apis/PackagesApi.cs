@@ -50,7 +50,8 @@ public static class PackagesApi
         api.MapPost("/packages", Submit).RequireAuthorization(Roles.PackagesSubmit)
             .Accepts<IntelligencePackage>("application/json").Produces<SubmissionAccepted>(StatusCodes.Status202Accepted)
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable).AddEndpointFilter<BrokerGate>();
         api.MapGet("/packages/{id:guid}", GetPackage).RequireAuthorization(Roles.PackagesSubmit);
         api.MapPost("/packages/{id:guid}/recall", RecallApi.Recall).RequireAuthorization(Roles.PackagesSubmit)
             .Accepts<RecallRequest>("application/json").Produces<RecallAccepted>(StatusCodes.Status202Accepted)
