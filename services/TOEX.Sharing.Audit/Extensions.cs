@@ -59,6 +59,7 @@ public static class Extensions
         bus.AddConsumer<PackageAcknowledgedAuditConsumer, AuditConsumerDefinition<PackageAcknowledgedAuditConsumer>>();
         bus.AddConsumer<AcknowledgementOverdueAuditConsumer, AuditConsumerDefinition<AcknowledgementOverdueAuditConsumer>>();
         bus.AddConsumer<PackageRecalledAuditConsumer, AuditConsumerDefinition<PackageRecalledAuditConsumer>>();
+        bus.AddConsumer<ReleaseFailedAuditConsumer, AuditConsumerDefinition<ReleaseFailedAuditConsumer>>();
         return bus;
     }
 

@@ -29,6 +29,11 @@ public sealed class AddressPolicyTests
     [InlineData("::ffff:169.254.169.254")]
     [InlineData("64:ff9b::a00:1")]
     [InlineData("2002:c0a8:101::1")]
+    [InlineData("::ffff:0:7f00:1")]
+    [InlineData("::ffff:0:808:808")]
+    [InlineData("64:ff9b:1::808:808")]
+    [InlineData("2001:0:4136:e378:8000:63bf:3fff:fdd2")]
+    [InlineData("192.88.99.1")]
     public void Refuses_loopback_private_link_local_unique_local_and_multicast_addresses(string address) =>
         Assert.NotNull(AddressPolicy.Refusal(IPAddress.Parse(address)));
 

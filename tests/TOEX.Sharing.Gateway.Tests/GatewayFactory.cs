@@ -156,6 +156,35 @@ public sealed class GatewayFactory(string? rabbitMqUrl = null, TimeSpan? publish
         await consumed;
     }
 
+    /// <summary>
+    /// Publishes delivery <paramref name="delivery"/> of message <paramref name="messageId"/> on the harness bus and
+    /// returns the first fault of its consumption (it is retried meanwhile by the consumer's definition).
+    /// </summary>
+    public async Task<Exception> DeliverFaultingAsync<T>(T message, Guid messageId, string delivery) where T : class
+    {
+        var harness = Services.GetRequiredService<MassTransit.Testing.ITestHarness>();
+        var faulted = Services.GetRequiredService<Consumptions>().WaitFaultAsync(messageId, delivery, TimeSpan.FromSeconds(60));
+        await harness.Bus.Publish(message, context =>
+        {
+            context.MessageId = messageId;
+            context.Headers.Set(Consumptions.DeliveryHeader, delivery);
+        });
+        return await faulted;
+    }
+
+    /// <summary>Publishes delivery <paramref name="delivery"/> of message <paramref name="messageId"/> and returns once it was consumed without a fault.</summary>
+    public async Task DeliverAsync<T>(T message, Guid messageId, string delivery) where T : class
+    {
+        var harness = Services.GetRequiredService<MassTransit.Testing.ITestHarness>();
+        var consumed = Services.GetRequiredService<Consumptions>().WaitAsync(messageId, delivery, TimeSpan.FromSeconds(60));
+        await harness.Bus.Publish(message, context =>
+        {
+            context.MessageId = messageId;
+            context.Headers.Set(Consumptions.DeliveryHeader, delivery);
+        });
+        await consumed;
+    }
+
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);

@@ -106,6 +106,38 @@ public abstract class ReleaseTests(StoreKind store) : IAsyncLifetime
         Assert.True(await harness.Published.Any<DecisionRejected>(m => m.Context.Message.PackageId == id, timeout.Token));
     }
 
+    [Theory]
+    [InlineData("missing")]
+    [InlineData("unreadable")]
+    public async Task Retries_a_decision_while_the_decision_keys_cannot_be_read_and_releases_once_they_can(string fault)
+    {
+        var (id, submitted) = await SubmitAsync(Packages.Example());
+        var decision = new SharingDecided { PackageId = id, DecisionJws = new DecisionSigner(_decisionKeys.Current).Sign(Decide(submitted)) };
+        var jwks = await File.ReadAllTextAsync(_factory.DecisionJwksPath);
+        if (fault == "missing")
+        {
+            File.Delete(_factory.DecisionJwksPath);
+        }
+        else
+        {
+            await File.WriteAllTextAsync(_factory.DecisionJwksPath, "{\"keys\": [");
+        }
+        var messageId = NewId.NextGuid();
+
+        var exception = await _factory.DeliverFaultingAsync(decision, messageId, "1");
+
+        // A fault of the gateway's own configuration: the decision is retried, not refused.
+        Assert.Contains("PolicyDecision's public keys", exception.Message, StringComparison.Ordinal);
+        Assert.Equal("submitted", (string)(await StatusAsync(id))["status"]!);
+        Assert.False(_factory.Services.GetRequiredService<ITestHarness>().Published.Select<DecisionRejected>(m => m.Context.Message.PackageId == id).Any());
+
+        await File.WriteAllTextAsync(_factory.DecisionJwksPath, jwks);
+        await _factory.DeliverAsync(decision, messageId, "2");
+
+        Assert.Equal("decided", (string)(await StatusAsync(id))["status"]!);
+        Assert.Single(await FeedAsync("bcc-childrens"));
+    }
+
     [Fact]
     public async Task Releases_nothing_on_a_decision_for_other_content()
     {

@@ -15,6 +15,7 @@ public sealed class Consumptions : IConsumeObserver
 
     private readonly ConcurrentDictionary<(Guid, string), TaskCompletionSource> _done = new();
     private readonly ConcurrentDictionary<(Guid, string), Exception> _faults = new();
+    private readonly ConcurrentDictionary<(Guid, string), TaskCompletionSource<Exception>> _faulted = new();
 
     /// <summary>Completes when delivery <paramref name="delivery"/> of <paramref name="messageId"/> has been consumed without a fault.</summary>
     public async Task WaitAsync(Guid messageId, string delivery, TimeSpan timeout)
@@ -27,6 +28,19 @@ public sealed class Consumptions : IConsumeObserver
         {
             var fault = _faults.TryGetValue((messageId, delivery), out var exception) ? $" Last fault: {exception}" : "";
             throw new TimeoutException($"Delivery {delivery} of message {messageId} was not consumed within {timeout.TotalSeconds:0} s.{fault}");
+        }
+    }
+
+    /// <summary>Completes with the first fault of delivery <paramref name="delivery"/> of <paramref name="messageId"/> (a retried attempt faulting counts).</summary>
+    public async Task<Exception> WaitFaultAsync(Guid messageId, string delivery, TimeSpan timeout)
+    {
+        try
+        {
+            return await Faulted((messageId, delivery)).Task.WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"Delivery {delivery} of message {messageId} did not fault within {timeout.TotalSeconds:0} s.");
         }
     }
 
@@ -47,12 +61,16 @@ public sealed class Consumptions : IConsumeObserver
         if (Key(context) is { } key)
         {
             _faults[key] = exception;
+            Faulted(key).TrySetResult(exception);
         }
         return Task.CompletedTask;
     }
 
     private TaskCompletionSource Completion((Guid, string) key) =>
         _done.GetOrAdd(key, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    private TaskCompletionSource<Exception> Faulted((Guid, string) key) =>
+        _faulted.GetOrAdd(key, _ => new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously));
 
     private static (Guid, string)? Key(ConsumeContext context) =>
         context.MessageId is { } id && context.Headers.Get<string>(DeliveryHeader) is { } delivery ? (id, delivery) : null;

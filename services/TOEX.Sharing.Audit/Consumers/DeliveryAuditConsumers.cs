@@ -88,6 +88,17 @@ public sealed class AcknowledgementOverdueAuditConsumer(AuditDb db, LedgerWriter
     }
 }
 
+/// <summary>A permitted copy the gateway could not seal for its recipient (no usable key): nothing was sent, and why.</summary>
+public sealed class ReleaseFailedAuditConsumer(AuditDb db, LedgerWriter ledger) : IConsumer<ReleaseFailed>
+{
+    public Task Consume(ConsumeContext<ReleaseFailed> context)
+    {
+        var m = context.Message;
+        return DeliveryEntries.AppendAsync(context, db, ledger, DeliveryEntries.For(context, "release-failed", m.At, m.PackageId, m.Recipient,
+            m.Reason, new() { ["reference"] = m.Reference, ["kind"] = m.Kind }, originator: m.Originator));
+    }
+}
+
 /// <summary>The originator's recall: who, why, who is notified and who never receives the package.</summary>
 public sealed class PackageRecalledAuditConsumer(AuditDb db, LedgerWriter ledger) : IConsumer<PackageRecalled>
 {

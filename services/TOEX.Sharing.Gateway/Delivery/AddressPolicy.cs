@@ -6,7 +6,8 @@ namespace TOEX.Sharing.Gateway.Delivery;
 /// <summary>
 /// Addresses a webhook may not connect to unless its partner is a local development endpoint: loopback,
 /// private, shared (CGNAT), link-local, unique-local, site-local, multicast, unspecified, reserved and
-/// documentation ranges, in IPv4 and IPv6, and IPv4 carried in IPv6 (mapped, compatible, NAT64, 6to4).
+/// documentation ranges, in IPv4 and IPv6, the 6to4 relay anycast and Teredo ranges, and IPv4 carried in IPv6 (mapped,
+/// compatible, translated, NAT64, local-use NAT64, 6to4).
 /// </summary>
 public static class AddressPolicy
 {
@@ -15,7 +16,7 @@ public static class AddressPolicy
         (IPAddress.Parse("0.0.0.0"), 8), (IPAddress.Parse("10.0.0.0"), 8), (IPAddress.Parse("100.64.0.0"), 10),
         (IPAddress.Parse("127.0.0.0"), 8), (IPAddress.Parse("169.254.0.0"), 16), (IPAddress.Parse("172.16.0.0"), 12),
         (IPAddress.Parse("192.0.0.0"), 24), (IPAddress.Parse("192.0.2.0"), 24), (IPAddress.Parse("192.168.0.0"), 16),
-        (IPAddress.Parse("198.18.0.0"), 15), (IPAddress.Parse("198.51.100.0"), 24), (IPAddress.Parse("203.0.113.0"), 24),
+        (IPAddress.Parse("192.88.99.0"), 24), (IPAddress.Parse("198.18.0.0"), 15), (IPAddress.Parse("198.51.100.0"), 24), (IPAddress.Parse("203.0.113.0"), 24),
         (IPAddress.Parse("224.0.0.0"), 4), (IPAddress.Parse("240.0.0.0"), 4),
     ];
 
@@ -24,6 +25,9 @@ public static class AddressPolicy
         (IPAddress.Parse("::"), 128), (IPAddress.Parse("::1"), 128), (IPAddress.Parse("fe80::"), 10),
         (IPAddress.Parse("fc00::"), 7), (IPAddress.Parse("fec0::"), 10), (IPAddress.Parse("ff00::"), 8),
         (IPAddress.Parse("2001:db8::"), 32), (IPAddress.Parse("100::"), 64),
+        // Teredo (RFC 4380) tunnels to an IPv4 address the policy cannot see; local-use NAT64 (RFC 8215) translates to any.
+        // IPv4-translated addresses (::ffff:0:a.b.c.d, RFC 2765) are for translators, never a partner's endpoint.
+        (IPAddress.Parse("2001::"), 32), (IPAddress.Parse("64:ff9b:1::"), 48), (IPAddress.Parse("::ffff:0:0:0"), 96),
     ];
 
     /// <summary>Why the address is refused, or null when a webhook may connect to it.</summary>

@@ -13,8 +13,8 @@ public sealed record WebhookEndpoint(Uri Url, bool LocalDevelopment);
 /// (https only, covered by the policy-set hash: pointing a partner's disclosures elsewhere is a policy change).
 /// The partner registry (beside its keys) may hold <c>PARTNER.webhook.json</c>,
 /// <c>{"endpoint": "http://127.0.0.1:5090/hooks", "localDevelopment": true}</c>, for a local development
-/// endpoint: plain HTTP and loopback or private addresses are allowed for that partner only, and never in
-/// Production. Read on every attempt, so a change needs no restart.
+/// endpoint: plain HTTP and loopback or private addresses are allowed for that partner only. The file is ignored in
+/// Production, where only the policy set's endpoint is used. Read on every attempt, so a change needs no restart.
 /// </summary>
 public sealed class WebhookEndpoints(PolicySet policies, IOptions<GatewayOptions> options, IHostEnvironment environment)
 {
@@ -31,7 +31,9 @@ public sealed class WebhookEndpoints(PolicySet policies, IOptions<GatewayOptions
             return (null, "The partner does not take push delivery.");
         }
         var file = Path.Combine(_registry, partner + ".webhook.json");
-        if (!File.Exists(file))
+        // In Production only the policy set names where a partner's disclosures go: a file beside the keys, which the
+        // policy-set hash does not cover, is never read there.
+        if (environment.IsProduction() || !File.Exists(file))
         {
             return registered.Endpoint is { } url
                 ? Check(new WebhookEndpoint(url, LocalDevelopment: false))
@@ -50,10 +52,6 @@ public sealed class WebhookEndpoints(PolicySet policies, IOptions<GatewayOptions
         if (entry?.Endpoint is null || !Uri.TryCreate(entry.Endpoint, UriKind.Absolute, out var uri))
         {
             return (null, $"The partner registry's {partner}.webhook.json has no absolute 'endpoint'.");
-        }
-        if (entry.LocalDevelopment && environment.IsProduction())
-        {
-            return (null, "A local development endpoint is refused in Production.");
         }
         return Check(new WebhookEndpoint(uri, entry.LocalDevelopment));
     }

@@ -53,14 +53,13 @@ public sealed class Releaser(
     private bool Release(Submission submission, RecipientDecision decision, string policyVersion, RecipientState state,
         string authorisedBy, string? justification)
     {
-        var key = partnerKeys.Find(decision.Recipient);
+        var (key, problem) = partnerKeys.Find(decision.Recipient);
         if (key is null)
         {
-            // Fail closed: no key, no copy.
+            // Fail closed: no key, no copy, for this recipient alone; the reason is on its status and in the ledger.
             state.DeliveryState = DeliveryState.Failed;
-            state.LastError = "No encryption key is registered for this partner; nothing was released.";
-            ToexTelemetry.ReleasesWithheld.Add(1, new KeyValuePair<string, object?>("why", "no-partner-key"));
-            logger.LogError("Package {PackageId} not released to {Recipient}: no partner key", submission.Id, decision.Recipient);
+            state.LastError = $"{problem} Nothing was released.";
+            Failed(submission, decision.Recipient, ItemKind.Package, state.LastError);
             return false;
         }
 
@@ -94,10 +93,10 @@ public sealed class Releaser(
     {
         var reason = submission.RecallReason ?? throw new InvalidOperationException("The package is not recalled.");
         var recalledBy = $"originator {submission.RecalledBy}";
-        var key = partnerKeys.Find(state.Partner);
+        var (key, problem) = partnerKeys.Find(state.Partner);
         if (key is null)
         {
-            logger.LogError("Recall notice for package {PackageId} not sealed for {Recipient}: no partner key", submission.Id, state.Partner);
+            Failed(submission, state.Partner, ItemKind.Recall, $"{problem} The recall notice was not sent.");
             return false;
         }
         var package = ToexJson.Deserialize<IntelligencePackage>(submission.PackageJson);
@@ -117,6 +116,23 @@ public sealed class Releaser(
         ToexTelemetry.Releases.Add(1, new("kind", ItemKind.Recall), new("authority", "originator"));
         logger.LogInformation("Recall notice for package {PackageId} released to {Recipient}", submission.Id, state.Partner);
         return true;
+    }
+
+    /// <summary>A copy that could not be sealed for its recipient: the event that puts the reason in the ledger.</summary>
+    private void Failed(Submission submission, string recipient, string kind, string reason)
+    {
+        Enqueue(new ReleaseFailed
+        {
+            PackageId = submission.Id,
+            Reference = submission.Reference,
+            Originator = submission.Originator,
+            Recipient = recipient,
+            Kind = kind,
+            Reason = reason,
+            At = Now,
+        }, DerivedId.From(submission.Id, $"release-failed/{recipient}/{kind}/{submission.Version}"));
+        ToexTelemetry.ReleasesWithheld.Add(1, new KeyValuePair<string, object?>("why", "no-partner-key"));
+        logger.LogError("{Kind} of package {PackageId} not released to {Recipient}: no usable partner key", kind, submission.Id, recipient);
     }
 
     /// <summary>The release event of the item just added (its feed cursor is filled in on commit).</summary>
