@@ -9,7 +9,7 @@
 # Ctrl-C stops everything (the private broker too, unless --keep-broker).
 #
 # Usage: deploy/run-local.sh [--no-example] [--keep-broker] [--no-dashboard]
-#   TOEX_GATEWAY_PORT (5080), TOEX_AUDIT_PORT (5081), TOEX_RECEIVER_PORT (5090), TOEX_RABBITMQ_NODE_PORT (5679),
+#   TOEX_GATEWAY_PORT (5080), TOEX_AUDIT_PORT (5081), TOEX_POLICY_DECISION_PORT (5082, its health only), TOEX_RECEIVER_PORT (5090), TOEX_RABBITMQ_NODE_PORT (5679),
 #   TOEX_DASHBOARD_PORT (18888), TOEX_OTLP_PORT (18890) choose ports. With OTEL_EXPORTER_OTLP_ENDPOINT already set,
 #   the services export there instead.
 set -euo pipefail
@@ -19,6 +19,7 @@ state="$root/.local"
 logs="$state/logs"
 gateway_port="${TOEX_GATEWAY_PORT:-5080}"
 audit_port="${TOEX_AUDIT_PORT:-5081}"
+policy_decision_port="${TOEX_POLICY_DECISION_PORT:-5082}"
 receiver_port="${TOEX_RECEIVER_PORT:-5090}"
 push_partners=(wmp staffs bcc-childrens safe-haven)
 example=1
@@ -124,10 +125,18 @@ done
 export DOTNET_ENVIRONMENT=Development ASPNETCORE_ENVIRONMENT=Development
 # rocu-wm runs the broker in the reference region: it answers for the whole ledger and may export it.
 export Audit__Custodians__0=rocu-wm
+# The IG console (served by the audit service): plain HTTP on loopback here, so its cookies are not marked Secure
+# (refused in Production); operator retries go to the local gateway with the officer's own token.
+export Console__RequireHttps=false Console__GatewayUrl="http://127.0.0.1:$gateway_port"
+# The ROCU runs the region's broker: its callers alone keep an operator role (Deliveries.Operate).
+export Operations__Organisations__0=rocu-wm
 
 start() { # name dll url-or-empty
   local name=$1 dll=$2 url=${3:-}
-  RabbitMq__Url="$(service_url "$name")" ASPNETCORE_URLS="$url" dotnet "$dll" >"$logs/$name.log" 2>&1 &
+  # The content root is the service's own folder, so its appsettings.json (log levels among them) applies; the
+  # working directory stays the repository's (the .local/ paths are found from there).
+  RabbitMq__Url="$(service_url "$name")" ASPNETCORE_URLS="$url" DOTNET_CONTENTROOT="$(dirname "$dll")" \
+    dotnet "$dll" >"$logs/$name.log" 2>&1 &
   pids+=($!)
 }
 wait_ready() { # name url
@@ -142,9 +151,8 @@ wait_ready() { # name url
 }
 
 say "Starting PolicyDecision, the audit worker and the gateway"
-start policy-decision "$(bin TOEX.Sharing.PolicyDecision)"
-for _ in $(seq 1 120); do grep -q "Application started" "$logs/policy-decision.log" 2>/dev/null && break; sleep 0.5; done
-grep -q "Application started" "$logs/policy-decision.log" || { tail -30 "$logs/policy-decision.log" >&2; exit 1; }
+start policy-decision "$(bin TOEX.Sharing.PolicyDecision)" "http://127.0.0.1:$policy_decision_port"
+wait_ready policy-decision "http://127.0.0.1:$policy_decision_port/health"
 start audit "$(bin TOEX.Sharing.Audit)" "http://127.0.0.1:$audit_port"
 start gateway "$(bin TOEX.Sharing.Gateway)" "http://127.0.0.1:$gateway_port"
 wait_ready audit "http://127.0.0.1:$audit_port/health"
@@ -171,6 +179,11 @@ cat <<MSG
 
   A token:  dotnet services/TOEX.Sharing.Cli/bin/Debug/net10.0/toex.dll token dev --org rocu-wm --roles Packages.Submit
 
+  IG console $audit/   Sign in with "Development sign-in" (Development only): organisation rocu-wm (the ledger's
+                 custodian), any user id, roles Audit.Read, Disclosures.Approve, Policies.Read (and Deliveries.Operate
+                 for operator retries). An identity provider of Authentication:Issuers is offered as a button once
+                 Console:Issuers names the console's client there (README, "The IG console").
+
 MSG
 
 if [[ $example == 1 ]]; then
@@ -187,13 +200,13 @@ if [[ $example == 1 ]]; then
   for id in "${ids[@]}"; do
     for _ in $(seq 1 60); do
       status="$(curl -fsS "$gateway/api/v1/packages/$id" -H "Authorization: Bearer $submit_token")"
-      grep -q '"status":"decided"' <<<"$status" && break
+      grep -q '"status":"submitted"' <<<"$status" || break
       sleep 0.5
     done
     echo "  $id: $(grep -oE '"partner":"[^"]+","outcome":"[^"]+"' <<<"$status" | sed -E 's/"partner":"([^"]+)","outcome":"([^"]+)"/\1=\2/' | paste -sd' ')"
   done
 
-  say "Example: safe-haven reads its feed and opens what it was sent"
+  say "Example: safe-haven reads its feed and opens what it was sent (the ledger records the read as safe-haven/$(id -un))"
   echo "  \$ toex feed pull --gateway $gateway --dev-org safe-haven --key .local/keys/partners/safe-haven.private.jwk"
   toex feed pull --gateway "$gateway" --dev-org safe-haven --key "$state/keys/partners/safe-haven.private.jwk" 2>&1 | sed 's/^/  /'
   echo "  (nca, the sample pull partner, is opening and acknowledging its own copies in $logs/sample-partner.log)"
@@ -205,19 +218,45 @@ if [[ $example == 1 ]]; then
   done
   grep '^--- ' "$logs/sample-receiver.log" | sed 's/^/  /' || true
 
-  say "Example: rocu-wm recalls ROCUWM-2026-000124 (wmp and staffs are pushed a recall notice, nca finds one on its feed)"
+  say "Example: rocu-wm recalls ROCUWM-2026-000124 (released to wmp and staffs by push, to nca on its feed)"
   recall_id="${ids[1]}"
-  curl -fsS -X POST "$gateway/api/v1/packages/$recall_id/recall" -H "Authorization: Bearer $submit_token" \
-    -H 'Content-Type: application/json' --data '{"reason":"The source withdrew the report."}' | sed 's/^/  /'; echo
+  recall="$(curl -fsS -X POST "$gateway/api/v1/packages/$recall_id/recall" -H "Authorization: Bearer $submit_token" \
+    -H 'Content-Type: application/json' --data '{"reason":"The source withdrew the report."}')"
+  echo "  $recall"
+  # What happened to each recipient is the answer's to say: who had the package decides who gets a notice.
+  listed() { sed -nE "s/.*\"$1\":\[([^]]*)\].*/\1/p" <<<"$recall" | tr -d '"' | tr ',' ' '; }
+  notified=($(listed notified)); withdrawn=($(listed withdrawn)); pending=($(listed pending))
+  for partner in "${notified[@]}"; do
+    if [[ " ${push_partners[*]} " == *" $partner "* ]]; then
+      echo "  $partner had it (its endpoint accepted the push): a signed, sealed recall notice is pushed to it"
+    else
+      echo "  $partner had it (a read of its feed returned it): a signed, sealed recall notice is put on its feed"
+    fi
+  done
+  for partner in "${withdrawn[@]}"; do
+    echo "  $partner had not received it yet: withdrawn (its copy is never served; its status shows delivery.state withdrawn)"
+  done
+  for partner in "${pending[@]}"; do
+    echo "  $partner's push was under way: notified if the endpoint accepts it, withdrawn if not"
+  done
+  # Each notified partner's sample opens its notice and acknowledges it.
   for _ in $(seq 1 60); do
-    [[ $(grep -c 'acknowledged the recall of' "$logs/sample-receiver.log" 2>/dev/null || true) -ge 2 ]] && break
+    acknowledged=$(cat "$logs/sample-receiver.log" "$logs/sample-partner.log" 2>/dev/null | grep -c "acknowledged the recall of $recall_id" || true)
+    [[ $acknowledged -ge ${#notified[@]} ]] && break
     sleep 0.5
   done
-  grep 'recall' "$logs/sample-receiver.log" | grep '^---' | sed 's/^/  /' || true
+  grep -h "acknowledged the recall of $recall_id" "$logs/sample-receiver.log" | sed 's/^/  /' || true
+  grep -h "acknowledged the recall of $recall_id" "$logs/sample-partner.log" | sed 's/^--- /--- nca: /; s/^/  /' || true
 
-  say "Example: the audit ledger"
+  say "Example: the audit ledger's entries about ROCUWM-2026-000124 (index, type, recipient, who)"
   audit_token="$(toex token dev --org rocu-wm --roles Audit.Read)"
-  curl -fsS "$audit/api/v1/audit/entries?limit=5" -H "Authorization: Bearer $audit_token" | head -c 1200; echo " …"
+  entries="$(curl -fsS "$audit/api/v1/audit/entries?reference=ROCUWM-2026-000124&limit=1000" -H "Authorization: Bearer $audit_token" \
+    | sed 's/{"index":/\n{"index":/g; s/"partner":null/"partner":"-"/g' | grep '^{"index"' \
+    | sed -E 's/^\{"index":([0-9]+),"type":"([^"]*)",.*"actor":"([^"]*)".*"partner":"([^"]*)".*/\1\t\2\t\4\t\3/')"
+  grep -v $'\tconsultation\t' <<<"$entries" \
+    | while IFS=$'\t' read -r index type partner actor; do printf '  %4s  %-24s %-14s %s\n' "$index" "$type" "$partner" "$actor"; done
+  echo "  and $(grep -c $'\tconsultation\t' <<<"$entries" || true) consultations of it (each status read by rocu-wm, each item a feed read returned)"
+  echo "  (GET $audit/api/v1/audit/entries?reference=ROCUWM-2026-000124: docs/api.md says what each field and type means)"
 fi
 
 say "Running. Ctrl-C to stop."

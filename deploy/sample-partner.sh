@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A sample partner on a pull feed: polls its feed, verifies and decrypts each package with its private
 # key (.local/keys/partners/PARTNER.private.jwk) against the broker's published keys, prints it, and
-# acknowledges the packages whose handling conditions require it. Uses a development-issuer token.
+# acknowledges the packages whose handling conditions require it. Uses a development-issuer token whose subject is
+# PARTNER-sample-partner, so the audit ledger records its reads and acknowledgements as PARTNER/PARTNER-sample-partner.
 #
 # Usage: deploy/sample-partner.sh [--gateway URL] [--partner ID]
 set -euo pipefail
@@ -16,4 +17,4 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 exec dotnet "$root/services/TOEX.Sharing.Cli/bin/Debug/net10.0/toex.dll" feed pull --gateway "$gateway" \
-  --dev-org "$partner" --key "$root/.local/keys/partners/$partner.private.jwk" --follow --ack
+  --dev-org "$partner" --subject "$partner-sample-partner" --key "$root/.local/keys/partners/$partner.private.jwk" --follow --ack

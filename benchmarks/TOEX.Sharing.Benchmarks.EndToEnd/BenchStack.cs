@@ -95,6 +95,7 @@ internal sealed class BenchStack : IAsyncDisposable
 
         PolicyDecisionProcess = Start("TOEX.Sharing.PolicyDecision", common, new()
         {
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{FreePort.Next()}",
             ["RabbitMq__Url"] = (await Broker.ServiceUriAsync(Vhost, "policy-decision")).ToString(),
             ["PolicyDecision__PoliciesPath"] = RepoPaths.Policies,
             ["PolicyDecision__KeyRingPath"] = Path.Combine(Root, "keys", "policy-decision"),
@@ -111,6 +112,7 @@ internal sealed class BenchStack : IAsyncDisposable
             ["Audit__DecisionJwksPath"] = decisionJwks,
             ["Audit__BlindIndexKeyPath"] = blindIndexKey,
             ["Audit__KeyRingPath"] = Path.Combine(Root, "keys", "audit"),
+            ["Audit__PublicJwksPath"] = Path.Combine(Root, "audit.jwks.json"),
         });
 
         Gateway = new Uri($"http://127.0.0.1:{FreePort.Next()}");
@@ -122,12 +124,14 @@ internal sealed class BenchStack : IAsyncDisposable
             ["Gateway__KeyRingPath"] = Path.Combine(Root, "keys", "broker"),
             ["Gateway__PartnerKeysPath"] = partnerKeys,
             ["Gateway__DecisionJwksPath"] = decisionJwks,
+            ["Gateway__AuditJwksPath"] = Path.Combine(Root, "audit.jwks.json"),
             ["Gateway__PoliciesPath"] = RepoPaths.Policies,
             ["Gateway__BlindIndexKeyPath"] = blindIndexKey,
             ["Gateway__Webhooks__KeyPath"] = Path.Combine(Root, "keys", "webhook"),
             // Each benchmark client is one caller sending far more than a person would: the limit is raised for this
             // run only, never in the service's defaults (Limits:PermitsPerWindow, 6000 a minute).
             ["Limits__PermitsPerWindow"] = "1000000",
+            ["Limits__PermitsPerWindowPerOrganisation"] = "10000000",
         });
         await Ready(AuditProcess, () => AuditProcess.WaitForHttpAsync(new Uri(audit, "/health"), StartTimeout));
         await Ready(GatewayProcess, () => GatewayProcess.WaitForHttpAsync(new Uri(Gateway, "/health"), StartTimeout));

@@ -39,7 +39,8 @@ public sealed record IntelligencePackage
         DataCategories = DataCategories,
         SensitiveCondition = SensitiveCondition,
         OriginatorConsentRequired = OriginatorConsentRequired,
-        SubjectDatesOfBirth = [.. Subjects.Select(s => s.DateOfBirth)],
+        SubjectCount = Subjects.Count,
+        MinorUntil = PackageFacts.MinorUntilOf(Subjects.Select(s => s.DateOfBirth)),
         Recipients = Recipients,
     };
 }

@@ -10,6 +10,9 @@ public sealed record PackageSubmitted
     public required string Reference { get; init; }
     public required string Originator { get; init; }
     public required string SubmittedBy { get; init; }
+
+    /// <summary>The submitter as a person (issuer and subject): whom separation of duties keeps from approving its referral.</summary>
+    public string? SubmittedByPerson { get; init; }
     public required DateTimeOffset SubmittedAt { get; init; }
     public required string ContentHash { get; init; }
     public required PackageFacts Facts { get; init; }

@@ -1,6 +1,9 @@
 namespace TOEX.Sharing.Contracts;
 
-/// <summary>An IG officer approved or rejected a referred disclosure. Decision: approved or rejected.</summary>
+/// <summary>
+/// An IG officer approved or rejected a referred disclosure. Decision: approved or rejected. The gateway acts only on
+/// <see cref="DecisionJws"/>, the decision signed by the audit service, never on the plain fields.
+/// </summary>
 public sealed record ReferralDecided
 {
     public required Guid ReferralId { get; init; }
@@ -12,4 +15,7 @@ public sealed record ReferralDecided
     public required string DecidedBy { get; init; }
     public required string Justification { get; init; }
     public required DateTimeOffset DecidedAt { get; init; }
+
+    /// <summary>The <see cref="SignedReferralDecision"/> as a compact JWS signed by the audit service.</summary>
+    public string? DecisionJws { get; init; }
 }

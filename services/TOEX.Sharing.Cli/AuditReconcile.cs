@@ -61,7 +61,12 @@ public static class AuditReconcile
         try
         {
             releases = await PagesAsync(http, new Uri(gateway, "/api/v1/releases?limit=1000"), "next", cancellationToken);
-            entries = await PagesAsync(http, new Uri(audit, "/api/v1/audit/entries?type=release&limit=1000"), "next", cancellationToken);
+            // A recall notice is released like a package (kind recall at the gateway) and recorded as a recall-notice entry.
+            entries = [];
+            foreach (var type in EntryTypes.Values)
+            {
+                entries.AddRange(await PagesAsync(http, new Uri(audit, $"/api/v1/audit/entries?type={type}&limit=1000"), "next", cancellationToken));
+            }
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException)
         {
@@ -69,12 +74,13 @@ public static class AuditReconcile
             return ExitCodes.Usage;
         }
 
-        // A copy is released once per recipient, package and kind; the ledger has one release entry per copy.
-        var recorded = entries.GroupBy(e => ((string?)e["packageId"], (string?)e["partner"])).ToDictionary(g => g.Key, g => g.Count());
+        // A copy is released once per recipient, package and kind; the ledger has one entry per copy (release or recall-notice).
+        var recorded = entries.GroupBy(e => ((string?)e["packageId"], (string?)e["partner"], KindOf((string?)e["type"])))
+            .ToDictionary(g => g.Key, g => g.Count());
         var missing = new List<JsonNode>();
         foreach (var release in releases)
         {
-            var key = ((string?)release["packageId"], (string?)release["recipient"]);
+            var key = ((string?)release["packageId"], (string?)release["recipient"], (string?)release["kind"]);
             if (recorded.TryGetValue(key, out var count) && count > 0)
             {
                 recorded[key] = count - 1;
@@ -90,9 +96,14 @@ public static class AuditReconcile
                 $"release without a ledger entry: package {release["packageId"]} to {release["recipient"]} ({release["kind"]}, cursor {release["cursor"]}, released {release["releasedAt"]})"));
         }
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{releases.Count} release(s) at the gateway, {entries.Count} release entr{(entries.Count == 1 ? "y" : "ies")} in the ledger, {missing.Count} release(s) without an entry."));
+            $"{releases.Count} release(s) at the gateway ({releases.Count(r => (string?)r["kind"] == "recall")} recall notices), {entries.Count} release and recall-notice entr{(entries.Count == 1 ? "y" : "ies")} in the ledger, {missing.Count} release(s) without an entry."));
         return missing.Count == 0 ? ExitCodes.Success : ExitCodes.Finding;
     }
+
+    /// <summary>The gateway's release kind → the ledger entry type that records it.</summary>
+    private static readonly Dictionary<string, string> EntryTypes = new(StringComparer.Ordinal) { ["package"] = "release", ["recall"] = "recall-notice" };
+
+    private static string? KindOf(string? entryType) => EntryTypes.FirstOrDefault(t => t.Value == entryType).Key;
 
     /// <summary>Every item of a listing paged by <c>after</c>, following <paramref name="next"/> until it is null.</summary>
     private static async Task<List<JsonNode>> PagesAsync(HttpClient http, Uri first, string next, CancellationToken cancellationToken)

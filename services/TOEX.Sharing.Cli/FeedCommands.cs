@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using TOEX.Sharing.Sealing;
+using TOEX.Sharing.ServiceDefaults;
 
 namespace TOEX.Sharing.Cli;
 
@@ -26,6 +27,10 @@ public static class FeedCommands
         var key = new Option<FileInfo>("--key") { Description = "The partner's private JWK", Required = true };
         var token = new Option<string?>("--token") { Description = "A bearer token with Feed.Read (default: TOEX_TOKEN)" };
         var devOrg = new Option<string?>("--dev-org") { Description = "Mint a development-issuer token for this organisation instead (local runs only)" };
+        var subject = new Option<string?>("--subject")
+        {
+            Description = "With --dev-org: who is reading, as the audit ledger records each read (ORG/SUBJECT). Default: the operating system's user name",
+        };
         var after = new Option<string?>("--after") { Description = "Start after this cursor (default: the beginning)" };
         var follow = new Option<bool>("--follow") { Description = "Keep polling for new items" };
         var acknowledge = new Option<bool>("--ack") { Description = "Acknowledge packages whose conditions require it" };
@@ -33,7 +38,7 @@ public static class FeedCommands
 
         var pull = new Command("pull", "Read, verify, decrypt (and acknowledge) the items of a partner's feed")
         {
-            gateway, key, token, devOrg, after, follow, acknowledge, interval,
+            gateway, key, token, devOrg, subject, after, follow, acknowledge, interval,
         };
         pull.SetAction((parse, cancellationToken) =>
         {
@@ -43,14 +48,15 @@ public static class FeedCommands
                 return Task.FromResult(ExitCodes.Usage);
             }
             return PullAsync(new PullOptions(
-            baseAddress, parse.GetValue(key)!, parse.GetValue(token), parse.GetValue(devOrg), parse.GetValue(after),
+            baseAddress, parse.GetValue(key)!, parse.GetValue(token), parse.GetValue(devOrg), parse.GetValue(subject), parse.GetValue(after),
             parse.GetValue(follow), parse.GetValue(acknowledge), parse.GetValue(interval)), cancellationToken);
         });
 
         return new Command("feed", "A partner's pull feed") { pull };
     }
 
-    private sealed record PullOptions(Uri Gateway, FileInfo Key, string? Token, string? DevOrg, string? After, bool Follow, bool Acknowledge, int Interval);
+    private sealed record PullOptions(
+        Uri Gateway, FileInfo Key, string? Token, string? DevOrg, string? Subject, string? After, bool Follow, bool Acknowledge, int Interval);
 
     private static async Task<int> PullAsync(PullOptions options, CancellationToken cancellationToken)
     {
@@ -58,7 +64,13 @@ public static class FeedCommands
         if (bearer is null && options.DevOrg is not null)
         {
             using var issuer = DevIssuer.OpenOrCreate(DevIssuer.DefaultDirectory(), TimeProvider.System);
-            bearer = issuer.CreateToken(options.DevOrg, ["Feed.Read"], $"{options.DevOrg}-sample-partner", TimeSpan.FromHours(8));
+            // The ledger records every read under ORG/SUBJECT: a person's pull is theirs, not the sample partner's.
+            var who = string.IsNullOrWhiteSpace(options.Subject) ? Environment.UserName : options.Subject.Trim();
+            bearer = issuer.CreateToken(options.DevOrg, [Roles.FeedRead], who, TimeSpan.FromHours(8));
+        }
+        else if (options.Subject is not null)
+        {
+            await Console.Error.WriteLineAsync("--subject applies only with --dev-org; the token's own subject is what the ledger records.");
         }
         if (bearer is null)
         {

@@ -1,11 +1,15 @@
 using System.CommandLine;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+using TOEX.Sharing.KeyCustody;
 using TOEX.Sharing.Sealing;
 
 namespace TOEX.Sharing.Cli;
 
 /// <summary>
 /// <c>toex keys generate</c>: a key pair as files (sample partner keys, standalone signing keys);
-/// <c>toex keys ring</c>: the broker's or PolicyDecision's local key ring (create, rotate, export its public JWKS).
+/// <c>toex keys ring</c>: the broker's or PolicyDecision's local key ring (create, rotate, export its public JWKS);
+/// <c>toex keys rotate --purpose P</c>: a rotation in whatever custody the KeyCustody settings name.
 /// </summary>
 public static class KeyCommands
 {
@@ -13,7 +17,65 @@ public static class KeyCommands
     {
         CreateGenerate(),
         CreateRing(),
+        CreateRotate(),
     };
+
+    private static Command CreateRotate()
+    {
+        var purpose = new Option<string>("--purpose")
+        {
+            Description = "The key to rotate: " + string.Join(", ", KeyPurposes.All.Select(p => p.Name())) + ".",
+            Required = true,
+        }.AcceptOnlyFromAmong([.. KeyPurposes.All.Select(p => p.Name())]);
+        var directory = new Option<DirectoryInfo?>("--dir")
+        {
+            Description = "For local keys: the service's key folder (e.g. .local/keys/broker, the service's KeyRingPath setting).",
+        };
+        var rotate = new Command("rotate",
+            "Makes a new key current for one purpose, in the custody the KeyCustody__* environment variables name (as the service's "
+            + "settings do: local, pkcs11 or azure-keyvault); the old key stays published, so what it signed still verifies. "
+            + "Creates the first key where there is none.") { purpose, directory };
+        rotate.SetAction(parseResult =>
+        {
+            var error = parseResult.InvocationConfiguration.Error;
+            var chosen = KeyPurposes.Parse(parseResult.GetRequiredValue(purpose))!.Value;
+            var configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
+            var options = configuration.GetSection(KeyCustodyOptions.Section).Get<KeyCustodyOptions>() ?? new KeyCustodyOptions();
+            var (provider, _) = options.ProviderOf(chosen);
+            var folder = parseResult.GetValue(directory)?.FullName;
+            if (provider == CustodyProviders.Local && folder is null)
+            {
+                error.WriteLine("toex keys rotate: local keys need --dir (the service's key folder, e.g. .local/keys/broker).");
+                return ExitCodes.Usage;
+            }
+            var problems = new KeyCustodyOptionsValidator(production: false, [chosen]).Validate(null, options);
+            if (problems.Failed)
+            {
+                error.WriteLine($"toex keys rotate: {problems.FailureMessage}");
+                return ExitCodes.Usage;
+            }
+            try
+            {
+                options.CreateMissing = true;
+                using var custodies = new KeyCustodies(Options.Create(options), production: false, TimeProvider.System);
+                var custody = custodies.Get(chosen, folder ?? string.Empty);
+                var key = custody.Rotate();
+                var output = parseResult.InvocationConfiguration.Output;
+                output.WriteLine($"{chosen.Name()} ({custody.Provider}): current key {key.KeyId}; {custody.Keys.Count - 1} earlier key(s) kept for verification");
+                if (chosen.Signs())
+                {
+                    output.WriteLine(custody.PublicJwks());
+                }
+                return ExitCodes.Success;
+            }
+            catch (Exception exception) when (exception is KeyCustodyException or SealException or IOException or UnauthorizedAccessException)
+            {
+                error.WriteLine($"toex keys rotate: {exception.Message}");
+                return ExitCodes.Finding;
+            }
+        });
+        return rotate;
+    }
 
     private static Command CreateGenerate()
     {
@@ -24,9 +86,9 @@ public static class KeyCommands
         };
         var kind = new Option<string>("--kind")
         {
-            Description = "ec (P-256) or rsa (3072 bits).",
+            Description = "ec (P-256), ec-p384 (P-384, a partner's encryption key) or rsa (3072 bits).",
             DefaultValueFactory = _ => "ec",
-        }.AcceptOnlyFromAmong("ec", "rsa");
+        }.AcceptOnlyFromAmong("ec", "ec-p384", "rsa");
         var name = new Option<string?>("--name")
         {
             Description = "File name stem. Default: the key id (its RFC 7638 thumbprint).",
@@ -46,7 +108,8 @@ public static class KeyCommands
                     parseResult.GetRequiredValue(output).FullName,
                     parseResult.GetValue(kind) == "rsa" ? KeyKind.Rsa : KeyKind.EC,
                     parseResult.GetValue(use) == "sig" ? KeyUse.Signature : KeyUse.Encryption,
-                    parseResult.GetValue(name));
+                    parseResult.GetValue(name),
+                    curve: parseResult.GetValue(kind) == "ec-p384" ? System.Security.Cryptography.ECCurve.NamedCurves.nistP384 : null);
                 var writer = parseResult.InvocationConfiguration.Output;
                 writer.WriteLine($"key id:         {generated.KeyId}");
                 writer.WriteLine($"private key:    {generated.PrivateJwkPath} (keep secret)");

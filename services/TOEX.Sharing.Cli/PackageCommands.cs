@@ -14,9 +14,10 @@ public static class PackageCommands
             Description = "The partner's private key (a JWK file, e.g. NAME.private.jwk).",
             Required = true,
         };
-        var jwks = new Option<FileInfo>("--jwks")
+        var jwks = new Option<string>("--jwks")
         {
-            Description = "The broker's public signing keys (a JWKS file, as served at /.well-known/jwks.json).",
+            Description = $"The broker's public signing keys (its JWKS, served at /.well-known/jwks.json): {JwksSource.Help}, "
+                + "e.g. http://127.0.0.1:5080/.well-known/jwks.json.",
             Required = true,
         };
         var file = new Argument<FileInfo>("FILE")
@@ -30,16 +31,18 @@ public static class PackageCommands
             jwks,
             file,
         };
-        open.SetAction(parseResult => Open(
+        open.SetAction((parseResult, cancellationToken) => OpenAsync(
             parseResult,
             parseResult.GetRequiredValue(key),
             parseResult.GetRequiredValue(jwks),
-            parseResult.GetRequiredValue(file)));
+            parseResult.GetRequiredValue(file),
+            cancellationToken));
 
         return new Command("package", "Sealed packages as a partner receives them.") { open };
     }
 
-    private static int Open(ParseResult parseResult, FileInfo keyFile, FileInfo jwksFile, FileInfo packageFile)
+    private static async Task<int> OpenAsync(ParseResult parseResult, FileInfo keyFile, string jwksSource, FileInfo packageFile,
+        CancellationToken cancellationToken)
     {
         var output = parseResult.InvocationConfiguration.Output;
         var error = parseResult.InvocationConfiguration.Error;
@@ -48,7 +51,7 @@ public static class PackageCommands
         try
         {
             privateJwk = KeyFiles.ReadPrivateJwk(keyFile.FullName);
-            brokerJwks = KeyFiles.ReadJwks(jwksFile.FullName);
+            brokerJwks = await JwksSource.ReadAsync(jwksSource, cancellationToken);
             compactJwe = ReadSealed(packageFile);
         }
         catch (SealException exception)

@@ -32,15 +32,39 @@ public static class PolicyCommands
     private static Command Validate()
     {
         var policies = PoliciesOption();
-        var command = new Command("validate", "Check the policy set; print every problem as file:line: message.") { policies };
+        var at = new Option<string>("--at")
+        {
+            Description = "The day the agreements' review and expiry are judged on, yyyy-MM-dd (default: today, UTC).",
+            HelpName = "DATE",
+        };
+        var command = new Command("validate",
+            $"Check the policy set; print every problem as file:line: message, and warn of agreements overdue for review, expired, or due either within {AgreementReview.WarningDays} days.")
+        {
+            policies, at,
+        };
         command.SetAction(parseResult =>
         {
             var output = parseResult.InvocationConfiguration.Output;
             var error = parseResult.InvocationConfiguration.Error;
+            var today = DateOnly.FromDateTime(TimeProvider.System.GetUtcNow().UtcDateTime);
+            if (parseResult.GetValue(at) is { } day && !DateOnly.TryParseExact(day, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out today))
+            {
+                error.WriteLine($"--at: '{day}' is not a date, yyyy-MM-dd.");
+                return ExitCodes.Usage;
+            }
             return WithPolicies(parseResult.GetValue(policies), output, error, directory =>
             {
                 var set = PolicySet.Load(directory);
+                var warnings = set.Agreements.Values.OrderBy(a => a.Id, StringComparer.Ordinal)
+                    .SelectMany(a => AgreementReview.Warnings(a, today).Select(w => $"warning: agreement {a.Id}: {w.Message}"))
+                    .ToList();
                 output.WriteLine($"{directory}: {set.Partners.Count} partners, {set.Agreements.Count} agreements, no problems ({set.Version})");
+                foreach (var warning in warnings)
+                {
+                    output.WriteLine(warning);
+                }
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{warnings.Count} warning(s) on {today:yyyy-MM-dd} (review or expiry within {AgreementReview.WarningDays} days, or past)."));
                 return ExitCodes.Success;
             });
         });

@@ -6,6 +6,7 @@ using TOEX.Sharing.Gateway.Consumers;
 using TOEX.Sharing.Gateway.Data;
 using TOEX.Sharing.Gateway.Delivery;
 using TOEX.Sharing.Gateway.Release;
+using TOEX.Sharing.KeyCustody;
 using TOEX.Sharing.Policy;
 using TOEX.Sharing.Sealing;
 using TOEX.Sharing.ServiceDefaults;
@@ -28,23 +29,26 @@ public static class Extensions
         builder.AddToexLimits(Apis.JsonBody.MaxBytes);
 
         builder.AddToexAuthentication();
+        builder.AddToexOpenApi("TOEX.Sharing gateway", "Submit intelligence packages, read their status, recall them, simulate decisions, "
+            + "read and acknowledge a partner's feed, operate push delivery, list releases. See API.md.");
 
         builder.Services.AddDbContext<GatewayDb>(db => db.UseStore(options.Database, options.ConnectionString, "gateway"));
         builder.Services.AddHealthChecks().AddCheck<StoreHealthCheck>("store")
             .AddCheck<AuditLedgerHealthCheck>("audit-ledger", tags: [ServiceDefaults.Extensions.ExplainTag]);
 
-        var policies = PolicySet.Load(options.PoliciesPath ?? PolicyPaths.FindDefault());
-        builder.Services.AddSingleton(policies);
-        builder.Services.AddSingleton(new PolicyEngine(policies));
+        builder.AddToexPolicySet(options.PoliciesPath ?? PolicyPaths.FindDefault());
 
-        builder.Services.AddSingleton<IKeyRing>(services => LocalKeyRing.OpenOrCreate(
-            options.KeyRingPath ?? LocalPaths.KeyRing("broker"), services.GetRequiredService<TimeProvider>()));
+        // The broker's keys, each from the custody its KeyCustody settings name (local files, a PKCS#11 module, a vault).
+        builder.AddKeyCustody(KeyPurpose.PackageSigning, KeyPurpose.WebhookSigning, KeyPurpose.BlindIndex);
+        builder.Services.AddSingleton(services => services.GetRequiredService<KeyCustodies>()
+            .SigningRing(KeyPurpose.PackageSigning, options.KeyRingPath ?? LocalPaths.KeyRing("broker")));
         builder.Services.AddSingleton(services => new PackageSealer(services.GetRequiredService<IKeyRing>()));
-        builder.Services.AddSingleton(_ => SubjectBlindIndex.Open(
-            options.BlindIndexKeyPath ?? LocalPaths.BlindIndexKey(), create: !builder.Environment.IsProduction()));
+        builder.Services.AddSingleton(services => services.GetRequiredService<KeyCustodies>().BlindIndex(
+            options.BlindIndexKeyPath ?? LocalPaths.BlindIndexKey(), createLocal: !builder.Environment.IsProduction()));
         builder.Services.AddScoped<Apis.ConsultationLog>();
         builder.Services.AddSingleton<PartnerKeys>();
         builder.Services.AddSingleton<DecisionKeys>();
+        builder.Services.AddSingleton<AuditKeys>();
         builder.Services.AddScoped<Releaser>();
         builder.Services.AddSingleton<OutboxSignal>();
         builder.Services.AddHostedService<OutboxRelay>();
@@ -52,6 +56,7 @@ public static class Extensions
         builder.Services.AddSingleton<HeldReleasesSignal>();
         builder.Services.AddHostedService<HeldReleases>();
         builder.AddPushDelivery(options);
+        builder.Services.AddOptions<ReferralPreviewOptions>().BindConfiguration(ReferralPreviewOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
         builder.AddToexMessaging("gateway", bus => bus.AddGatewayConsumers());
         return builder;
@@ -63,6 +68,7 @@ public static class Extensions
         bus.AddConsumer<SharingDecidedConsumer, SharingDecidedConsumerDefinition>();
         bus.AddConsumer<ReferralDecidedConsumer, ReferralDecidedConsumerDefinition>();
         bus.AddConsumer<AuditRecordedConsumer, AuditRecordedConsumerDefinition>();
+        bus.AddConsumer<ReferralPreviewConsumer, ReferralPreviewConsumerDefinition>();
         return bus;
     }
 
@@ -74,7 +80,8 @@ public static class Extensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         var options = builder.Configuration.GetSection(WebhookOptions.Section).Get<WebhookOptions>() ?? new WebhookOptions();
-        builder.Services.AddSingleton(_ => WebhookSigningKey.OpenOrCreate(options.KeyPath ?? LocalPaths.KeyRing("webhook")));
+        builder.Services.AddSingleton(services => new WebhookSigningKey(services.GetRequiredService<KeyCustodies>()
+            .SigningRing(KeyPurpose.WebhookSigning, options.KeyPath ?? LocalPaths.KeyRing("webhook"))));
         builder.Services.AddSingleton<WebhookEndpoints>();
         builder.Services.AddSingleton<RetrySchedule>();
         builder.Services.AddSingleton<WebhookSignal>();
@@ -121,6 +128,51 @@ public static class Extensions
         await AddTracingAsync(db);
     }
 
+    /// <summary>A store made before submissions kept their submitter as a person (separation of duties): adds the column.</summary>
+    private static async Task AddSubmitterPersonAsync(GatewayDb db)
+    {
+        if (db.Database.IsSqlite())
+        {
+            var columns = await db.Database.SqlQueryRaw<string>("""SELECT name AS "Value" FROM pragma_table_info('Submissions')""").ToListAsync();
+            if (!columns.Contains("SubmittedByPerson"))
+            {
+                await db.Database.ExecuteSqlRawAsync("""ALTER TABLE "Submissions" ADD COLUMN "SubmittedByPerson" TEXT NULL;""");
+            }
+            return;
+        }
+        await db.Database.ExecuteSqlRawAsync("""ALTER TABLE "Submissions" ADD COLUMN IF NOT EXISTS "SubmittedByPerson" text NULL;""");
+    }
+
+    /// <summary>
+    /// A store made before feed cursors were per recipient: each item gets its place in its recipient's feed, in the
+    /// order the items were released. A partner's cursor from before is a store-wide number, larger than its own
+    /// feed's end, which the feed refuses (400 naming <c>after</c>): the partner starts again from the beginning.
+    /// </summary>
+    private static async Task AddFeedPositionsAsync(GatewayDb db)
+    {
+        if (db.Database.IsSqlite())
+        {
+            var feed = await db.Database.SqlQueryRaw<string>("""SELECT name AS "Value" FROM pragma_table_info('Feed')""").ToListAsync();
+            if (feed.Contains("Position"))
+            {
+                return;
+            }
+            await db.Database.ExecuteSqlRawAsync("""
+                ALTER TABLE "Feed" ADD COLUMN "Position" INTEGER NOT NULL DEFAULT 0;
+                UPDATE "Feed" SET "Position" = (SELECT COUNT(*) FROM "Feed" AS f WHERE f."Recipient" = "Feed"."Recipient" AND f."Cursor" <= "Feed"."Cursor");
+                CREATE UNIQUE INDEX IF NOT EXISTS "IX_Feed_Recipient_Position" ON "Feed" ("Recipient", "Position");
+                """);
+            return;
+        }
+        await db.Database.ExecuteSqlRawAsync("""
+            ALTER TABLE "Feed" ADD COLUMN IF NOT EXISTS "Position" bigint NOT NULL DEFAULT 0;
+            UPDATE "Feed" AS f SET "Position" = p.position
+                FROM (SELECT "Cursor", ROW_NUMBER() OVER (PARTITION BY "Recipient" ORDER BY "Cursor") AS position FROM "Feed") AS p
+                WHERE f."Cursor" = p."Cursor" AND f."Position" = 0;
+            CREATE UNIQUE INDEX IF NOT EXISTS "IX_Feed_Recipient_Position" ON "Feed" ("Recipient", "Position");
+            """);
+    }
+
     /// <summary>
     /// A store made before events and pushes kept their trace, or before the indexes that find held copies and due
     /// acknowledgements (EnsureCreated leaves it as it was): adds the columns and the indexes.
@@ -147,6 +199,8 @@ public static class Extensions
                 ALTER TABLE "Webhooks" ADD COLUMN IF NOT EXISTS "TraceParent" text NULL;
                 """);
         }
+        await AddFeedPositionsAsync(db);
+        await AddSubmitterPersonAsync(db);
         await db.Database.ExecuteSqlRawAsync("""
             CREATE INDEX IF NOT EXISTS "IX_Recipients_DeliveryState" ON "Recipients" ("DeliveryState");
             CREATE INDEX IF NOT EXISTS "IX_Recipients_AcknowledgementDueAtUnixMs" ON "Recipients" ("AcknowledgementDueAtUnixMs");

@@ -24,6 +24,9 @@ public sealed class GatewayOptions
     /// <summary>PolicyDecision's public JWKS: the only keys a decision may be signed with.</summary>
     public string? DecisionJwksPath { get; set; }
 
+    /// <summary>The audit service's public JWKS (<c>Audit:PublicJwksPath</c>): the only keys an IG officer's referral decision may be signed with.</summary>
+    public string? AuditJwksPath { get; set; }
+
     /// <summary>The policy set used for simulations; default the repository's <c>policies/</c>.</summary>
     public string? PoliciesPath { get; set; }
 

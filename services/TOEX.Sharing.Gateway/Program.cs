@@ -27,6 +27,7 @@ app.UseToexLimits();
 app.UseAuthorization();
 
 app.MapDefaultEndpoints();
+app.MapToexOpenApi();
 app.MapJwksApi();
 app.MapPackagesApi();
 app.MapFeedApi();

@@ -17,6 +17,12 @@ public sealed record EvidenceBundle(
     JsonElement Jwks)
 {
     public const string CurrentFormat = "toex-audit-bundle/1";
+
+    /// <summary>
+    /// The filter the entries were selected by, when they are not a range of consecutive entries (a package, a subject,
+    /// a period…): its entries are then in increasing index order, each with its inclusion proof. Null otherwise.
+    /// </summary>
+    public JsonElement? Selection { get; init; }
 }
 
 /// <summary>One ledger entry: its index, the exact canonical JSON that was hashed, and its leaf hash.</summary>

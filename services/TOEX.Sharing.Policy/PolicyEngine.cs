@@ -60,15 +60,7 @@ public sealed class PolicyEngine
     /// True when a person born on <paramref name="dateOfBirth"/> is under 18 on <paramref name="date"/>. The 18th
     /// birthday itself is 18. Someone born on 29 February turns 18 on 1 March when that year is not a leap year.
     /// </summary>
-    public static bool IsUnder18(DateOnly dateOfBirth, DateOnly date) => date < EighteenthBirthday(dateOfBirth);
-
-    private static DateOnly EighteenthBirthday(DateOnly dateOfBirth)
-    {
-        var year = dateOfBirth.Year + 18;
-        return dateOfBirth is { Month: 2, Day: 29 } && !DateTime.IsLeapYear(year)
-            ? new DateOnly(year, 3, 1)
-            : new DateOnly(year, dateOfBirth.Month, dateOfBirth.Day);
-    }
+    public static bool IsUnder18(DateOnly dateOfBirth, DateOnly date) => date < PackageFacts.EighteenthBirthday(dateOfBirth);
 
     private RecipientDecision DecideFor(string recipient, Context context)
     {
@@ -365,14 +357,7 @@ public sealed class PolicyEngine
             LowReliability = facts.SourceEvaluation == "3" || facts.IntelligenceAssessment == "E";
             DeclaresSpecialCategory = PolicyEngine.Contains(facts.DataCategories, SpecialCategory);
             DeclaresChildren = PolicyEngine.Contains(facts.DataCategories, Children);
-            foreach (var dateOfBirth in facts.SubjectDatesOfBirth)
-            {
-                if (dateOfBirth is { } dob && IsUnder18(dob, Date))
-                {
-                    HasMinor = true;
-                    break;
-                }
-            }
+            HasMinor = facts.HasMinorOn(Date);
         }
 
         public PackageFacts Facts { get; }

@@ -103,7 +103,11 @@ public sealed class PolicySet
         return [.. problems.OrderBy(p => p.File, StringComparer.Ordinal).ThenBy(p => p.Line)];
     }
 
-    /// <summary>The policy files, relative paths with '/' and sorted ordinally, with their bytes.</summary>
+    /// <summary>
+    /// The policy files, relative paths with '/' and sorted ordinally, with their bytes. Hidden files and folders (a
+    /// name starting with '.') are not policy: a Kubernetes ConfigMap volume keeps each file twice more under
+    /// <c>..data/</c> and <c>..&lt;timestamp&gt;/</c> beside the links it shows.
+    /// </summary>
     private static List<(string Path, byte[] Bytes)> ReadFiles(string root)
     {
         var files = new List<(string Path, byte[] Bytes)>();
@@ -111,7 +115,8 @@ public sealed class PolicySet
         {
             var relative = Path.GetRelativePath(root, full).Replace('\\', '/');
             var isYaml = relative.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || relative.EndsWith(".yml", StringComparison.OrdinalIgnoreCase);
-            if (isYaml && !relative.StartsWith(TestsFolder + "/", StringComparison.Ordinal))
+            var hidden = relative.Split('/').Any(segment => segment.StartsWith('.'));
+            if (isYaml && !hidden && !relative.StartsWith(TestsFolder + "/", StringComparison.Ordinal))
             {
                 files.Add((relative, File.ReadAllBytes(full)));
             }

@@ -203,7 +203,8 @@ public static class PolicyTestRunner
             DataCategories = Values(categories),
             SensitiveCondition = sensitiveCondition,
             OriginatorConsentRequired = consent,
-            SubjectDatesOfBirth = datesOfBirth,
+            SubjectCount = datesOfBirth.Count,
+            MinorUntil = PackageFacts.MinorUntilOf(datesOfBirth),
             Recipients = Values(recipients),
         };
     }

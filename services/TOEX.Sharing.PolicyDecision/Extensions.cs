@@ -1,4 +1,5 @@
 using MassTransit;
+using TOEX.Sharing.KeyCustody;
 using TOEX.Sharing.Policy;
 using TOEX.Sharing.Sealing;
 using TOEX.Sharing.ServiceDefaults;
@@ -27,24 +28,16 @@ public static class Extensions
             ?? new PolicyDecisionOptions();
 
         // Loaded now, not lazily: a broken policy set must stop the service at start.
-        var policies = PolicySet.Load(options.PoliciesPath ?? PolicyPaths.FindDefault());
-        builder.Services.AddSingleton(policies);
-        builder.Services.AddSingleton(new PolicyEngine(policies));
-        var keys = LocalKeyRing.OpenOrCreate(options.KeyRingPath ?? LocalPaths.KeyRing("policy-decision"), TimeProvider.System);
-        builder.Services.AddSingleton<IKeyRing>(keys);
-        PublishVerificationKeys(keys, options.PublicJwksPath ?? Path.Combine(LocalPaths.Root(), "keys", "policy-decision.jwks.json"));
+        builder.AddToexPolicySet(options.PoliciesPath ?? PolicyPaths.FindDefault());
+        // The decision keys, from the custody the KeyCustody settings name (local files, a PKCS#11 module, a vault); their
+        // public half is written where the gateway and the audit service read it, at start and after every rotation.
+        builder.AddKeyCustody(KeyPurpose.DecisionSigning);
+        var jwksPath = options.PublicJwksPath ?? Path.Combine(LocalPaths.Root(), "keys", "policy-decision.jwks.json");
+        builder.Services.AddSingleton<IKeyRing>(services => new PublishedKeyRing(services.GetRequiredService<KeyCustodies>()
+            .SigningRing(KeyPurpose.DecisionSigning, options.KeyRingPath ?? LocalPaths.KeyRing("policy-decision")), jwksPath));
 
         builder.AddToexMessaging("policy-decision", bus => bus.AddConsumer<PackageSubmittedConsumer, PackageSubmittedConsumerDefinition>(),
             waitUntilStarted: true);
         return builder;
-    }
-
-    /// <summary>Writes the public half of the decision keys where the gateway reads them. Public keys only.</summary>
-    private static void PublishVerificationKeys(LocalKeyRing keys, string path)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        var temporary = path + ".tmp";
-        File.WriteAllText(temporary, keys.PublicJwks());
-        File.Move(temporary, path, overwrite: true);
     }
 }

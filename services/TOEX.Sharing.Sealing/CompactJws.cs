@@ -5,13 +5,17 @@ using System.Text.Json;
 
 namespace TOEX.Sharing.Sealing;
 
-/// <summary>ES256 compact JWS (RFC 7515): signing with a <see cref="SigningKey"/>, strict verification against <see cref="TrustedKeys"/>.</summary>
+/// <summary>
+/// ES256 compact JWS (RFC 7515): signing with a <see cref="SigningKey"/> (whose private key may be in a hardware
+/// module or a vault, so the signing input is built here and only it goes to the key, through
+/// <see cref="SigningKey.SignData"/>), strict verification against <see cref="TrustedKeys"/>.
+/// </summary>
 internal static class CompactJws
 {
     /// <summary>An ES256 signature in JWS form (IEEE P1363, r || s) is 64 bytes.</summary>
     private const int SignatureBytes = 64;
 
-    public static string Sign(byte[] payload, SigningKey key, string type, string? recipientThumbprint = null) =>
+    public static string Sign(ReadOnlySpan<byte> payload, SigningKey key, string type, string? recipientThumbprint = null) =>
         Encoding.ASCII.GetString(SignToAscii(payload, key, type, recipientThumbprint));
 
     /// <summary>
@@ -22,6 +26,11 @@ internal static class CompactJws
     public static byte[] SignToAscii(ReadOnlySpan<byte> payload, SigningKey key, string type, string? recipientThumbprint = null)
     {
         ArgumentNullException.ThrowIfNull(key);
+        if (key.Algorithm != JoseNames.SignatureAlgorithm)
+        {
+            throw new SealException($"Key '{key.KeyId}' is for {key.Algorithm}; JWS objects are signed {JoseNames.SignatureAlgorithm}.");
+        }
+
         var header = new ArrayBufferWriter<byte>(192);
         using (var writer = new Utf8JsonWriter(header))
         {

@@ -29,11 +29,12 @@ public sealed class DevIssuer : IDisposable
         this.ring = ring;
         this.time = time;
         var key = ring.Current;
+        var ecdsa = key.Ecdsa ?? throw new InvalidOperationException("The development issuer's key ring holds no local key.");
         // Microsoft.IdentityModel caches signature providers by key id across instances: an issuer opened
         // and disposed (as a test or the CLI does) must not leave a provider over a disposed key behind.
-        credentials = new SigningCredentials(new ECDsaSecurityKey(key.Ecdsa) { KeyId = key.KeyId, CryptoProviderFactory = Uncached() },
+        credentials = new SigningCredentials(new ECDsaSecurityKey(ecdsa) { KeyId = key.KeyId, CryptoProviderFactory = Uncached() },
             SecurityAlgorithms.EcdsaSha256);
-        SigningKeyForValidation = new ECDsaSecurityKey(ECDsa.Create(key.Ecdsa.ExportParameters(includePrivateParameters: false)))
+        SigningKeyForValidation = new ECDsaSecurityKey(ECDsa.Create(ecdsa.ExportParameters(includePrivateParameters: false)))
         {
             KeyId = key.KeyId,
             CryptoProviderFactory = Uncached(),

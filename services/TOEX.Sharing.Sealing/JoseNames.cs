@@ -6,7 +6,10 @@ public static class JoseNames
     /// <summary>The only signature algorithm: ECDSA P-256 with SHA-256.</summary>
     public const string SignatureAlgorithm = "ES256";
 
-    /// <summary>Key management for an EC P-256 recipient key.</summary>
+    /// <summary>The webhook signature algorithm (Standard Webhooks <c>v1a</c>): Ed25519.</summary>
+    public const string WebhookSignatureAlgorithm = "EdDSA";
+
+    /// <summary>Key management for an EC (P-256 or P-384) recipient key.</summary>
     public const string EcKeyManagement = "ECDH-ES+A256KW";
 
     /// <summary>Key management for an RSA recipient key.</summary>
@@ -23,6 +26,9 @@ public static class JoseNames
 
     /// <summary><c>typ</c> of a decision signed by PolicyDecision; a package signature can never pass as a decision and vice versa.</summary>
     public const string DecisionType = "toex-decision+jws";
+
+    /// <summary><c>typ</c> of an IG officer's referral decision signed by the audit service.</summary>
+    public const string ReferralDecisionType = "toex-referral-decision+jws";
 
     /// <summary><c>cty</c> of the outer JWE: its plaintext is a nested compact JWS (RFC 7519 §5.2).</summary>
     public const string NestedContentType = "JWT";

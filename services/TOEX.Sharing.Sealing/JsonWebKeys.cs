@@ -7,15 +7,17 @@ using System.Text.Json.Nodes;
 namespace TOEX.Sharing.Sealing;
 
 /// <summary>
-/// JSON Web Keys (RFC 7517) for the two key types TOEX accepts, EC P-256 and RSA of at least 2048
-/// bits: reading with plain error messages, writing, RFC 7638 thumbprints and key sets.
+/// JSON Web Keys (RFC 7517) for the key types TOEX accepts: EC P-256 (signing and encryption), EC P-384
+/// (partners' encryption keys), RSA of at least 2048 bits (partners' encryption keys) and OKP Ed25519 (the
+/// webhook signing key): reading with plain error messages, writing, RFC 7638 thumbprints and key sets.
 /// </summary>
 public static class JsonWebKeys
 {
     public const int MinimumRsaBits = 2048;
 
     private const string P256 = "P-256";
-    private const int P256Bytes = 32;
+    private const string P384 = "P-384";
+    private const int Ed25519Bytes = 32;
 
     private static readonly JsonDocumentOptions StrictJson = new() { AllowDuplicateProperties = false };
 
@@ -28,6 +30,11 @@ public static class JsonWebKeys
 
     internal static string Thumbprint(JsonObject jwk)
     {
+        if (GetString(jwk, "kty", "The key") == "OKP")
+        {
+            return Ed25519Thumbprint(ReadEd25519(jwk, "The key"));
+        }
+
         // RFC 7638 §3.2: the required members only, in lexicographic order, no whitespace.
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var writer = new Utf8JsonWriter(buffer))
@@ -37,7 +44,7 @@ public static class JsonWebKeys
             {
                 case KeyKind.EC:
                     var ec = ReadEc(jwk, requirePrivate: false, "The key");
-                    writer.WriteString("crv", P256);
+                    writer.WriteString("crv", CurveName(ec.Curve));
                     writer.WriteString("kty", "EC");
                     writer.WriteString("x", Base64Url.EncodeToString(ec.Q.X));
                     writer.WriteString("y", Base64Url.EncodeToString(ec.Q.Y));
@@ -123,7 +130,7 @@ public static class JsonWebKeys
             "EC" => KeyKind.EC,
             "RSA" => KeyKind.Rsa,
             null => throw new SealException($"{what} has no key type ('kty')."),
-            var other => throw new SealException($"{what} is of type '{other}'; only EC (P-256) and RSA keys are accepted."),
+            var other => throw new SealException($"{what} is of type '{other}'; only EC (P-256, P-384) and RSA keys are accepted."),
         };
 
     /// <summary>The key id: the <c>kid</c> member, or the RFC 7638 thumbprint when there is none.</summary>
@@ -151,27 +158,28 @@ public static class JsonWebKeys
         }
 
         var curve = GetString(jwk, "crv", what);
-        if (curve != P256)
+        var (namedCurve, size) = curve switch
         {
-            throw new SealException(curve is null
-                ? $"{what} names no curve ('crv')."
-                : $"{what} is on curve '{curve}'; only P-256 is accepted.");
-        }
+            P256 => (ECCurve.NamedCurves.nistP256, 32),
+            P384 => (ECCurve.NamedCurves.nistP384, 48),
+            null => throw new SealException($"{what} names no curve ('crv')."),
+            _ => throw new SealException($"{what} is on curve '{curve}'; only P-256 and P-384 are accepted."),
+        };
 
         var parameters = new ECParameters
         {
-            Curve = ECCurve.NamedCurves.nistP256,
+            Curve = namedCurve,
             Q = new ECPoint
             {
-                X = FixedLength(Required(jwk, "x", what), P256Bytes, "x", what),
-                Y = FixedLength(Required(jwk, "y", what), P256Bytes, "y", what),
+                X = FixedLength(Required(jwk, "x", what), size, "x", curve, what),
+                Y = FixedLength(Required(jwk, "y", what), size, "y", curve, what),
             },
         };
 
         var d = Optional(jwk, "d", what);
         if (d is not null)
         {
-            parameters.D = FixedLength(d, P256Bytes, "d", what);
+            parameters.D = FixedLength(d, size, "d", curve, what);
         }
         else if (requirePrivate)
         {
@@ -185,7 +193,7 @@ public static class JsonWebKeys
         }
         catch (CryptographicException)
         {
-            throw new SealException($"{what} is not a valid P-256 key.");
+            throw new SealException($"{what} is not a valid {curve} key.");
         }
 
         return parameters;
@@ -249,7 +257,7 @@ public static class JsonWebKeys
         var jwk = new JsonObject
         {
             ["kty"] = "EC",
-            ["crv"] = P256,
+            ["crv"] = CurveName(parameters.Curve),
             ["x"] = Base64Url.EncodeToString(parameters.Q.X),
             ["y"] = Base64Url.EncodeToString(parameters.Q.Y),
         };
@@ -352,8 +360,41 @@ public static class JsonWebKeys
         }
     }
 
-    private static byte[] FixedLength(byte[] value, int length, string name, string what) =>
-        value.Length == length ? value : throw new SealException($"{what}: member '{name}' is {value.Length} bytes; P-256 needs {length}.");
+    private static byte[] FixedLength(byte[] value, int length, string name, string curve, string what) =>
+        value.Length == length ? value : throw new SealException($"{what}: member '{name}' is {value.Length} bytes; {curve} needs {length}.");
+
+    /// <summary>The JWK <c>crv</c> of a named curve TOEX uses.</summary>
+    internal static string CurveName(ECCurve curve) =>
+        curve.Oid.Value == ECCurve.NamedCurves.nistP384.Oid.Value ? P384
+        : curve.Oid.Value == ECCurve.NamedCurves.nistP256.Oid.Value ? P256
+        : throw new SealException("Only P-256 and P-384 keys are used.");
+
+    /// <summary>The raw public key (<c>x</c>) of an OKP Ed25519 JWK.</summary>
+    internal static byte[] ReadEd25519(JsonObject jwk, string what)
+    {
+        if (GetString(jwk, "kty", what) != "OKP" || GetString(jwk, "crv", what) != "Ed25519")
+        {
+            throw new SealException($"{what} is not an Ed25519 key (kty OKP, crv Ed25519).");
+        }
+        var x = Required(jwk, "x", what);
+        return x.Length == Ed25519Bytes ? x : throw new SealException($"{what}: member 'x' is {x.Length} bytes; Ed25519 needs {Ed25519Bytes}.");
+    }
+
+    /// <summary>The public OKP JWK of an Ed25519 key (use "sig", alg EdDSA); kid the RFC 7638 thumbprint unless given.</summary>
+    internal static JsonObject WriteEd25519(byte[] x, string? keyId) => new()
+    {
+        ["kty"] = "OKP",
+        ["crv"] = "Ed25519",
+        ["x"] = Base64Url.EncodeToString(x),
+        ["kid"] = keyId ?? Ed25519Thumbprint(x),
+        ["use"] = "sig",
+        ["alg"] = JoseNames.WebhookSignatureAlgorithm,
+    };
+
+    /// <summary>RFC 7638 (and RFC 8037) thumbprint of an Ed25519 public key: SHA-256 over <c>{"crv","kty","x"}</c>.</summary>
+    internal static string Ed25519Thumbprint(byte[] x) =>
+        Base64Url.EncodeToString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
+            $"{{\"crv\":\"Ed25519\",\"kty\":\"OKP\",\"x\":\"{Base64Url.EncodeToString(x)}\"}}")));
 
     private static byte[] LeftPad(byte[] value, int length, string name, string what)
     {

@@ -20,14 +20,16 @@ public static class KeyFiles
     public const int GeneratedRsaBits = 3072;
 
     /// <summary>
-    /// Generates a key pair and writes it into <paramref name="directory"/> (created 0700 if missing).
+    /// Generates a key pair and writes it into <paramref name="directory"/> (created 0700 if missing): EC on
+    /// <paramref name="curve"/> (P-256 by default; P-384 for a partner's encryption key) or RSA.
     /// <paramref name="name"/> defaults to the key id; <paramref name="keyId"/> defaults to the RFC 7638 thumbprint.
     /// Refuses to overwrite an existing key file.
     /// </summary>
-    public static GeneratedKey Generate(string directory, KeyKind kind, KeyUse use = KeyUse.Encryption, string? name = null, string? keyId = null)
+    public static GeneratedKey Generate(string directory, KeyKind kind, KeyUse use = KeyUse.Encryption, string? name = null, string? keyId = null,
+        ECCurve? curve = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
-        var jwk = CreatePrivateJwk(kind, use, keyId);
+        var jwk = CreatePrivateJwk(kind, use, keyId, curve: curve);
         var kid = (string)jwk["kid"]!;
         var fileName = name ?? kid;
         if (fileName.Length == 0 || fileName.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || fileName is "." or "..")
@@ -75,7 +77,15 @@ public static class KeyFiles
     public static string ReadJwks(string path)
     {
         var what = $"Key set file '{path}'";
-        var json = ReadText(path, what);
+        return CheckJwks(ReadText(path, what), what);
+    }
+
+    /// <summary>
+    /// Checks a public key set's JSON however it was obtained (a file, a published URL) and returns it: a JWKS or a
+    /// single public JWK, never private key material. <paramref name="what"/> names its source in errors.
+    /// </summary>
+    public static string CheckJwks(string json, string what)
+    {
         foreach (var jwk in JsonWebKeys.ParseKeySet(json, what))
         {
             if (JsonWebKeys.HasPrivateMembers(jwk))
@@ -87,11 +97,32 @@ public static class KeyFiles
         return json;
     }
 
-    internal static JsonObject CreatePrivateJwk(KeyKind kind, KeyUse use, string? keyId, int rsaBits = GeneratedRsaBits)
+    /// <summary>A fresh Ed25519 private JWK (kty OKP, use "sig", alg EdDSA, kid the RFC 7638 thumbprint).</summary>
+    internal static JsonObject CreateEd25519PrivateJwk()
+    {
+        var seed = RandomNumberGenerator.GetBytes(32);
+        try
+        {
+            using var key = NSec.Cryptography.Key.Import(NSec.Cryptography.SignatureAlgorithm.Ed25519, seed, NSec.Cryptography.KeyBlobFormat.RawPrivateKey);
+            var jwk = JsonWebKeys.WriteEd25519(key.PublicKey.Export(NSec.Cryptography.KeyBlobFormat.RawPublicKey), keyId: null);
+            jwk["d"] = System.Buffers.Text.Base64Url.EncodeToString(seed);
+            return jwk;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(seed);
+        }
+    }
+
+    internal static JsonObject CreatePrivateJwk(KeyKind kind, KeyUse use, string? keyId, int rsaBits = GeneratedRsaBits, ECCurve? curve = null)
     {
         if (kind == KeyKind.EC)
         {
-            using var ec = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+            if (curve is { } other && other.Oid.Value != ECCurve.NamedCurves.nistP256.Oid.Value && use == KeyUse.Signature)
+            {
+                throw new SealException("Signing keys are EC P-256 (ES256); P-384 is for partners' encryption keys only.");
+            }
+            using var ec = ECDiffieHellman.Create(curve ?? ECCurve.NamedCurves.nistP256);
             var parameters = ec.ExportParameters(includePrivateParameters: true);
             return use == KeyUse.Encryption
                 ? JsonWebKeys.WriteEc(parameters, includePrivate: true, keyId, "enc", JoseNames.EcKeyManagement)

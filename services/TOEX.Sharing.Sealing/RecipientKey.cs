@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 namespace TOEX.Sharing.Sealing;
 
 /// <summary>
-/// A partner's public encryption key, as published in its JWKS in the partner registry: EC P-256
+/// A partner's public encryption key, as published in its JWKS in the partner registry: EC P-256 or P-384
 /// (sealed with ECDH-ES+A256KW) or RSA of at least 2048 bits (sealed with RSA-OAEP-256). Imported into the
 /// platform's cryptography once, when it is read, and used for every copy sealed for the partner: immutable and
 /// safe to share between threads. Dispose it once no seal uses it any more (a registry that reloads a partner's
@@ -48,7 +48,7 @@ public sealed class RecipientKey : IDisposable
 
     public KeyKind Kind { get; }
 
-    /// <summary>Size in bits: 256 for P-256, the modulus length for RSA.</summary>
+    /// <summary>Size in bits: 256 for P-256, 384 for P-384, the modulus length for RSA.</summary>
     public int KeySize { get; }
 
     /// <summary>The JWE key management algorithm used for this key.</summary>
@@ -56,7 +56,7 @@ public sealed class RecipientKey : IDisposable
 
     /// <summary>
     /// Picks the first encryption key of a partner's JWKS (a single JWK is accepted too): use "enc" or
-    /// none, an allowed algorithm if one is named, EC P-256 or RSA ≥ 2048. Signing keys are skipped;
+    /// none, an allowed algorithm if one is named, EC P-256 or P-384, or RSA ≥ 2048. Signing keys are skipped;
     /// if no key qualifies the message says why each was refused.
     /// </summary>
     public static RecipientKey FromJwks(string jwksJson)
@@ -111,7 +111,7 @@ public sealed class RecipientKey : IDisposable
         if (kind == KeyKind.EC)
         {
             var ec = JsonWebKeys.ReadEc(jwk, requirePrivate: false, what);
-            return new RecipientKey(JsonWebKeys.KeyIdOf(jwk, what), JsonWebKeys.Thumbprint(jwk), kind, 256, ec, default);
+            return new RecipientKey(JsonWebKeys.KeyIdOf(jwk, what), JsonWebKeys.Thumbprint(jwk), kind, ec.Q.X!.Length * 8, ec, default);
         }
 
         var rsa = JsonWebKeys.ReadRsa(jwk, requirePrivate: false, what);

@@ -4,7 +4,7 @@ namespace TOEX.Sharing.Sealing;
 /// Writes key material so that only the owner can read it: directories 0700, private files 0600,
 /// with the mode set when the file is created (no moment where it is readable by others).
 /// </summary>
-internal static class SecureFiles
+public static class SecureFiles
 {
     private const UnixFileMode OwnerOnlyDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
     private const UnixFileMode OwnerOnlyFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
@@ -26,6 +26,28 @@ internal static class SecureFiles
 
         Directory.CreateDirectory(path, OwnerOnlyDirectory);
         File.SetUnixFileMode(path, OwnerOnlyDirectory);
+    }
+
+    /// <summary>
+    /// Refuses key material that others than its owner can reach: a directory or file with any group or other
+    /// permission bit (Unix). Windows has no such modes; there the directory's ACL is the operator's business.
+    /// </summary>
+    public static void EnsureOwnerOnly(string path, string what)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        var mode = File.GetUnixFileMode(path);
+        const UnixFileMode others = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute
+            | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+        if ((mode & others) != 0)
+        {
+            var octal = Convert.ToString((int)mode & 0x1FF, 8);
+            throw new SealException($"{what} is open to other users (mode {octal}); key material must be readable by its owner only "
+                + $"(chmod {(Directory.Exists(path) ? "700" : "600")} '{path}').");
+        }
     }
 
     /// <summary>Writes a new file; fails with <see cref="IOException"/> if it exists (keys are never overwritten).</summary>

@@ -16,7 +16,8 @@ namespace TOEX.Sharing.Sealing;
 public sealed class SubjectBlindIndex
 {
     private const int KeyBytes = 32;
-    private readonly byte[] _key;
+    private readonly byte[]? _key;
+    private readonly ISignatureSource? _mac;
 
     public SubjectBlindIndex(byte[] key)
     {
@@ -26,6 +27,13 @@ public sealed class SubjectBlindIndex
             throw new SealException($"A blind-index key has at least {KeyBytes} bytes; this one has {key.Length}.");
         }
         _key = [.. key];
+    }
+
+    /// <summary>Blind indexes under a key kept elsewhere (a PKCS#11 token): <paramref name="mac"/> computes HMAC-SHA-256 with it.</summary>
+    public SubjectBlindIndex(ISignatureSource mac)
+    {
+        ArgumentNullException.ThrowIfNull(mac);
+        _mac = mac;
     }
 
     /// <summary>
@@ -87,8 +95,11 @@ public sealed class SubjectBlindIndex
     public IReadOnlyList<string> Of(IEnumerable<Subject> subjects) =>
         [.. subjects.SelectMany(Of).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
 
-    private string Index(string kind, string normalised) =>
-        $"{kind}.{Base64Url(HMACSHA256.HashData(_key, Encoding.UTF8.GetBytes($"toex-subject/1\n{kind}\n{normalised}")))}";
+    private string Index(string kind, string normalised)
+    {
+        var message = Encoding.UTF8.GetBytes($"toex-subject/1\n{kind}\n{normalised}");
+        return $"{kind}.{Base64Url(_key is not null ? HMACSHA256.HashData(_key, message) : _mac!.Sign(message))}";
+    }
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 

@@ -1,107 +1,75 @@
-using System.Buffers.Text;
-using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json.Nodes;
-using NSec.Cryptography;
+using TOEX.Sharing.Contracts;
 
 namespace TOEX.Sharing.Sealing;
 
 /// <summary>
-/// The broker's Ed25519 key for Standard Webhooks <c>v1a</c> signatures: one private JWK file
-/// (<c>webhook-ed25519.private.jwk</c>, 0600) in an owner-only directory, created on first use. Its public
-/// half is published as an OKP JWK (<c>crv</c> Ed25519, <c>alg</c> EdDSA) whose <c>kid</c> is the RFC 7638
-/// thumbprint.
+/// The broker's Ed25519 keys for Standard Webhooks <c>v1a</c> signatures: a key ring of EdDSA keys (a
+/// <see cref="LocalKeyRing"/> for development, or a hardware module through key custody). The current key
+/// signs; every key, current and retired, is published as an OKP JWK (<c>crv</c> Ed25519, <c>alg</c> EdDSA)
+/// whose <c>kid</c> is the RFC 7638 thumbprint, so a delivery signed before a rotation still verifies.
 /// </summary>
 public sealed class WebhookSigningKey : IDisposable
 {
-    public const string FileName = "webhook-ed25519.private.jwk";
-    private static readonly SignatureAlgorithm Ed25519 = SignatureAlgorithm.Ed25519;
-    private readonly Key _key;
+    /// <summary>The single key file of a webhook key directory made before the key was a ring; adopted as the ring's first key.</summary>
+    public const string LegacyFileName = "webhook-ed25519.private.jwk";
 
-    private WebhookSigningKey(Key key)
+    private readonly IKeyRing ring;
+
+    public WebhookSigningKey(IKeyRing ring)
     {
-        _key = key;
-        PublicKey = key.PublicKey.Export(KeyBlobFormat.RawPublicKey);
-        KeyId = Thumbprint(PublicKey);
+        ArgumentNullException.ThrowIfNull(ring);
+        if (ring.Current.Algorithm != JoseNames.WebhookSignatureAlgorithm)
+        {
+            throw new SealException($"The webhook signing key is {JoseNames.WebhookSignatureAlgorithm} (Ed25519); key '{ring.Current.KeyId}' is {ring.Current.Algorithm}.");
+        }
+        this.ring = ring;
     }
 
-    public string KeyId { get; }
+    /// <summary>The current key's id.</summary>
+    public string KeyId => ring.Current.KeyId;
 
-    /// <summary>The raw 32-byte public key.</summary>
-    public byte[] PublicKey { get; }
+    /// <summary>The current key's raw 32-byte public key.</summary>
+    public byte[] PublicKey => JsonWebKeys.ReadEd25519(ring.Current.PublicJwkObject, "The webhook signing key");
 
-    /// <summary>The Standard Webhooks form of the public key: <c>whpk_</c> and its base64.</summary>
+    /// <summary>The Standard Webhooks form of the current public key: <c>whpk_</c> and its base64.</summary>
     public string StandardPublicKey => "whpk_" + Convert.ToBase64String(PublicKey);
 
-    public static WebhookSigningKey OpenOrCreate(string directory)
+    /// <summary>The local webhook key ring in <paramref name="directory"/> (0700), created on first use.</summary>
+    public static WebhookSigningKey OpenOrCreate(string directory, TimeProvider? time = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
         directory = Path.GetFullPath(directory);
-        SecureFiles.CreatePrivateDirectory(directory);
-        var path = Path.Combine(directory, FileName);
-        if (!File.Exists(path))
-        {
-            var seed = RandomNumberGenerator.GetBytes(32);
-            using var created = Key.Import(Ed25519, seed, KeyBlobFormat.RawPrivateKey, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport });
-            var x = created.PublicKey.Export(KeyBlobFormat.RawPublicKey);
-            var jwk = new JsonObject
-            {
-                ["kty"] = "OKP",
-                ["crv"] = "Ed25519",
-                ["alg"] = "EdDSA",
-                ["use"] = "sig",
-                ["kid"] = Thumbprint(x),
-                ["x"] = Base64Url.EncodeToString(x),
-                ["d"] = Base64Url.EncodeToString(seed),
-            };
-            CryptographicOperations.ZeroMemory(seed);
-            // Another process may have created it at the same moment: then its key is the one used.
-            SecureFiles.WriteAtomically(path, jwk.ToJsonString(), isPrivate: true, overwrite: false);
-        }
-        return Open(path);
+        AdoptLegacyKey(directory, time ?? TimeProvider.System);
+        return new WebhookSigningKey(LocalKeyRing.OpenOrCreate(directory, time ?? TimeProvider.System, JoseNames.WebhookSignatureAlgorithm));
     }
 
-    private static WebhookSigningKey Open(string path)
-    {
-        var jwk = JsonWebKeys.ParseObject(File.ReadAllText(path), "The webhook signing key");
-        if (JsonWebKeys.GetString(jwk, "kty", path) != "OKP" || JsonWebKeys.GetString(jwk, "crv", path) != "Ed25519"
-            || JsonWebKeys.GetString(jwk, "d", path) is not { } d)
-        {
-            throw new SealException($"{path} is not an Ed25519 private JWK.");
-        }
-        var seed = Base64Url.DecodeFromChars(d);
-        try
-        {
-            return new WebhookSigningKey(Key.Import(Ed25519, seed, KeyBlobFormat.RawPrivateKey));
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(seed);
-        }
-    }
-
-    /// <summary>The public JWKS receivers verify webhook signatures with.</summary>
-    public string PublicJwks() => new JsonObject
-    {
-        ["keys"] = new JsonArray(new JsonObject
-        {
-            ["kty"] = "OKP",
-            ["crv"] = "Ed25519",
-            ["alg"] = "EdDSA",
-            ["use"] = "sig",
-            ["kid"] = KeyId,
-            ["x"] = Base64Url.EncodeToString(PublicKey),
-        }),
-    }.ToJsonString();
+    /// <summary>The public JWKS receivers verify webhook signatures with: the current key first, then retired ones.</summary>
+    public string PublicJwks() => ring.PublicJwks();
 
     /// <summary>The <c>webhook-signature</c> header value for one attempt: <c>v1a,</c> and the base64 Ed25519 signature.</summary>
     public string Sign(string webhookId, long timestamp, string body) =>
-        "v1a," + Convert.ToBase64String(Ed25519.Sign(_key, StandardWebhook.SignedContent(webhookId, timestamp, body)));
+        "v1a," + Convert.ToBase64String(ring.Current.SignData(StandardWebhook.SignedContent(webhookId, timestamp, body)));
 
-    public void Dispose() => _key.Dispose();
+    public void Dispose() => (ring as IDisposable)?.Dispose();
 
-    /// <summary>RFC 7638 (and RFC 8037) thumbprint of an Ed25519 public key: SHA-256 over <c>{"crv","kty","x"}</c>.</summary>
-    private static string Thumbprint(byte[] x) =>
-        Base64Url.EncodeToString(SHA256.HashData(Encoding.UTF8.GetBytes(
-            $"{{\"crv\":\"Ed25519\",\"kty\":\"OKP\",\"x\":\"{Base64Url.EncodeToString(x)}\"}}")));
+    /// <summary>A directory holding only the single key file of old becomes a ring whose first key is that key (receivers keep trusting it).</summary>
+    public static void AdoptLegacyKey(string directory, TimeProvider time)
+    {
+        var legacy = Path.Combine(directory, LegacyFileName);
+        if (!File.Exists(legacy) || File.Exists(Path.Combine(directory, LocalKeyRing.ManifestFileName)))
+        {
+            return;
+        }
+        var what = $"The webhook key file '{legacy}'";
+        SecureFiles.EnsureOwnerOnly(legacy, what);
+        var jwk = JsonWebKeys.ParseObject(File.ReadAllText(legacy), what);
+        var key = SigningKey.FromPrivateJwk(jwk, what);
+        var keyFile = Path.Combine(directory, key.KeyId + KeyFiles.PrivateKeySuffix);
+        if (!File.Exists(keyFile))
+        {
+            SecureFiles.WriteAtomically(keyFile, jwk.ToJsonString(), isPrivate: true, overwrite: false);
+        }
+        var manifest = new KeyRingManifest(key.KeyId, [new KeyRingEntry(key.KeyId, time.GetUtcNow(), null)]);
+        SecureFiles.WriteAtomically(Path.Combine(directory, LocalKeyRing.ManifestFileName), ToexJson.Serialize(manifest), isPrivate: true, overwrite: false);
+    }
 }

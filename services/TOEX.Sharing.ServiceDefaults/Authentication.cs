@@ -20,7 +20,11 @@ public sealed class DevIssuerOptions
 {
     public const string Section = "Authentication:DevIssuer";
 
-    public bool Enabled { get; set; } = true;
+    /// <summary>
+    /// On by default in <c>Development</c> and the test environments (<see cref="Authentication.DevIssuerEnvironments"/>),
+    /// off elsewhere; enabling it in any other environment stops the service at start.
+    /// </summary>
+    public bool? Enabled { get; set; }
 
     /// <summary>Where its key lives; default <c>TOEX_DEV_ISSUER_DIR</c> or <c>&lt;repo&gt;/.local/dev-issuer</c>.</summary>
     public string? Directory { get; set; }
@@ -31,7 +35,16 @@ public static class Authentication
     public const string OrganisationClaim = "org";
     public const string RolesClaim = "roles";
     public const string SubjectClaim = "sub";
+
+    /// <summary>
+    /// The person behind a token, stable across applications: the issuer and its subject (Entra: tenant id and object
+    /// id, never the per-application <c>sub</c>). What separation of duties compares.
+    /// </summary>
+    public const string PersonClaim = "toex_person";
     public const string IssuersSection = "Authentication:Issuers";
+
+    /// <summary>The environments where the development issuer may be on (and is, unless configured off).</summary>
+    public static readonly IReadOnlyList<string> DevIssuerEnvironments = ["Development", "Test", "Testing"];
 
     /// <summary>The default scheme: routes a bearer token to the scheme of its issuer.</summary>
     public const string Scheme = "toex";
@@ -50,12 +63,17 @@ public static class Authentication
     {
         var dev = builder.Configuration.GetSection(DevIssuerOptions.Section).Get<DevIssuerOptions>() ?? new DevIssuerOptions();
         var issuers = builder.Configuration.GetSection(IssuersSection).Get<List<TrustedIssuerOptions>>() ?? [];
+        var governance = Governance.From(builder.Configuration);
+        builder.Services.AddSingleton(governance);
         var problems = TrustedIssuers.Check(issuers, builder.Environment.IsProduction());
-        if (dev.Enabled && builder.Environment.IsProduction())
+        var devAllowed = DevIssuerEnvironments.Contains(builder.Environment.EnvironmentName, StringComparer.OrdinalIgnoreCase);
+        var devEnabled = dev.Enabled ?? devAllowed;
+        if (devEnabled && !devAllowed)
         {
-            problems.Add("The development issuer cannot be enabled in Production (Authentication:DevIssuer:Enabled).");
+            problems.Add($"The development issuer cannot be enabled in the '{builder.Environment.EnvironmentName}' environment, only in "
+                + $"{string.Join(", ", DevIssuerEnvironments)} (Authentication:DevIssuer:Enabled).");
         }
-        if (!dev.Enabled && issuers.Count == 0)
+        if (!devEnabled && issuers.Count == 0)
         {
             problems.Add("Authentication:DevIssuer:Enabled is false and Authentication:Issuers is empty: the service would accept nobody.");
         }
@@ -69,7 +87,7 @@ public static class Authentication
             .AddPolicyScheme(Scheme, "TOEX bearer token", options => options.ForwardDefaultSelector = context => Route(context, routes))
             .AddScheme<AuthenticationSchemeOptions, UnknownIssuerHandler>(UnknownIssuerScheme, null);
 
-        if (dev.Enabled)
+        if (devEnabled)
         {
             var issuer = DevIssuer.OpenOrCreate(dev.Directory ?? DevIssuer.DefaultDirectory(), TimeProvider.System);
             builder.Services.AddSingleton(issuer);
@@ -77,16 +95,18 @@ public static class Authentication
             {
                 Harden(jwt, DevIssuer.Issuer, [DevIssuer.Audience], [SecurityAlgorithms.EcdsaSha256], ["at+jwt"], TimeSpan.FromSeconds(60));
                 jwt.TokenValidationParameters.IssuerSigningKey = issuer.SigningKeyForValidation;
+                // The development issuer may grant any role, but an operator role only to an operator organisation.
+                jwt.Events = new JwtBearerEvents { OnTokenValidated = context => ApplyDevIssuer(context, governance) };
             });
             routes[DevIssuer.Issuer] = DevIssuerScheme;
         }
 
         foreach (var trusted in issuers)
         {
-            var scheme = "issuer-" + trusted.Name;
+            var scheme = SchemeOf(trusted);
             if (trusted.Kind == IssuerKind.Entra)
             {
-                AddEntra(builder.Services, authentication, trusted, scheme);
+                AddEntra(builder.Services, authentication, trusted, scheme, governance);
             }
             else
             {
@@ -96,7 +116,7 @@ public static class Authentication
                     jwt.RequireHttpsMetadata = trusted.RequireHttpsMetadata;
                     Harden(jwt, TrustedIssuers.IssuerOf(trusted), [trusted.Audience!], TrustedIssuers.AlgorithmsOf(trusted),
                         TrustedIssuers.TypesOf(trusted), trusted.ClockSkew);
-                    jwt.Events = new JwtBearerEvents { OnTokenValidated = context => ApplyOrganisation(context, trusted) };
+                    jwt.Events = new JwtBearerEvents { OnTokenValidated = context => ApplyOrganisation(context, trusted, governance) };
                 });
             }
             foreach (var iss in TrustedIssuers.IssuerValuesOf(trusted))
@@ -108,11 +128,13 @@ public static class Authentication
         builder.Services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
             .AddRolePolicies();
+        builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, ForbiddenProblems>();
         return builder;
     }
 
     /// <summary>Microsoft Entra ID through Microsoft.Identity.Web, hardened as every other issuer.</summary>
-    private static void AddEntra(IServiceCollection services, AuthenticationBuilder authentication, TrustedIssuerOptions trusted, string scheme)
+    private static void AddEntra(IServiceCollection services, AuthenticationBuilder authentication, TrustedIssuerOptions trusted, string scheme,
+        Governance governance)
     {
         authentication.AddMicrosoftIdentityWebApi(
             _ => { },
@@ -138,7 +160,7 @@ public static class Authentication
                 }
                 if (context.Result is null)
                 {
-                    await ApplyOrganisation(context, trusted);
+                    await ApplyOrganisation(context, trusted, governance);
                 }
             };
         });
@@ -173,11 +195,46 @@ public static class Authentication
         };
     }
 
+    /// <summary>The development issuer's tokens: its organisation is taken as given (local runs and tests), its roles bounded like any issuer's.</summary>
+    private static Task ApplyDevIssuer(TokenValidatedContext context, Governance governance)
+    {
+        if (context.Principal?.Identity is not ClaimsIdentity identity || identity.FindFirst(OrganisationClaim)?.Value is not { } organisation
+            || identity.FindFirst(SubjectClaim)?.Value is not { } subject)
+        {
+            context.Fail("The token names no organisation or subject.");
+            return Task.CompletedTask;
+        }
+        BoundRoles(identity, Roles.All, organisation, governance);
+        foreach (var claim in identity.FindAll(PersonClaim).ToList())
+        {
+            identity.RemoveClaim(claim);
+        }
+        identity.AddClaim(new Claim(PersonClaim, $"{DevIssuer.Issuer}|{subject}", ClaimValueTypes.String, DevIssuer.Issuer));
+        return Task.CompletedTask;
+    }
+
     /// <summary>
-    /// Sets the one <c>org</c> claim the services rely on from what the issuer may assert, and the
-    /// <c>roles</c> claims from the issuer's roles claim. Fails the token otherwise.
+    /// Keeps only the roles the issuer may grant, and an operator role only for an operator organisation (a
+    /// partner's identity provider granting itself every role gets nothing it was not trusted with).
     /// </summary>
-    private static Task ApplyOrganisation(TokenValidatedContext context, TrustedIssuerOptions trusted)
+    private static void BoundRoles(ClaimsIdentity identity, IReadOnlyList<string> grantable, string organisation, Governance governance)
+    {
+        foreach (var claim in identity.FindAll(RolesClaim).ToList())
+        {
+            var keep = grantable.Contains(claim.Value, StringComparer.Ordinal)
+                && (!Roles.Operator.Contains(claim.Value, StringComparer.Ordinal) || governance.IsOperator(organisation));
+            if (!keep)
+            {
+                identity.RemoveClaim(claim);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Sets the one <c>org</c> claim the services rely on from what the issuer may assert, the <c>roles</c> claims
+    /// (from the issuer's roles claim, bounded by what the issuer may grant) and the person. Fails the token otherwise.
+    /// </summary>
+    private static Task ApplyOrganisation(TokenValidatedContext context, TrustedIssuerOptions trusted, Governance governance)
     {
         if (context.Principal?.Identity is not ClaimsIdentity identity)
         {
@@ -217,12 +274,46 @@ public static class Authentication
         identity.AddClaim(new Claim(OrganisationClaim, organisation, ClaimValueTypes.String, trusted.Name));
         if (trusted.RolesClaim != RolesClaim)
         {
+            // Roles come from the issuer's own claim only: whatever the token says in 'roles' is dropped first.
+            foreach (var claim in identity.FindAll(RolesClaim).ToList())
+            {
+                identity.RemoveClaim(claim);
+            }
             foreach (var role in identity.FindAll(trusted.RolesClaim).Select(claim => claim.Value).ToList())
             {
                 identity.AddClaim(new Claim(RolesClaim, role, ClaimValueTypes.String, trusted.Name));
             }
         }
+        BoundRoles(identity, trusted.Roles, organisation, governance);
+
+        var person = PersonOf(identity, trusted);
+        if (person is null)
+        {
+            context.Fail($"Issuer '{trusted.Name}' gave no stable subject for the caller.");
+            return Task.CompletedTask;
+        }
+        foreach (var claim in identity.FindAll(PersonClaim).ToList())
+        {
+            identity.RemoveClaim(claim);
+        }
+        identity.AddClaim(new Claim(PersonClaim, person, ClaimValueTypes.String, trusted.Name));
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// The caller as a person, the same whichever application it signed in to: Entra's tenant and object ids (its
+    /// <c>sub</c> differs per application), any other issuer's <c>iss</c> and <c>sub</c>.
+    /// </summary>
+    private static string? PersonOf(ClaimsIdentity identity, TrustedIssuerOptions trusted)
+    {
+        if (trusted.Kind == IssuerKind.Entra)
+        {
+            var tenant = identity.FindFirst("tid")?.Value ?? trusted.TenantId;
+            var objectId = identity.FindFirst("oid")?.Value;
+            return objectId is { Length: > 0 } ? $"entra|{tenant}|{objectId}" : null;
+        }
+        var subject = identity.FindFirst(SubjectClaim)?.Value;
+        return subject is { Length: > 0 } ? $"{TrustedIssuers.IssuerOf(trusted)}|{subject}" : null;
     }
 
     /// <summary>The scheme of the token's issuer, read (unvalidated) only to choose who validates it.</summary>
@@ -260,9 +351,16 @@ public static class Authentication
         return authorization;
     }
 
+    /// <summary>The bearer scheme that validates the tokens of a trusted issuer (also what the IG console's sign-in validates with).</summary>
+    public static string SchemeOf(TrustedIssuerOptions issuer) => "issuer-" + issuer?.Name;
+
     /// <summary>The caller's organisation (a partner id), from the <c>org</c> claim.</summary>
     public static string Organisation(this ClaimsPrincipal user) =>
         user.FindFirstValue(OrganisationClaim) ?? throw new InvalidOperationException("The caller has no organisation claim.");
+
+    /// <summary>The person behind the caller (see <see cref="PersonClaim"/>): what separation of duties compares.</summary>
+    public static string Person(this ClaimsPrincipal user) =>
+        user.FindFirstValue(PersonClaim) ?? throw new InvalidOperationException("The caller has no person claim.");
 
     /// <summary>Who the caller is, for the audit trail: organisation and subject.</summary>
     public static string Actor(this ClaimsPrincipal user) =>

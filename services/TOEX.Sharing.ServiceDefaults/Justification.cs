@@ -26,7 +26,7 @@ public static class Justification
             return (fallback, null);
         }
         var value = given.Trim();
-        if (value.Length == 0 || value.Length > MaxLength || value.Any(char.IsControl))
+        if (value.Length == 0 || value.Length > MaxLength || !IsPlainText(value))
         {
             return (null, Problems.Validation(new Dictionary<string, string[]>
             {
@@ -35,4 +35,11 @@ public static class Justification
         }
         return (value, null);
     }
+
+    /// <summary>
+    /// Free text a person wrote (a justification, a reason) as the ledger and the console may show it: no control
+    /// characters (line breaks included: one line of text) and no bidirectional overrides, which could make a
+    /// record read other than it is.
+    /// </summary>
+    public static bool IsPlainText(string value) => !value.Any(c => char.IsControl(c) || c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069');
 }

@@ -15,8 +15,8 @@ namespace TOEX.Sharing.ServiceDefaults;
 
 /// <summary>
 /// How much one client may ask of a service (<c>Limits</c>): requests per window for each caller (an
-/// authenticated organisation and subject; anonymous callers by address), how long a request may take,
-/// and the largest body a service accepts.
+/// authenticated organisation and subject; anonymous callers by address) and for each organisation, how long a
+/// request may take, and the largest body a service accepts.
 /// </summary>
 public sealed class LimitOptions
 {
@@ -24,6 +24,13 @@ public sealed class LimitOptions
 
     [Range(1, 1_000_000, ErrorMessage = "Limits:PermitsPerWindow must be between 1 and 1,000,000.")]
     public int PermitsPerWindow { get; set; } = 6000;
+
+    /// <summary>
+    /// Requests per window for all the callers of one organisation together: an organisation cannot multiply its
+    /// share by using many identities.
+    /// </summary>
+    [Range(1, 10_000_000, ErrorMessage = "Limits:PermitsPerWindowPerOrganisation must be between 1 and 10,000,000.")]
+    public int PermitsPerWindowPerOrganisation { get; set; } = 30000;
 
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00", ErrorMessage = "Limits:Window must be between 1 s and 1 h.")]
     public TimeSpan Window { get; set; } = TimeSpan.FromMinutes(1);
@@ -47,14 +54,11 @@ public static class Limits
 
         builder.Services.AddRateLimiter(limiter =>
         {
-            limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
-                RateLimitPartition.GetFixedWindowLimiter(ClientOf(context), _ => new FixedWindowRateLimiterOptions
-                {
-                    PermitLimit = options.PermitsPerWindow,
-                    Window = options.Window,
-                    QueueLimit = 0,
-                    AutoReplenishment = true,
-                }));
+            limiter.GlobalLimiter = PartitionedRateLimiter.CreateChained(
+                PartitionedRateLimiter.Create<HttpContext, string>(context =>
+                    RateLimitPartition.GetFixedWindowLimiter(ClientOf(context), _ => Window(options.PermitsPerWindow, options.Window))),
+                PartitionedRateLimiter.Create<HttpContext, string>(context =>
+                    RateLimitPartition.GetFixedWindowLimiter(OrganisationOf(context), _ => Window(options.PermitsPerWindowPerOrganisation, options.Window))));
             limiter.OnRejected = (context, cancellationToken) =>
             {
                 var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : options.Window;
@@ -81,6 +85,20 @@ public static class Limits
         app.UseRequestTimeouts();
         return app;
     }
+
+    private static FixedWindowRateLimiterOptions Window(int permits, TimeSpan window) => new()
+    {
+        PermitLimit = permits,
+        Window = window,
+        QueueLimit = 0,
+        AutoReplenishment = true,
+    };
+
+    /// <summary>The organisation a request counts against as well: the authenticated one, else the remote address.</summary>
+    private static string OrganisationOf(HttpContext context) =>
+        context.User.Identity?.IsAuthenticated == true && context.User.FindFirst(Authentication.OrganisationClaim)?.Value is { } organisation
+            ? "organisation:" + organisation
+            : "address:" + (context.Connection.RemoteIpAddress ?? IPAddress.None);
 
     /// <summary>The client a request counts against: the authenticated organisation and subject, else the remote address.</summary>
     private static string ClientOf(HttpContext context) =>

@@ -88,10 +88,20 @@ public class DurableConsumerDefinition<TConsumer> : ConsumerDefinition<TConsumer
 
     protected int DeliveryLimit { get; init; } = 10;
 
+    /// <summary>Exceptions that the same message would only raise again: straight to the error queue, no retry.</summary>
+    protected IReadOnlyList<Type> NotRetried { get; init; } = [];
+
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
         IConsumerConfigurator<TConsumer> consumerConfigurator, IRegistrationContext context)
     {
-        endpointConfigurator.UseMessageRetry(retry => retry.Exponential(Retries, FirstRetryDelay, MaxRetryDelay, TimeSpan.FromMilliseconds(500)));
+        endpointConfigurator.UseMessageRetry(retry =>
+        {
+            retry.Exponential(Retries, FirstRetryDelay, MaxRetryDelay, TimeSpan.FromMilliseconds(500));
+            if (NotRetried.Count > 0)
+            {
+                retry.Ignore([.. NotRetried]);
+            }
+        });
         if (endpointConfigurator is IRabbitMqReceiveEndpointConfigurator rabbit)
         {
             rabbit.SetQuorumQueue();

@@ -12,4 +12,10 @@ public static class Roles
     public const string DeliveriesOperate = "Deliveries.Operate";
 
     public static readonly IReadOnlyList<string> All = [PackagesSubmit, FeedRead, AuditRead, DisclosuresApprove, PoliciesRead, DeliveriesOperate];
+
+    /// <summary>
+    /// Roles that act across organisations (on other partners' pushes): honoured only for the organisations named in
+    /// <c>Operations:Organisations</c>, whatever an identity provider grants.
+    /// </summary>
+    public static readonly IReadOnlyList<string> Operator = [DeliveriesOperate];
 }

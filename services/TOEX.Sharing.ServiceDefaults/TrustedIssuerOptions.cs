@@ -56,6 +56,13 @@ public sealed class TrustedIssuerOptions
     /// <summary>The claim holding application roles (default <c>roles</c>, as Entra app roles).</summary>
     public string RolesClaim { get; set; } = Authentication.RolesClaim;
 
+    /// <summary>
+    /// The roles this issuer may grant (of <see cref="ServiceDefaults.Roles.All"/>). Required: a role a token of this
+    /// issuer carries outside this list is dropped, so an organisation's own identity provider cannot grant itself
+    /// more than it was trusted with. Operator roles are further kept only for <c>Operations:Organisations</c>.
+    /// </summary>
+    public List<string> Roles { get; set; } = [];
+
     /// <summary>Accepted signature algorithms (default RS256, PS256, ES256). Never <c>none</c> or HMAC.</summary>
     public List<string> Algorithms { get; set; } = [];
 

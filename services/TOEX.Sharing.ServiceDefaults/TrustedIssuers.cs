@@ -69,6 +69,13 @@ public static partial class TrustedIssuers
                 problems.Add($"{at}:RequireHttpsMetadata cannot be false in Production.");
             }
 
+            if (issuer.Roles.Count == 0)
+            {
+                problems.Add($"{at}:Roles must list the roles the issuer may grant (of {string.Join(", ", ServiceDefaults.Roles.All)}); any other is dropped.");
+            }
+            problems.AddRange(issuer.Roles.Where(role => !ServiceDefaults.Roles.All.Contains(role, StringComparer.Ordinal))
+                .Select(role => $"{at}:Roles: '{role}' is not a role of the service (one of {string.Join(", ", ServiceDefaults.Roles.All)})."));
+
             if (issuer.Organisations.Count == 0)
             {
                 problems.Add($"{at}:Organisations must name at least one organisation the issuer may speak for.");

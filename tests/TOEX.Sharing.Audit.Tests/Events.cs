@@ -70,7 +70,8 @@ public static class Events
             LawfulBasis = "DPA2018-Part3:s35(2)(b)",
             StatutoryGateways = ["CA2004:s11"],
             DataCategories = ["personal", "children", "criminal-offence"],
-            SubjectDatesOfBirth = datesOfBirth ?? [],
+            SubjectCount = (datesOfBirth ?? []).Count,
+            MinorUntil = PackageFacts.MinorUntilOf(datesOfBirth ?? []),
             Recipients = recipients,
         },
     };

@@ -75,6 +75,30 @@ public abstract class EvidenceBundleTamperTests(StoreKind store) : IDisposable
         Assert.Contains("Verified 3 entries", part.Output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Exports_only_the_entries_the_filters_select_and_they_verify()
+    {
+        await SeedAsync();
+        var chosen = (await _factory.LedgerAsync())[2].PackageId;
+        // A search (a consultation entry, index 6) between two submissions: a selection of submissions skips it.
+        await _factory.ClientFor("rocu-wm", "Audit.Read").GetStringAsync("/api/v1/audit/entries?type=decision");
+        await LedgerTreeGrowthTests.DeliverSubmissionsAsync(_factory, 1);
+
+        var package = await ExportAsync(_factory, $"?package={chosen}");
+        var submissions = await ExportAsync(_factory, "?type=submission");
+
+        var one = JsonNode.Parse(await File.ReadAllTextAsync(package))!;
+        Assert.Equal([2L], one["entries"]!.AsArray().Select(e => (long)e!["index"]!));
+        Assert.Equal(chosen.ToString(), (string?)one["selection"]!["package"]);
+        var seven = JsonNode.Parse(await File.ReadAllTextAsync(submissions))!;
+        Assert.Equal([0L, 1, 2, 3, 4, 5, 7], seven["entries"]!.AsArray().Select(e => (long)e!["index"]!));
+        var verifiedOne = await VerifyAsync(package);
+        var verifiedSeven = await VerifyAsync(submissions);
+        Assert.True(verifiedOne.ExitCode == 0, verifiedOne.ToString());
+        Assert.True(verifiedSeven.ExitCode == 0, verifiedSeven.ToString());
+        Assert.Contains("Verified 7 entries", verifiedSeven.Output, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(Edit, "entry at index 2:")]
     [InlineData(Delete, "entry at index 3:")]
@@ -134,8 +158,9 @@ public abstract class EvidenceBundleTamperTests(StoreKind store) : IDisposable
         var alone = await Toex.RunAsync("audit", "verify", "--bundle", path);
         var published = await VerifyAsync(path);
 
-        Assert.True(alone.ExitCode == 0, alone.ToString());
-        Assert.Contains("Warning", alone.Error, StringComparison.Ordinal);
+        // A bundle carrying only its own (the forger's) keys is self-consistent, and that proves nothing: exit 1.
+        Assert.True(alone.ExitCode == 1, alone.ToString());
+        Assert.Contains("NOT PROVEN", alone.Error, StringComparison.Ordinal);
         AssertFailsAt(published, "tree head (size 6): signed by key");
     }
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -211,6 +212,51 @@ public abstract class LedgerConsumerTests(StoreKind store) : IDisposable
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         Assert.True(await _factory.Harness.Published.Any<AuditRecorded>(m => m.Context.Message.MessageId == messageId, timeout.Token));
         Assert.Equal(2, _factory.Harness.Published.Select<AuditRecorded>(m => m.Context.Message.MessageId == messageId).Count());
+    }
+
+    [Fact]
+    public async Task An_event_of_another_type_under_a_recorded_message_id_is_recorded_too_not_taken_for_it()
+    {
+        var packageId = NewId.NextGuid();
+        var messageId = NewId.NextGuid();
+        var delivered = new WebhookDelivered
+        {
+            WebhookId = NewId.NextGuid(), PackageId = packageId, Recipient = "bcc-childrens", Kind = "package", Attempt = 1, StatusCode = 200, At = Events.At,
+        };
+        var acknowledged = new PackageAcknowledged
+        {
+            PackageId = packageId, Recipient = "bcc-childrens", Kind = "package", AcknowledgedBy = "bcc-childrens/caseworker", Channel = "feed", At = Events.At,
+        };
+
+        // Keyed by publisher, type and id: the acknowledgement cannot pre-empt the delivery's key, nor be skipped as it.
+        await DeliverAsync(acknowledged, messageId);
+        await DeliverAsync(delivered, messageId, delivery: "2");
+
+        var entries = await _factory.LedgerAsync();
+        Assert.Equal(["acknowledgement", "webhook-delivered"], entries.Select(e => e.Type));
+        Assert.Equal([$"gateway/PackageAcknowledged/{messageId:N}", $"gateway/WebhookDelivered/{messageId:N}"], entries.Select(e => e.EventKey));
+    }
+
+    [Fact]
+    public async Task A_second_event_under_a_recorded_key_with_other_content_is_refused_and_never_confirmed()
+    {
+        var released = Events.Released(NewId.NextGuid());
+        var messageId = NewId.NextGuid();
+        await DeliverAsync(released, messageId, delivery: "1");
+        var consumptions = _factory.Services.GetRequiredService<Consumptions>();
+        var faulted = consumptions.WaitFaultAsync(messageId, "2", TimeSpan.FromSeconds(30));
+
+        await _factory.Harness.Bus.Publish(released with { Recipient = "wmp", Agreement = "DSA-POLICE-001" }, context =>
+        {
+            context.MessageId = messageId;
+            context.Headers.Set(Consumptions.DeliveryHeader, "2");
+        });
+
+        Assert.IsType<TOEX.Sharing.Audit.Ledger.LedgerConflictException>(await faulted);
+        var entry = Assert.Single(await _factory.LedgerAsync());
+        Assert.Equal("bcc-childrens", entry.Partner);
+        // Confirmed once, for the event recorded; never for the one refused.
+        Assert.Single(_factory.Harness.Published.Select<AuditRecorded>(m => m.Context.Message.MessageId == messageId));
     }
 
     [Fact]

@@ -38,6 +38,18 @@ public abstract class LedgerProofsApiTests(AuditApiFixture fixture)
     }
 
     [Fact]
+    public async Task Proves_inclusion_to_another_organisation_only_of_the_entries_it_may_read()
+    {
+        // bcc-childrens received nothing (the fixture's release was never delivered); wmp originated package B (indexes 4-6).
+        var bcc = fixture.Factory.ClientFor("bcc-childrens", "Audit.Read");
+        var wmp = fixture.Factory.ClientFor("wmp", "Audit.Read");
+
+        Assert.Equal(HttpStatusCode.NotFound, (await bcc.GetAsync("/api/v1/audit/proofs/inclusion?index=3&treeSize=7")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await wmp.GetAsync("/api/v1/audit/proofs/inclusion?index=0&treeSize=7")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await wmp.GetAsync("/api/v1/audit/proofs/inclusion?index=4&treeSize=7")).StatusCode);
+    }
+
+    [Fact]
     public async Task Proves_every_entry_included_in_the_signed_head()
     {
         var head = await TreeHeadAsync(fixture.Factory);

@@ -44,6 +44,19 @@ public abstract class ReferralsApiTests(StoreKind store) : IDisposable
     }
 
     [Fact]
+    public async Task Every_referral_is_kept_when_its_decision_is_appended_in_a_group_with_others()
+    {
+        // Decisions consumed at once are appended by one writer in one transaction (group commit): each referral
+        // (saved with its decision's entries) and each submission's subject indexes must be in that transaction too.
+        var referred = await Task.WhenAll(Enumerable.Range(0, 16).Select(i => ReferredAsync(i + 1)));
+
+        var listed = await _factory.ClientFor("rocu-wm", "Disclosures.Approve").GetFromJsonAsync<JsonObject>("/api/v1/referrals");
+
+        Assert.Equal(referred.Select(r => r.ReferralId.ToString()).Order(),
+            listed!["items"]!.AsArray().Select(i => (string)i!["id"]!).Order());
+    }
+
+    [Fact]
     public async Task Lists_referrals_oldest_first_to_the_originators_officers_with_their_reasons()
     {
         // Referred in the opposite order to their ids' chance ordering: the list follows the referral time.
@@ -75,6 +88,15 @@ public abstract class ReferralsApiTests(StoreKind store) : IDisposable
             && m.Context.Message.PackageId == packageId && m.Context.Message.Decision == "approved"
             && m.Context.Message.DecidedBy == "rocu-wm/ig-officer-1" && m.Context.Message.Justification == "Child at immediate risk.", timeout.Token));
         Assert.Empty((await Officer().GetFromJsonAsync<JsonObject>("/api/v1/referrals"))!["items"]!.AsArray());
+
+        // What the gateway acts on: the decision signed with the audit service's keys, naming the officer as a person.
+        var published = _factory.Harness.Published.Select<ReferralDecided>(m => m.Context.Message.ReferralId == referralId).First().Context.Message;
+        var jwks = await File.ReadAllTextAsync(Path.Combine(_factory.Root, "audit.jwks.json"));
+        using var verifier = new ReferralDecisionVerifier(jwks);
+        var signed = verifier.Verify(published.DecisionJws!);
+        Assert.Equal((referralId, packageId, "approved", "rocu-wm/ig-officer-1", "Child at immediate risk."),
+            (signed.ReferralId, signed.PackageId, signed.Decision, signed.DecidedBy, signed.Justification));
+        Assert.Equal($"{DevIssuer.Issuer}|ig-officer-1", signed.DecidedByPerson);
     }
 
     [Fact]
@@ -104,7 +126,10 @@ public abstract class ReferralsApiTests(StoreKind store) : IDisposable
     [Theory]
     [InlineData(null)]
     [InlineData("  ")]
-    public async Task A_decision_needs_a_justification(string? justification)
+    [InlineData("Approved.\nIgnore the line above")]
+    [InlineData("Approved \u202Eevorppa ton")]
+    [InlineData("Approved\u0007")]
+    public async Task A_decision_needs_a_justification_of_plain_text(string? justification)
     {
         var (_, referralId) = await ReferredAsync();
 

@@ -66,6 +66,11 @@ public sealed class RouteMatrixTests : IDisposable
         new("GET /.well-known/jwks.json") { Anonymous = true },
         new("* /health") { Anonymous = true },
         new("* /alive") { Anonymous = true },
+        new("GET /openapi/{documentName}.json")
+        {
+            Anonymous = true,
+            Arrange = () => Task.FromResult(new RouteRequest("rocu-wm", OpenApiDescription.Path)),
+        },
         new("GET /api/v1/audit/entries")
         {
             Role = Roles.AuditRead,
@@ -132,6 +137,16 @@ public sealed class RouteMatrixTests : IDisposable
             Role = Roles.DisclosuresApprove,
             Arrange = async () => new RouteRequest("rocu-wm", $"/api/v1/referrals/{await ReferralAsync()}/approve", Justification),
         },
+        new("GET /api/v1/agreements/")
+        {
+            Role = Roles.PoliciesRead,
+            // bcc-childrens is a party to ISA-BCC-003 only; another organisation's register does not hold it.
+            Arrange = () => Task.FromResult(new RouteRequest("bcc-childrens", "/api/v1/agreements")
+            {
+                Ownership = Ownership.Listing,
+                ShowsNothingOfOwner = async response => !(await response.Content.ReadAsStringAsync()).Contains("ISA-BCC-003", StringComparison.Ordinal),
+            }),
+        },
         new("POST /api/v1/referrals/{id:guid}/reject")
         {
             Role = Roles.DisclosuresApprove,
@@ -158,7 +173,8 @@ public sealed class RouteMatrixTests : IDisposable
     public void Every_route_of_the_audit_service_has_a_rule()
     {
         _ = _factory.Server;
-        RouteMatrix.AssertCovered(_factory.Services, Rules());
+        // The console's pages are cookie-authenticated HTML: ConsolePagesTests covers them (sign-in redirect, other organisations).
+        RouteMatrix.AssertCovered(_factory.Services, [.. Rules(), .. ConsolePagesTests.Pages.Select(page => new RouteRule(page.Route))]);
     }
 
     [Fact]
@@ -170,7 +186,28 @@ public sealed class RouteMatrixTests : IDisposable
     }
 
     [Fact]
-    public async Task An_organisation_reads_the_entries_that_concern_it_and_the_custodian_reads_all()
+    public async Task Every_api_route_of_the_audit_service_refuses_an_unknown_query_parameter_naming_it()
+    {
+        _ = _factory.Server;
+        var failures = new List<string>();
+        foreach (var rule in Rules().Where(r => r.Route.Contains(" /api/", StringComparison.Ordinal)))
+        {
+            var request = await rule.Arrange!();
+            var method = new HttpMethod(rule.Route[..rule.Route.IndexOf(' ', StringComparison.Ordinal)]);
+            var path = request.Path + (request.Path.Contains('?', StringComparison.Ordinal) ? "&" : "?") + "packge=1";
+            using var message = new HttpRequestMessage(method, path) { Content = request.Body?.Invoke() };
+            using var response = await _factory.ClientFor(request.Owner, [.. Roles.All]).SendAsync(message);
+            var problem = await response.Content.ReadFromJsonAsync<JsonObject>();
+            if (response.StatusCode != System.Net.HttpStatusCode.BadRequest || problem?["errors"]?["packge"] is null)
+            {
+                failures.Add($"{rule.Route}: {(int)response.StatusCode} {problem}");
+            }
+        }
+        Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
+    }
+
+    [Fact]
+    public async Task An_organisation_reads_what_it_originated_and_its_own_received_copy_and_the_custodian_reads_all()
     {
         var wmpPackage = await SubmittedByAsync("wmp");
         var nca = NewId.NextGuid();
@@ -185,10 +222,25 @@ public sealed class RouteMatrixTests : IDisposable
 
         // wmp originated its package: its submission and the decision about it (which names no originator).
         Assert.Equal([("submission", wmpPackage.ToString()), ("decision", wmpPackage.ToString())], await Read("wmp"));
-        // bcc-childrens was a recipient of wmp's package (the decision about it), and was named on nothing of nca's.
-        Assert.Equal([("submission", wmpPackage.ToString()), ("decision", wmpPackage.ToString())], await Read("bcc-childrens"));
-        Assert.Equal([("submission", nca.ToString())], await Read("staffs"));
+        // bcc-childrens was permitted wmp's package but has not received it yet: nothing, not even its own decision.
+        Assert.Empty(await Read("bcc-childrens"));
+        // staffs is named as a recipient of nca's package, and received nothing.
+        Assert.Empty(await Read("staffs"));
         Assert.Equal(3, (await Read(AuditFactory.Custodian)).Count);
+
+        // Once bcc-childrens has its copy, it reads the entries of that copy only: never the submission (which names
+        // every recipient) or the decision.
+        var released = Events.Released(wmpPackage) with { Originator = "wmp" };
+        await _factory.DeliverAsync(released);
+        Assert.Empty(await Read("bcc-childrens"));
+        await _factory.DeliverAsync(new WebhookDelivered
+        {
+            WebhookId = NewId.NextGuid(), PackageId = wmpPackage, Recipient = "bcc-childrens", Kind = "package", Attempt = 1, StatusCode = 200,
+            At = Events.At.AddMinutes(3),
+        });
+        Assert.Equal([("release", wmpPackage.ToString()), ("webhook-delivered", wmpPackage.ToString())], await Read("bcc-childrens"));
+        var page = await _factory.ClientFor("bcc-childrens", Roles.AuditRead).GetFromJsonAsync<JsonObject>("/api/v1/audit/entries?type=release");
+        Assert.All(page!["items"]!.AsArray(), i => Assert.Equal(["bcc-childrens"], i!["recipients"]!.AsArray().Select(r => (string)r!)));
 
         // An organisation sees its own searches recorded, never another's.
         var consultations = await _factory.ClientFor("wmp", Roles.AuditRead).GetFromJsonAsync<JsonObject>("/api/v1/audit/entries?type=consultation&limit=1000");

@@ -168,7 +168,7 @@ public abstract class SubjectSearchTests(StoreKind store) : IAsyncLifetime
 
         Assert.Equal("text/csv", response.Content.Headers.ContentType!.MediaType);
         var lines = (await response.Content.ReadAsStringAsync()).Split("\r\n");
-        Assert.Equal("\"index\",\"type\",\"at\",\"actor\",\"justification\",\"recipients\",\"packageId\",\"originator\",\"partner\",\"agreement\",\"outcome\",\"leafHash\"", lines[0]);
+        Assert.Equal("\"index\",\"type\",\"at\",\"actor\",\"justification\",\"recipients\",\"packageId\",\"reference\",\"originator\",\"partner\",\"agreement\",\"outcome\",\"leafHash\"", lines[0]);
         Assert.StartsWith("\"6\",\"decision-rejected\",", lines[1], StringComparison.Ordinal);
         Assert.Contains(",\"'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\"), said \"\"no\"\"\",", lines[1], StringComparison.Ordinal);
         Assert.Equal([""], lines[2..]);

@@ -24,6 +24,25 @@ public sealed partial class PolicyCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Validate_warns_of_agreements_overdue_for_review_or_expiring_within_60_days()
+    {
+        var run = await Toex.RunAsync("policy", "validate", "--at", "2026-05-15");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var warnings = run.Output.Split('\n', StringSplitOptions.TrimEntries).Where(l => l.StartsWith("warning: ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(
+        [
+            "warning: agreement DSA-BF-005: review due on 2026-06-01, in 17 days",
+            "warning: agreement ISA-NHS-004: expires on 2026-06-30, in 46 days",
+            "warning: agreement ISA-NHS-004: review overdue since 2026-03-01 (75 days)",
+        ], warnings);
+        Assert.Contains("3 warning(s) on 2026-05-15", run.Output, StringComparison.Ordinal);
+
+        var usage = await Toex.RunAsync("policy", "validate", "--at", "15/05/2026");
+        Assert.True(usage.ExitCode == 2, usage.ToString());
+    }
+
+    [Fact]
     public async Task Validate_reports_a_broken_copy_as_file_line_message_and_exits_1()
     {
         CopyDirectory(RepoPaths.Policies, _temp);

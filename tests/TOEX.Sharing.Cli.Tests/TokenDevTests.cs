@@ -37,4 +37,40 @@ public sealed class TokenDevTests : IDisposable
         });
         Assert.True(validation.IsValid, validation.Exception?.Message);
     }
+    private Task<ToexRun> TokenAsync(params string[] arguments) =>
+        Toex.RunAsync(["token", "dev", .. arguments], new Dictionary<string, string?> { [DevIssuer.DirectoryVariable] = _issuerDirectory });
+
+    [Fact]
+    public async Task Refuses_a_role_the_services_do_not_know_naming_the_roles_they_do()
+    {
+        var run = await TokenAsync("--org", "rocu-wm", "--roles", "Packages.Sumbit");
+
+        Assert.True(run.ExitCode == 2, run.ToString());
+        Assert.Empty(run.Output);
+        Assert.Contains("'Packages.Sumbit' is not a role", run.Error, StringComparison.Ordinal);
+        Assert.Contains("Packages.Submit, Feed.Read, Audit.Read", run.Error, StringComparison.Ordinal);
+        Assert.Contains("--allow-unknown", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Refuses_an_organisation_the_policy_set_does_not_know_naming_those_it_does()
+    {
+        var run = await TokenAsync("--org", "acme-logistics", "--roles", "Feed.Read");
+
+        Assert.True(run.ExitCode == 2, run.ToString());
+        Assert.Empty(run.Output);
+        Assert.Contains("'acme-logistics' is not an organisation of the policy set", run.Error, StringComparison.Ordinal);
+        Assert.Contains("nca, rocu-wm, safe-haven", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Mints_an_unknown_role_and_organisation_with_allow_unknown()
+    {
+        var run = await TokenAsync("--org", "acme-logistics", "--roles", "Packages.Sumbit", "--subject", "tester", "--allow-unknown");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var payload = JsonNode.Parse(Encoding.UTF8.GetString(Base64UrlEncoder.DecodeBytes(run.Output.Trim().Split('.')[1])))!.AsObject();
+        Assert.Equal(("acme-logistics", "tester"), ((string)payload["org"]!, (string)payload["sub"]!));
+        Assert.Equal(["Packages.Sumbit"], payload["roles"]!.AsArray().Select(r => (string)r!));
+    }
 }

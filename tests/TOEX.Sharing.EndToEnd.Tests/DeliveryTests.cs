@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
+using TOEX.Sharing.Cli.Tests;
 using TOEX.Sharing.Sealing;
 using TOEX.Sharing.Testing;
 
@@ -167,6 +168,15 @@ public sealed class DeliveryTests(PushServices services) : IClassFixture<PushSer
         Assert.Empty(OfType(entries, "webhook-delivered", "staffs"));
         Assert.NotEmpty(OfType(entries, "webhook-attempt-failed", "staffs"));
         Assert.Empty(OfType(entries, "recall-notice", "staffs"));
+
+        // toex audit reconcile counts each recall notice as the release it is (it has its recall-notice entry).
+        var reconciled = await Stack.EventuallyAsync(async () =>
+        {
+            var run = await Toex.RunAsync("audit", "reconcile", "--gateway", Stack.Gateway.ToString(), "--audit", Stack.Audit.ToString(),
+                "--token", Stack.Token("rocu-wm", "ig-officer-1", "Audit.Read"));
+            return run.ExitCode == 0 ? run : null;
+        }, "toex audit reconcile to find every release (recall notices included) in the ledger");
+        Assert.Matches(@"\(([2-9]|\d\d+) recall notices\).* 0 release\(s\) without an entry", reconciled.Output);
     }
 
     [Fact]

@@ -35,6 +35,7 @@ public sealed class LedgerWritersTests(RabbitMqFixture broker, ITestOutputHelper
             ["Audit__Database"] = store.Database,
             ["Audit__ConnectionString"] = store.ConnectionString,
             ["Audit__KeyRingPath"] = Path.Combine(root, "keys", "audit"),
+            ["Audit__PublicJwksPath"] = Path.Combine(root, "audit.jwks.json"),
             ["Audit__BlindIndexKeyPath"] = Path.Combine(root, "keys", "blind-index.key"),
             ["Audit__DecisionJwksPath"] = Path.Combine(root, "policy-decision.jwks.json"),
             ["Audit__Custodians__0"] = "rocu-wm",

@@ -46,11 +46,66 @@ public class RunningServices : IAsyncLifetime
     /// <summary>More gateway settings (environment variables), set before <see cref="InitializeAsync"/>.</summary>
     public Dictionary<string, string?> GatewaySettings { get; } = [];
 
+    /// <summary>More audit service settings (environment variables), set before <see cref="InitializeAsync"/>.</summary>
+    public Dictionary<string, string?> AuditSettings { get; } = [];
+
+    /// <summary>The audit service's port (chosen before start, e.g. for a sign-in redirect address); free port by default.</summary>
+    public int AuditPort { get; init; } = FreePort.Next();
+
+    /// <summary>Web clients and users of the OIDC issuer (the IG console's sign-in), set before <see cref="InitializeAsync"/>.</summary>
+    public List<OidcWebClient> OidcWebClients { get; } = [];
+
+    public List<OidcUser> OidcUsers { get; } = [];
+
+    /// <summary>The gateway's port, chosen before start (e.g. for the console's link to it); free port by default.</summary>
+    public int GatewayPort { get; init; } = FreePort.Next();
+
+    /// <summary>The OIDC issuer's port (its authority is <c>http://127.0.0.1:PORT</c>), chosen before start.</summary>
+    public int OidcPort { get; init; } = FreePort.Next();
+
     private string DevIssuerDirectory => Path.Combine(Root, "dev-issuer");
     private string DecisionJwks => Path.Combine(Root, "policy-decision.jwks.json");
+    private string AuditJwks => Path.Combine(Root, "audit.jwks.json");
 
     /// <summary>Added to every service's environment (telemetry export, for instance).</summary>
     protected virtual IReadOnlyDictionary<string, string?> ExtraEnvironment => new Dictionary<string, string?>();
+
+    /// <summary>
+    /// Where the services keep their signing keys: <c>local</c> (files under <see cref="Root"/>) or <c>pkcs11</c> (every
+    /// signing key and the data-at-rest key in this test run's SoftHSM2 token). <c>TOEX_E2E_KEY_CUSTODY=pkcs11</c> runs
+    /// every end-to-end test with the token; <see cref="Pkcs11Services"/> always does.
+    /// </summary>
+    protected virtual string KeyCustody => Environment.GetEnvironmentVariable("TOEX_E2E_KEY_CUSTODY") is { Length: > 0 } chosen ? chosen : "local";
+
+    /// <summary>The label prefix of this stack's objects in the token (stacks of one run share the token).</summary>
+    public string Pkcs11LabelPrefix { get; } = "e2e-" + Guid.NewGuid().ToString("N")[..10];
+
+    /// <summary>The services' KeyCustody settings for <see cref="KeyCustody"/>.</summary>
+    private Dictionary<string, string?> KeyCustodySettings()
+    {
+        if (KeyCustody != "pkcs11")
+        {
+            return [];
+        }
+        var hsm = SoftHsm.Instance;
+        // The blind-index key, which the gateway and the audit service share, is made once by an operator, never by a service.
+        using (var token = TOEX.Sharing.KeyCustody.Pkcs11.Pkcs11Token.Open(hsm.Library, SoftHsm.TokenLabel, System.Text.Encoding.UTF8.GetBytes(SoftHsm.UserPin)))
+        using (var blindIndex = new TOEX.Sharing.KeyCustody.Pkcs11.Pkcs11KeyCustody(token, TOEX.Sharing.KeyCustody.KeyPurpose.BlindIndex, Pkcs11LabelPrefix, createMissing: false,
+            TimeProvider.System, TimeSpan.FromSeconds(1)))
+        {
+            blindIndex.Rotate();
+        }
+        return new Dictionary<string, string?>(hsm.Environment)
+        {
+            ["KeyCustody__Provider"] = "pkcs11",
+            ["KeyCustody__Pkcs11__Library"] = hsm.Library,
+            ["KeyCustody__Pkcs11__TokenLabel"] = SoftHsm.TokenLabel,
+            ["KeyCustody__Pkcs11__PinFile"] = hsm.PinFile,
+            ["KeyCustody__Pkcs11__LabelPrefix"] = Pkcs11LabelPrefix,
+            // A rotation made in the token is used within a second (the default is 30 s).
+            ["KeyCustody__RefreshInterval"] = "00:00:01",
+        };
+    }
 
     public virtual async Task InitializeAsync()
     {
@@ -68,7 +123,7 @@ public class RunningServices : IAsyncLifetime
             ["rocu-wm-analytics"] = ("rocu-wm", ["Packages.Submit"]),
             ["safe-haven-case-system"] = ("safe-haven", ["Feed.Read"]),
             ["wmp-records"] = ("wmp", ["Feed.Read"]),
-        });
+        }, OidcWebClients, OidcUsers, OidcPort);
 
         var common = new Dictionary<string, string?>
         {
@@ -76,11 +131,14 @@ public class RunningServices : IAsyncLifetime
             ["ASPNETCORE_ENVIRONMENT"] = "Development",
             ["Authentication__DevIssuer__Directory"] = DevIssuerDirectory,
             ["Clock__StartsAt"] = StartsAt,
+            // The ledger's custodian and the broker's operator (both services read both).
+            ["Audit__Custodians__0"] = "rocu-wm",
+            ["Operations__Organisations__0"] = "rocu-wm",
             // The gateway and the audit service share the subjects' blind-index key.
             ["Gateway__BlindIndexKeyPath"] = Path.Combine(Root, "keys", "blind-index.key"),
             ["Audit__BlindIndexKeyPath"] = Path.Combine(Root, "keys", "blind-index.key"),
         };
-        foreach (var (key, value) in ExtraEnvironment)
+        foreach (var (key, value) in ExtraEnvironment.Concat(KeyCustodySettings()))
         {
             common[key] = value;
         }
@@ -88,6 +146,8 @@ public class RunningServices : IAsyncLifetime
         // Each service connects as its own broker user, with only the permissions deploy/rabbitmq/definitions.json gives it.
         var policyDecision = Start("TOEX.Sharing.PolicyDecision", common, new()
         {
+            // Its health endpoints only (probes); a port of its own so parallel stacks do not collide.
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{FreePort.Next()}",
             ["RabbitMq__Url"] = (await _broker.ServiceUriAsync(Vhost, "policy-decision")).ToString(),
             ["PolicyDecision__PoliciesPath"] = RepoPaths.Policies,
             ["PolicyDecision__KeyRingPath"] = Path.Combine(Root, "keys", "policy-decision"),
@@ -95,7 +155,7 @@ public class RunningServices : IAsyncLifetime
         });
         await Ready(policyDecision, () => policyDecision.WaitForOutputAsync("Application started", StartTimeout));
 
-        var auditPort = FreePort.Next();
+        var auditPort = AuditPort;
         Audit = new Uri($"http://127.0.0.1:{auditPort}");
         _common = common;
         _audit = new()
@@ -105,12 +165,17 @@ public class RunningServices : IAsyncLifetime
             ["Audit__Database"] = AuditStore.Database,
             ["Audit__ConnectionString"] = AuditStore.ConnectionString,
             ["Audit__DecisionJwksPath"] = DecisionJwks,
-            ["Audit__Custodians__0"] = "rocu-wm",
+            ["Audit__KeyRingPath"] = Path.Combine(Root, "keys", "audit"),
+            ["Audit__PublicJwksPath"] = AuditJwks,
         };
+        foreach (var (key, value) in AuditSettings)
+        {
+            _audit[key] = value;
+        }
         AuditProcess = Start("TOEX.Sharing.Audit", common, _audit);
         var audit = AuditProcess;
 
-        var gatewayPort = FreePort.Next(p => p != auditPort);
+        var gatewayPort = GatewayPort;
         Gateway = new Uri($"http://127.0.0.1:{gatewayPort}");
         var gateway = new Dictionary<string, string?>(Oidc.TrustedAs("oidc-test", 0, "rocu-wm", "safe-haven"))
         {
@@ -120,6 +185,7 @@ public class RunningServices : IAsyncLifetime
             ["Gateway__KeyRingPath"] = Path.Combine(Root, "keys", "broker"),
             ["Gateway__PartnerKeysPath"] = partnerKeys,
             ["Gateway__DecisionJwksPath"] = DecisionJwks,
+            ["Gateway__AuditJwksPath"] = AuditJwks,
             ["Gateway__PoliciesPath"] = RepoPaths.Policies,
             ["Gateway__Webhooks__KeyPath"] = Path.Combine(Root, "keys", "webhook"),
         };

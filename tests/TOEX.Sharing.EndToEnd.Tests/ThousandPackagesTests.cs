@@ -123,7 +123,7 @@ public sealed class ThousandPackagesTests(RunningServices stack, ITestOutputHelp
             "--token", stack.Token("rocu-wm", "ig-officer-1", "Audit.Read") };
         var reconciled = await Toex.RunAsync(reconcile);
         Assert.True(reconciled.ExitCode == 0, reconciled.ToString());
-        Assert.Contains($"{Packages} release(s) at the gateway, {Packages} release entries in the ledger, 0 release(s) without an entry",
+        Assert.Contains($"{Packages} release(s) at the gateway (0 recall notices), {Packages} release and recall-notice entries in the ledger, 0 release(s) without an entry",
             reconciled.Output, StringComparison.Ordinal);
         output.WriteLine($"tree {before.TreeSize} → {restarted.TreeSize} consistent; verified and reconciled at {clock.Elapsed.TotalSeconds:0.0} s");
 

@@ -120,7 +120,8 @@ public abstract class AcknowledgementAndRecallTests(StoreKind store)
         Assert.Equal("recalled", (string)status["status"]!);
         Assert.Equal("The intelligence was wrong: the child is safe.", (string)status["recall"]!["reason"]!);
         Assert.NotNull(status["recipients"]![0]!["recall"]!["acknowledgedAt"]);
-        Assert.Equal(["package", "recall"], (await FeedAsync(push, "bcc-childrens")).Select(i => (string)i!["kind"]!));
+        // Once the recipient has its recall notice, the recalled copy is no longer served from its feed.
+        Assert.Equal(["recall"], (await FeedAsync(push, "bcc-childrens")).Select(i => (string)i!["kind"]!));
         var recalled = Assert.Single(await push.EventsAsync<PackageRecalled>());
         Assert.Equal(["bcc-childrens"], recalled.Notified);
         Assert.Contains(await push.EventsAsync<PackageReleased>(), r => r.Kind == "recall" && r.Recipient == "bcc-childrens");
@@ -189,7 +190,7 @@ public abstract class AcknowledgementAndRecallTests(StoreKind store)
         {
             var notice = await push.Receiver.WaitForRequestAsync(2);
             Assert.Equal("package.recalled", (string)JsonNode.Parse(notice.Body)!["type"]!);
-            Assert.Equal(["package", "recall"], feed.Select(i => (string)i!["kind"]!));
+            Assert.Equal(["recall"], feed.Select(i => (string)i!["kind"]!));
         }
         else
         {
@@ -198,6 +199,39 @@ public abstract class AcknowledgementAndRecallTests(StoreKind store)
             Assert.Equal(1, push.Receiver.Count);
             Assert.Empty(await push.EventsAsync<WebhookDelivered>());
         }
+    }
+
+    [Fact]
+    public async Task A_recall_of_a_push_whose_gateway_died_mid_attempt_is_settled_and_the_package_is_never_pushed_after_it()
+    {
+        var port = FreePort.Next();
+        await using var push = await PushFixture.StartAsync(store, registerReceiver: false);
+        push.Gateway.RegisterWebhook("bcc-childrens", new Uri($"http://127.0.0.1:{port}/hooks"));
+        var id = await push.ReleaseExampleAsync();
+        await push.RecipientWhenAsync(id, r => PushFixture.Attempts(r) == 1, "the first attempt to fail (the partner is down)");
+        // Another gateway claims the retry and dies in the middle of its attempt: the push is left under way.
+        await using (var scope = push.Gateway.Services.CreateAsyncScope())
+        {
+            var lease = push.Clock.GetUtcNow().AddMinutes(1).ToUnixTimeMilliseconds();
+            await scope.ServiceProvider.GetRequiredService<GatewayDb>().Webhooks.Where(w => w.PackageId == id && w.Recipient == "bcc-childrens")
+                .ExecuteUpdateAsync(w => w.SetProperty(x => x.State, "sending").SetProperty(x => x.LeaseUntilUnixMs, lease));
+        }
+
+        var recall = await RecallAsync(push, id);
+        var accepted = (await recall.Content.ReadFromJsonAsync<JsonObject>())!;
+        await using var partnerBack = await WebhookReceiver.StartAsync(port);
+        push.Advance(TimeSpan.FromMinutes(2));
+        var settled = await push.RecipientWhenAsync(id, r => (string?)r["recall"]?["action"] != "pending", "the recall to be settled");
+        var notice = await partnerBack.WaitForRequestAsync(1);
+        push.Advance(TimeSpan.FromHours(25));
+
+        Assert.Equal(["bcc-childrens"], accepted["pending"]!.AsArray().Select(n => (string)n!));
+        // Whether the dead gateway's attempt reached the partner is unknown: it is sent the recall notice, never the package again.
+        Assert.Equal("notified", (string)settled["recall"]!["action"]!);
+        Assert.Equal("cancelled", PushFixture.PushState(settled));
+        Assert.Equal("package.recalled", (string)JsonNode.Parse(notice.Body)!["type"]!);
+        Assert.DoesNotContain(partnerBack.Requests, r => (string)JsonNode.Parse(r.Body)!["type"]! == "package.released");
+        Assert.Equal(["recall"], (await FeedAsync(push, "bcc-childrens")).Select(i => (string)i!["kind"]!));
     }
 
     [Fact]
@@ -226,11 +260,14 @@ public abstract class AcknowledgementAndRecallTests(StoreKind store)
         var id = await push.ReleaseExampleAsync();
 
         var noReason = await RecallAsync(push, id, new JsonObject());
+        var controlCharacters = await RecallAsync(push, id, Reason("Wrong\r\nX-Injected: yes"));
         var other = await RecallAsync(push, id, organisation: "wmp");
         var feedOnly = await push.Gateway.ClientFor("rocu-wm", "Feed.Read").PostAsync($"/api/v1/packages/{id}/recall", Packages.Json(Reason()));
 
         Assert.Equal(HttpStatusCode.BadRequest, noReason.StatusCode);
         Assert.Contains("reason", (await noReason.Content.ReadFromJsonAsync<JsonObject>())!["errors"]!.AsObject().Select(e => e.Key));
+        Assert.Equal(HttpStatusCode.BadRequest, controlCharacters.StatusCode);
+        Assert.Contains("reason", (await controlCharacters.Content.ReadFromJsonAsync<JsonObject>())!["errors"]!.AsObject().Select(e => e.Key));
         Assert.Equal(HttpStatusCode.NotFound, other.StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, feedOnly.StatusCode);
         Assert.Empty(await push.EventsAsync<PackageRecalled>());

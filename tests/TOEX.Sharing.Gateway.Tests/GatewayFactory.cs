@@ -33,6 +33,16 @@ public sealed class GatewayFactory(string? rabbitMqUrl = null, TimeSpan? publish
     public string DecisionKeyRingDirectory => Path.Combine(Root, "policy-decision");
     public string DecisionJwksPath => Path.Combine(Root, "policy-decision.jwks.json");
     public string BlindIndexKeyPath => Path.Combine(Root, "blind-index.key");
+    public string AuditJwksPath => Path.Combine(Root, "audit.jwks.json");
+
+    /// <summary>The ledger's custodian in these tests (<c>Audit:Custodians</c>): lists every release.</summary>
+    public const string Custodian = "rocu-wm";
+
+    /// <summary>The broker's operator organisation in these tests (<c>Operations:Organisations</c>): keeps <c>Deliveries.Operate</c>.</summary>
+    public const string Operator = "toex-operations";
+
+    /// <summary>The hosting environment (set before the first client is created).</summary>
+    public string Environment { get; set; } = "Development";
 
     /// <summary>The service's clock, when a test moves it (set before the first client is created).</summary>
     public TimeProvider? Time { get; set; }
@@ -42,11 +52,12 @@ public sealed class GatewayFactory(string? rabbitMqUrl = null, TimeSpan? publish
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        builder.UseEnvironment("Development");
+        builder.UseEnvironment(Environment);
         builder.UseSetting("Authentication:DevIssuer:Directory", DevIssuerDirectory);
         builder.UseSetting("Gateway:KeyRingPath", Path.Combine(Root, "broker"));
         builder.UseSetting("Gateway:PartnerKeysPath", PartnerKeysDirectory);
         builder.UseSetting("Gateway:DecisionJwksPath", DecisionJwksPath);
+        builder.UseSetting("Gateway:AuditJwksPath", AuditJwksPath);
         builder.UseSetting("Gateway:Database", Store.Database);
         builder.UseSetting("Gateway:ConnectionString", Store.ConnectionString);
         builder.UseSetting("Gateway:PoliciesPath", RepoPaths.Policies);
@@ -54,6 +65,8 @@ public sealed class GatewayFactory(string? rabbitMqUrl = null, TimeSpan? publish
         builder.UseSetting("Gateway:PublishTimeout", (publishTimeout ?? TimeSpan.FromSeconds(10)).ToString());
         builder.UseSetting("RabbitMq:Url", rabbitMqUrl ?? "amqp://unused:unused@127.0.0.1:1/");
         builder.UseSetting("Gateway:BlindIndexKeyPath", BlindIndexKeyPath);
+        builder.UseSetting("Audit:Custodians:0", Custodian);
+        builder.UseSetting("Operations:Organisations:0", Operator);
         foreach (var (key, value) in Settings)
         {
             builder.UseSetting(key, value);
@@ -115,6 +128,17 @@ public sealed class GatewayFactory(string? rabbitMqUrl = null, TimeSpan? publish
         File.WriteAllText(DecisionJwksPath, keys.PublicJwks());
         return keys;
     }
+
+    /// <summary>A key ring standing in for the audit service's, whose public JWKS the gateway trusts for referral decisions.</summary>
+    public LocalKeyRing TrustAuditKeys()
+    {
+        var keys = LocalKeyRing.OpenOrCreate(Path.Combine(Root, "audit-keys"), TimeProvider.System);
+        File.WriteAllText(AuditJwksPath, keys.PublicJwks());
+        return keys;
+    }
+
+    /// <summary>The person a development-issuer token for <paramref name="subject"/> stands for.</summary>
+    public static string PersonOf(string subject) => $"{DevIssuer.Issuer}|{subject}";
 
     /// <summary>Submits as <paramref name="subject"/> of rocu-wm; returns the id and the facts the gateway published.</summary>
     public async Task<(Guid Id, PackageSubmitted Submitted)> SubmitAsync(JsonObject package, string subject = "rocu-wm-tester")

@@ -42,6 +42,29 @@ public sealed class LimitsTests : IDisposable
     }
 
     [Fact]
+    public async Task An_organisation_cannot_multiply_its_rate_by_using_many_callers()
+    {
+        using var factory = new GatewayFactory();
+        factory.Settings["Limits:PermitsPerWindow"] = "3";
+        factory.Settings["Limits:PermitsPerWindowPerOrganisation"] = "5";
+        factory.Settings["Limits:Window"] = "00:10:00";
+        var statuses = new List<HttpStatusCode>();
+        for (var caller = 0; caller < 4; caller++)
+        {
+            var client = factory.ClientAs("bcc-childrens", $"system-{caller}", "Feed.Read");
+            for (var i = 0; i < 2; i++)
+            {
+                statuses.Add((await client.GetAsync("/api/v1/feed")).StatusCode);
+            }
+        }
+
+        // Each caller stayed under its own 3, but the organisation had 5 between them all.
+        Assert.Equal(5, statuses.Count(s => s == HttpStatusCode.OK));
+        Assert.Equal(3, statuses.Count(s => s == HttpStatusCode.TooManyRequests));
+        Assert.Equal(HttpStatusCode.OK, (await factory.ClientFor("safe-haven", "Feed.Read").GetAsync("/api/v1/feed")).StatusCode);
+    }
+
+    [Fact]
     public async Task A_request_that_outlasts_the_timeout_is_abandoned_with_503()
     {
         // On Kestrel, from a raw socket: a client that sends its headers and a few bytes of body, then nothing.

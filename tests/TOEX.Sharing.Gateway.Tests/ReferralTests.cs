@@ -17,11 +17,13 @@ public abstract class ReferralTests(StoreKind store) : IAsyncLifetime
     private static readonly DateTimeOffset At = GatewayFactory.At;
     private readonly GatewayFactory _factory = new(store: store);
     private LocalKeyRing _decisionKeys = null!;
+    private LocalKeyRing _auditKeys = null!;
     private string _bccKey = null!;
 
     public Task InitializeAsync()
     {
         _decisionKeys = _factory.TrustDecisionKeys();
+        _auditKeys = _factory.TrustAuditKeys();
         _bccKey = _factory.RegisterPartnerKey("bcc-childrens");
         return Task.CompletedTask;
     }
@@ -29,23 +31,42 @@ public abstract class ReferralTests(StoreKind store) : IAsyncLifetime
     public Task DisposeAsync()
     {
         _decisionKeys.Dispose();
+        _auditKeys.Dispose();
         _factory.Dispose();
         return Task.CompletedTask;
     }
 
-    private static ReferralDecided Decision(Guid packageId, Guid referralId, string decision, string officer = "rocu-wm/ig-officer-1",
-        string justification = "Child at immediate risk; the council must act today.") => new()
+    /// <summary>An IG officer's decision as the audit service publishes it: signed with its keys (or, with <paramref name="signer"/>, another's).</summary>
+    private ReferralDecided Decision(Guid packageId, Guid referralId, string decision, string officer = "rocu-wm/ig-officer-1",
+        string justification = "Child at immediate risk; the council must act today.", string? person = null, LocalKeyRing? signer = null)
     {
-        ReferralId = referralId,
-        PackageId = packageId,
-        Originator = "rocu-wm",
-        Recipient = "bcc-childrens",
-        Agreement = "ISA-BCC-003",
-        Decision = decision,
-        DecidedBy = officer,
-        Justification = justification,
-        DecidedAt = At.AddHours(1),
-    };
+        var signed = new SignedReferralDecision
+        {
+            ReferralId = referralId,
+            PackageId = packageId,
+            Originator = "rocu-wm",
+            Recipient = "bcc-childrens",
+            Agreement = "ISA-BCC-003",
+            Decision = decision,
+            DecidedBy = officer,
+            DecidedByPerson = person ?? GatewayFactory.PersonOf(officer[(officer.IndexOf('/', StringComparison.Ordinal) + 1)..]),
+            Justification = justification,
+            DecidedAt = At.AddHours(1),
+        };
+        return new()
+        {
+            ReferralId = referralId,
+            PackageId = packageId,
+            Originator = "rocu-wm",
+            Recipient = "bcc-childrens",
+            Agreement = "ISA-BCC-003",
+            Decision = decision,
+            DecidedBy = officer,
+            Justification = justification,
+            DecidedAt = At.AddHours(1),
+            DecisionJws = new ReferralDecisionSigner((signer ?? _auditKeys).Current).Sign(signed),
+        };
+    }
 
     /// <summary>Submits the special-category sample (a refer for bcc-childrens) as analyst-7 and delivers its decision.</summary>
     private async Task<(Guid PackageId, Guid ReferralId)> ReferredAsync()
@@ -138,6 +159,35 @@ public abstract class ReferralTests(StoreKind store) : IAsyncLifetime
 
         Assert.Empty(await BccFeedAsync());
         Assert.Null((await RecipientAsync(packageId))["referral"]!["decision"]);
+    }
+
+    [Fact]
+    public async Task Refuses_an_approval_by_the_submitter_as_a_person_whatever_subject_the_token_carried()
+    {
+        var (packageId, referralId) = await ReferredAsync();
+
+        // Entra gives one person a different 'sub' in each application: the person (tenant and object id) is what counts.
+        await _factory.DeliverAsync(Decision(packageId, referralId, "approved", officer: "rocu-wm/other-app-subject", person: GatewayFactory.PersonOf("analyst-7")));
+
+        Assert.Empty(await BccFeedAsync());
+        Assert.Null((await RecipientAsync(packageId))["referral"]!["decision"]);
+    }
+
+    [Fact]
+    public async Task An_unsigned_or_forged_referral_decision_releases_nothing()
+    {
+        var (packageId, referralId) = await ReferredAsync();
+        using var forger = LocalKeyRing.OpenOrCreate(Path.Combine(_factory.Root, "forger"), TimeProvider.System);
+
+        await _factory.DeliverAsync(Decision(packageId, referralId, "approved") with { DecisionJws = null });
+        await _factory.DeliverAsync(Decision(packageId, referralId, "approved", signer: forger));
+        // A genuine rejection's signature under an approval's plain fields: the signed decision is the one acted on.
+        await _factory.DeliverAsync(Decision(packageId, referralId, "rejected") with { Decision = "approved" });
+
+        Assert.Empty(await BccFeedAsync());
+        var recipient = await RecipientAsync(packageId);
+        Assert.Equal("rejected", (string)recipient["referral"]!["decision"]!);
+        Assert.Equal("withheld", (string)recipient["delivery"]!["state"]!);
     }
 
     [Fact]

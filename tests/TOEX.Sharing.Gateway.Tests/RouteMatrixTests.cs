@@ -59,6 +59,11 @@ public sealed class RouteMatrixTests : IAsyncLifetime
         new("GET /.well-known/webhook-jwks.json") { Anonymous = true },
         new("* /health") { Anonymous = true },
         new("* /alive") { Anonymous = true },
+        new("GET /openapi/{documentName}.json")
+        {
+            Anonymous = true,
+            Arrange = () => Task.FromResult(new RouteRequest("rocu-wm", OpenApiDescription.Path)),
+        },
         new("POST /api/v1/packages")
         {
             Role = Roles.PackagesSubmit,
@@ -66,7 +71,7 @@ public sealed class RouteMatrixTests : IAsyncLifetime
         },
         new("GET /api/v1/packages/{id:guid}")
         {
-            Role = null,
+            Role = Roles.PackagesSubmit,
             Arrange = async () => new RouteRequest("rocu-wm", $"/api/v1/packages/{(await _factory.SubmitAsync(NewPackage())).Id}"),
         },
         new("POST /api/v1/simulations")
@@ -90,7 +95,7 @@ public sealed class RouteMatrixTests : IAsyncLifetime
         new("GET /api/v1/releases/")
         {
             Role = Roles.AuditRead,
-            Arrange = () => Task.FromResult(new RouteRequest("rocu-wm", "/api/v1/releases") { Ownership = Ownership.None }),
+            Arrange = () => Task.FromResult(new RouteRequest(GatewayFactory.Custodian, "/api/v1/releases") { Ownership = Ownership.ForbiddenToOthers }),
         },
         new("POST /api/v1/feed/{packageId:guid}/ack")
         {
@@ -103,18 +108,19 @@ public sealed class RouteMatrixTests : IAsyncLifetime
             Arrange = async () => new RouteRequest("rocu-wm", $"/api/v1/packages/{await ReleasedToBccAsync()}/recall",
                 () => Packages.Json(new JsonObject { ["reason"] = "The intelligence was wrong." })),
         },
-        // The broker's operators see and retry every partner's pushes: the role is the whole check.
+        // The broker's operators see and retry every partner's pushes: the role is the whole check, and only an operator
+        // organisation keeps it (the matrix's other organisation, given every role, is refused: 403).
         new("GET /api/v1/deliveries")
         {
             Role = Roles.DeliveriesOperate,
-            Arrange = () => Task.FromResult(new RouteRequest("toex-operations", "/api/v1/deliveries") { Ownership = Ownership.None }),
+            Arrange = () => Task.FromResult(new RouteRequest(GatewayFactory.Operator, "/api/v1/deliveries") { Ownership = Ownership.ForbiddenToOthers }),
         },
         new("POST /api/v1/packages/{id:guid}/deliveries/{partner}/retry")
         {
             Role = Roles.DeliveriesOperate,
-            Arrange = async () => new RouteRequest("toex-operations", $"/api/v1/packages/{await ReleasedToBccAsync()}/deliveries/bcc-childrens/retry")
+            Arrange = async () => new RouteRequest(GatewayFactory.Operator, $"/api/v1/packages/{await ReleasedToBccAsync()}/deliveries/bcc-childrens/retry")
             {
-                Ownership = Ownership.None,
+                Ownership = Ownership.ForbiddenToOthers,
             },
         },
     ];

@@ -65,6 +65,13 @@ public abstract class SubmitTests(StoreKind store) : IDisposable
         Assert.DoesNotContain("Jane Example", wire, StringComparison.Ordinal);
         Assert.DoesNotContain("10/123456X", wire, StringComparison.Ordinal);
         Assert.DoesNotContain("Provenance", wire, StringComparison.Ordinal);
+        // No date of birth on the bus: only the date from which the youngest subject (born 2010-03-14) is an adult.
+        Assert.DoesNotContain("2010-03-14", wire, StringComparison.Ordinal);
+        Assert.DoesNotContain("1992-07-01", wire, StringComparison.Ordinal);
+        Assert.DoesNotContain("dateOfBirth", wire, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("datesOfBirth", wire, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(new DateOnly(2028, 3, 14), published.Facts.MinorUntil);
+        Assert.Equal(2, published.Facts.SubjectCount);
     }
 
     [Fact]

@@ -27,7 +27,9 @@ public sealed class TrustedIssuersFixture : IAsyncLifetime
         Trusted = await TestIssuer.StartAsync();
         Other = await TestIssuer.StartAsync();
         Attacker = await TestIssuer.StartAsync();
+        // test-idp is trusted for every role, Deliveries.Operate included: it speaks for partners, not for the operators.
         Trust(0, "test-idp", Trusted, "safe-haven", "bcc-childrens");
+        GrantRoles(0, [.. Roles.All]);
         Trust(1, "other-idp", Other, "wmp");
         // Typed plain JWT, as Entra ID types access tokens and ID tokens alike.
         Trust(3, "jwt-typed-idp", JwtTyped = await TestIssuer.StartAsync(), "staffs");
@@ -38,6 +40,28 @@ public sealed class TrustedIssuersFixture : IAsyncLifetime
         Gateway.Settings["Authentication:Issuers:2:ClientId"] = "7d1e2f3a-4b5c-4d6e-8f7a-9b0c1d2e3f4a";
         Gateway.Settings["Authentication:Issuers:2:Organisations:0"] = "wmp";
         Gateway.Settings["Authentication:Issuers:2:Clients:0c9d8e7f-6a5b-4c3d-2e1f-0a9b8c7d6e5f"] = "wmp";
+        GrantRoles(2, [Roles.FeedRead, Roles.PackagesSubmit]);
+        // mapped-idp names roles in its own claim: whatever a token says in 'roles' is not taken.
+        Trust(4, "mapped-idp", Mapped = await TestIssuer.StartAsync(), "nca");
+        Gateway.Settings["Authentication:Issuers:4:RolesClaim"] = "app_roles";
+        // ops-idp speaks for the broker's operators (Operations:Organisations, set by the factory).
+        Trust(5, "ops-idp", Operations = await TestIssuer.StartAsync(), GatewayFactory.Operator);
+        GrantRoles(5, [Roles.DeliveriesOperate]);
+    }
+
+    public TestIssuer Mapped { get; private set; } = null!;
+    public TestIssuer Operations { get; private set; } = null!;
+
+    private void GrantRoles(int index, string[] roles)
+    {
+        for (var i = 0; i < 8; i++)
+        {
+            Gateway.Settings.Remove($"Authentication:Issuers:{index}:Roles:{i}");
+        }
+        for (var i = 0; i < roles.Length; i++)
+        {
+            Gateway.Settings[$"Authentication:Issuers:{index}:Roles:{i}"] = roles[i];
+        }
     }
 
     private void Trust(int index, string name, TestIssuer issuer, params string[] organisations)
@@ -51,6 +75,8 @@ public sealed class TrustedIssuersFixture : IAsyncLifetime
         {
             Gateway.Settings[at + $"Organisations:{i}"] = organisations[i];
         }
+        // What a partner's own identity provider is trusted to grant.
+        GrantRoles(index, [Roles.FeedRead, Roles.PackagesSubmit, Roles.AuditRead]);
     }
 
     public async Task DisposeAsync()
@@ -60,6 +86,8 @@ public sealed class TrustedIssuersFixture : IAsyncLifetime
         await Other.DisposeAsync();
         await Attacker.DisposeAsync();
         await JwtTyped.DisposeAsync();
+        await Mapped.DisposeAsync();
+        await Operations.DisposeAsync();
     }
 }
 
@@ -248,6 +276,44 @@ public sealed class TokenAttackTests(TrustedIssuersFixture fixture) : IClassFixt
         Assert.True(options.RequireHttpsMetadata);
     }
 
+    private async Task<HttpStatusCode> Get(string token, string route)
+    {
+        using var client = fixture.Gateway.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return (await client.GetAsync(route)).StatusCode;
+    }
+
+    [Fact]
+    public async Task A_role_the_issuer_may_not_grant_is_dropped()
+    {
+        // other-idp may grant Feed.Read, Packages.Submit and Audit.Read to wmp: not Disclosures.Approve nor Policies.Read.
+        var token = fixture.Other.Token(TrustedIssuersFixture.Audience, "wmp", [.. Roles.All]);
+
+        Assert.Equal(HttpStatusCode.OK, await Get(token, Route));
+        Assert.Equal(HttpStatusCode.Forbidden, await Get(token, "/api/v1/deliveries"));
+    }
+
+    [Fact]
+    public async Task An_operator_role_is_honoured_only_for_an_operator_organisation()
+    {
+        // A partner whose identity provider grants it every role, Deliveries.Operate included, and is trusted to.
+        var partner = Trusted.Token(TrustedIssuersFixture.Audience, "safe-haven", [.. Roles.All]);
+        var operatorToken = fixture.Operations.Token(TrustedIssuersFixture.Audience, GatewayFactory.Operator, [Roles.DeliveriesOperate]);
+
+        Assert.Equal(HttpStatusCode.Forbidden, await Get(partner, "/api/v1/deliveries"));
+        Assert.Equal(HttpStatusCode.OK, await Get(operatorToken, "/api/v1/deliveries"));
+    }
+
+    [Fact]
+    public async Task Where_an_issuer_maps_roles_from_its_own_claim_the_tokens_roles_claim_is_ignored()
+    {
+        var onlyRoles = fixture.Mapped.Token(TrustedIssuersFixture.Audience, "nca", [Roles.FeedRead]);
+        var mapped = fixture.Mapped.Token(TrustedIssuersFixture.Audience, "nca", [], payload: p => p["app_roles"] = new JsonArray("Feed.Read"));
+
+        Assert.Equal(HttpStatusCode.Forbidden, await Get(onlyRoles, Route));
+        Assert.Equal(HttpStatusCode.OK, await Get(mapped, Route));
+    }
+
     [Fact]
     public void Start_up_refuses_issuers_that_would_weaken_the_checks()
     {
@@ -259,7 +325,10 @@ public sealed class TokenAttackTests(TrustedIssuersFixture fixture) : IClassFixt
             new TrustedIssuerOptions { Name = "d", Kind = IssuerKind.Entra, TenantId = "common", ClientId = "x", Organisations = ["wmp"] },
             new TrustedIssuerOptions { Name = "e", Authority = "https://idp3.example", Audience = "x", Organisations = ["wmp"], Clients = { ["app"] = "nca" } },
             new TrustedIssuerOptions { Name = "f", Authority = "http://127.0.0.1:1", Audience = "x", Organisations = ["wmp"], RequireHttpsMetadata = false },
+            new TrustedIssuerOptions { Name = "g", Authority = "https://idp4.example", Audience = "x", Organisations = ["wmp"], Roles = ["Feed.Read", "Everything"] },
         ], production: true);
+        Assert.Contains(problems, p => p.StartsWith("Authentication:Issuers:0:Roles must list the roles", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("Authentication:Issuers:6:Roles: 'Everything' is not a role", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.StartsWith("Authentication:Issuers:0:Authority", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.StartsWith("Authentication:Issuers:1:Algorithms: 'HS256'", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.StartsWith("Authentication:Issuers:2:Organisations", StringComparison.Ordinal));

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting.Internal;
 using Microsoft.Extensions.Options;
 using TOEX.Sharing.Gateway.Delivery;
 using TOEX.Sharing.Policy;
+using TOEX.Sharing.ServiceDefaults;
 using TOEX.Sharing.Testing;
 
 namespace TOEX.Sharing.Gateway.Tests;
@@ -16,7 +17,8 @@ public sealed class WebhookEndpointsTests : IDisposable
 
     public void Dispose() => _registry.Delete(recursive: true);
 
-    private WebhookEndpoints For(string environment) => new(Policies,
+    private WebhookEndpoints For(string environment) => new(
+        new PolicySetMonitor(RepoPaths.Policies, Policies, Microsoft.Extensions.Logging.Abstractions.NullLogger<PolicySetMonitor>.Instance, TimeProvider.System),
         Options.Create(new GatewayOptions { PartnerKeysPath = _registry.FullName }),
         new HostingEnvironment { EnvironmentName = environment });
 

@@ -81,7 +81,7 @@ public sealed class DateRuleTests
     [Fact]
     public void Treats_a_subject_as_a_child_the_day_before_the_18th_birthday()
     {
-        var facts = Packages.SafeguardingAdults with { SubjectDatesOfBirth = [new DateOnly(2008, 2, 10)], Recipients = ["bsol-nhs-safeguarding"] };
+        var facts = Packages.SafeguardingAdults with { MinorUntil = PackageFacts.MinorUntilOf([new DateOnly(2008, 2, 10)]), Recipients = ["bsol-nhs-safeguarding"] };
 
         var decision = Decide(facts, "2026-02-09T23:59:59Z");
 
@@ -92,7 +92,7 @@ public sealed class DateRuleTests
     [Fact]
     public void Treats_a_subject_as_18_on_the_18th_birthday()
     {
-        var facts = Packages.SafeguardingAdults with { SubjectDatesOfBirth = [new DateOnly(2008, 2, 10)], Recipients = ["bsol-nhs-safeguarding"] };
+        var facts = Packages.SafeguardingAdults with { MinorUntil = PackageFacts.MinorUntilOf([new DateOnly(2008, 2, 10)]), Recipients = ["bsol-nhs-safeguarding"] };
 
         var decision = Decide(facts, "2026-02-10T00:00:00Z");
 
@@ -103,7 +103,7 @@ public sealed class DateRuleTests
     [Fact]
     public void Does_not_imply_children_for_a_competent_authority_agreement_once_the_subject_is_18()
     {
-        var facts = Packages.LawEnforcement with { SubjectDatesOfBirth = [new DateOnly(2008, 12, 1)], Recipients = ["nca"] };
+        var facts = Packages.LawEnforcement with { MinorUntil = PackageFacts.MinorUntilOf([new DateOnly(2008, 12, 1)]), Recipients = ["nca"] };
 
         Assert.Equal(["DATA_CATEGORY_NOT_PERMITTED"], Codes(Decide(facts, "2026-11-30T12:00:00Z")));
         Assert.Empty(Decide(facts, "2026-12-01T00:00:00Z").Reasons);

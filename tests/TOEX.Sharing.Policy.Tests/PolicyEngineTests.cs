@@ -157,7 +157,7 @@ public sealed class PolicyEngineTests
     [Fact]
     public void Denies_when_an_undeclared_subject_under_18_implies_children_the_agreement_does_not_cover()
     {
-        var facts = Packages.LawEnforcement with { SubjectDatesOfBirth = [Packages.Adult, null, new DateOnly(2012, 4, 2)], Recipients = ["nca"] };
+        var facts = Packages.LawEnforcement with { MinorUntil = PackageFacts.MinorUntilOf([Packages.Adult, null, new DateOnly(2012, 4, 2)]), Recipients = ["nca"] };
 
         var decision = Decide(facts, Feb2026);
 
@@ -247,7 +247,7 @@ public sealed class PolicyEngineTests
     [Fact]
     public void Refers_an_undeclared_subject_under_18_where_the_agreement_needs_approval_for_children()
     {
-        var facts = Packages.SafeguardingChildren with { SubjectDatesOfBirth = [new DateOnly(2011, 9, 9)], Recipients = ["bsol-nhs-safeguarding"] };
+        var facts = Packages.SafeguardingChildren with { MinorUntil = PackageFacts.MinorUntilOf([new DateOnly(2011, 9, 9)]), Recipients = ["bsol-nhs-safeguarding"] };
 
         var decision = Decide(facts, Feb2026);
 
@@ -257,7 +257,7 @@ public sealed class PolicyEngineTests
     [Fact]
     public void Permits_children_where_the_agreement_does_not_list_them_for_approval()
     {
-        var facts = Packages.SafeguardingChildren with { DataCategories = ["personal", "children"], SubjectDatesOfBirth = [new DateOnly(2011, 9, 9)] };
+        var facts = Packages.SafeguardingChildren with { DataCategories = ["personal", "children"], MinorUntil = PackageFacts.MinorUntilOf([new DateOnly(2011, 9, 9)]) };
 
         var decision = Decide(facts, Feb2026);
 
@@ -332,7 +332,7 @@ public sealed class PolicyEngineTests
             DataCategories = ["personal", "special-category", "criminal-offence"],
             SensitiveCondition = "DPA2018-Sch8:para1",
             OriginatorConsentRequired = true,
-            SubjectDatesOfBirth = [new DateOnly(2012, 1, 1)],
+            MinorUntil = PackageFacts.MinorUntilOf([new DateOnly(2012, 1, 1)]),
             Recipients = ["bsol-nhs-safeguarding"],
         };
 

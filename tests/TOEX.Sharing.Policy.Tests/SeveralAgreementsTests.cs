@@ -1,3 +1,4 @@
+using TOEX.Sharing.Contracts;
 using static TOEX.Sharing.Policy.Tests.Shipped;
 
 namespace TOEX.Sharing.Policy.Tests;
@@ -53,7 +54,7 @@ public sealed class SeveralAgreementsTests
             PolicyYaml.Agreement("A-REFERS", needsApproval: "[children]", dataCategories: WithChildren),
             PolicyYaml.Agreement("B-PERMITS", dataCategories: WithChildren));
 
-        var decision = Decide(engine, PolicyYaml.XToY with { SubjectDatesOfBirth = [new DateOnly(2015, 5, 5)] }, Feb2026);
+        var decision = Decide(engine, PolicyYaml.XToY with { MinorUntil = PackageFacts.MinorUntilOf([new DateOnly(2015, 5, 5)]) }, Feb2026);
 
         Assert.Equal(Outcomes.Permit, decision.Outcome);
         Assert.Equal("B-PERMITS", decision.Agreement);

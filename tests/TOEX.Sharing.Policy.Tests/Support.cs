@@ -41,7 +41,7 @@ internal static class Packages
         Purpose = "law-enforcement",
         LawfulBasis = "DPA2018-Part3:s35(2)(b)",
         DataCategories = ["personal", "criminal-offence"],
-        SubjectDatesOfBirth = [Adult],
+        MinorUntil = PackageFacts.MinorUntilOf([Adult]),
         Recipients = ["wmp"],
     };
 
@@ -79,7 +79,7 @@ internal static class Packages
         DataCategories = ["personal", "children", "criminal-offence"],
         SensitiveCondition = null,
         OriginatorConsentRequired = false,
-        SubjectDatesOfBirth = [new DateOnly(2010, 3, 14), new DateOnly(1992, 7, 1)],
+        MinorUntil = PackageFacts.MinorUntilOf([new DateOnly(2010, 3, 14), new DateOnly(1992, 7, 1)]),
         Recipients = ["bcc-childrens", "wmp"],
     };
 }

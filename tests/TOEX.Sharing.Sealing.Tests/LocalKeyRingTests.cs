@@ -136,6 +136,62 @@ public sealed class LocalKeyRingTests : IDisposable
         Assert.Contains("is missing", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_ring_others_can_read_is_refused_naming_the_mode()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return; // No Unix modes on Windows.
+        }
+        var path = directory.Combine("ring");
+        string keyId;
+        using (var ring = LocalKeyRing.OpenOrCreate(path, TestClock.Create()))
+        {
+            keyId = ring.Current.KeyId;
+        }
+
+        File.SetUnixFileMode(path, (UnixFileMode)0b111_101_101);
+        var open = Assert.Throws<SealException>(() => LocalKeyRing.OpenOrCreate(path, TestClock.Create()));
+        Assert.Contains("mode 755", open.Message, StringComparison.Ordinal);
+
+        File.SetUnixFileMode(path, (UnixFileMode)0b111_000_000);
+        File.SetUnixFileMode(Path.Combine(path, keyId + ".private.jwk"), (UnixFileMode)0b110_100_000);
+        var key = Assert.Throws<SealException>(() => LocalKeyRing.OpenOrCreate(path, TestClock.Create()));
+        Assert.Contains("mode 640", key.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_rotation_by_another_process_is_used_at_the_next_signature()
+    {
+        var path = directory.Combine("ring");
+        using var service = LocalKeyRing.OpenOrCreate(path, TestClock.Create());
+        var before = service.Current.KeyId;
+
+        using (var operator_ = LocalKeyRing.OpenOrCreate(path, TestClock.Create()))
+        {
+            operator_.Rotate();
+        }
+
+        Assert.NotEqual(before, service.Current.KeyId);
+        Assert.Equal(2, service.All.Count);
+        Assert.Contains(before, service.PublicJwks(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_Ed25519_ring_signs_EdDSA_and_refuses_an_ES256_key()
+    {
+        var path = directory.Combine("webhook");
+        using (var ring = LocalKeyRing.OpenOrCreate(path, TestClock.Create(), JoseNames.WebhookSignatureAlgorithm))
+        {
+            Assert.Equal("EdDSA", ring.Current.Algorithm);
+            var jwk = JsonNode.Parse(ring.Current.PublicJwk)!;
+            Assert.Equal("OKP", (string?)jwk["kty"]);
+            Assert.Equal(64, ring.Current.SignData("x"u8).Length);
+        }
+
+        Assert.Throws<SealException>(() => LocalKeyRing.OpenOrCreate(path, TestClock.Create()));
+    }
+
     public void Dispose() => directory.Dispose();
 
     private static IEnumerable<string> KeyIds(string jwks) =>

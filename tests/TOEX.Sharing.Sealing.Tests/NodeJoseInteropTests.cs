@@ -15,17 +15,22 @@ public sealed class NodeJoseInteropTests : IDisposable
 
     private readonly TempDirectory directory = new();
 
-    /// <summary>Every kind of copy the gateway seals (a package and a recall notice) for either kind of partner key.</summary>
+    public static TheoryData<string> PartnerKeys => ["RSA", "P-256", "P-384"];
+
+    /// <summary>Every kind of copy the gateway seals (a package and a recall notice) for every kind of partner key.</summary>
+    public static TheoryData<string, string> Copies => new()
+    {
+        { "RSA", "package" }, { "P-256", "package" }, { "P-384", "package" },
+        { "RSA", "recall" }, { "P-256", "recall" }, { "P-384", "recall" },
+    };
+
     [Theory]
-    [InlineData(KeyKind.EC, "package")]
-    [InlineData(KeyKind.Rsa, "package")]
-    [InlineData(KeyKind.EC, "recall")]
-    [InlineData(KeyKind.Rsa, "recall")]
-    public async Task Node_jose_opens_a_copy_sealed_here(KeyKind kind, string item)
+    [MemberData(nameof(Copies))]
+    public async Task Node_jose_opens_a_copy_sealed_here(string partnerKey, string item)
     {
         var payload = item == "recall" ? RecallNotice : Package;
         using var broker = LocalKeyRing.OpenOrCreate(directory.Combine("broker"), TestClock.Create());
-        var partner = TestPartner.Create(kind);
+        var partner = TestPartner.Create(partnerKey);
         using var key = partner.RecipientKey;
         var jwe = new PackageSealer(broker).Seal(Encoding.UTF8.GetBytes(payload), key);
 
@@ -33,18 +38,49 @@ public sealed class NodeJoseInteropTests : IDisposable
 
         Assert.True(exitCode == 0, $"node open-package.mjs exited {exitCode}: {error}");
         Assert.Equal(payload, output);
+        Assert.Equal(partnerKey == "RSA" ? "RSA-OAEP-256" : "ECDH-ES+A256KW", key.Algorithm);
     }
 
-    [Fact]
-    public async Task Node_jose_refuses_a_package_sealed_for_another_partner()
+    [Theory]
+    [MemberData(nameof(PartnerKeys))]
+    public async Task Node_jose_refuses_a_package_sealed_for_another_partner(string partnerKey)
     {
         using var broker = LocalKeyRing.OpenOrCreate(directory.Combine("broker"), TestClock.Create());
-        var jwe = new PackageSealer(broker).Seal(Encoding.UTF8.GetBytes(Package), TestPartner.Create(KeyKind.EC).RecipientKey);
+        var jwe = new PackageSealer(broker).Seal(Encoding.UTF8.GetBytes(Package), TestPartner.Create(partnerKey).RecipientKey);
 
-        var (exitCode, output, _) = await OpenWithNodeAsync(jwe, TestPartner.Create(KeyKind.EC).PrivateJwk, broker.PublicJwks());
+        // Another partner with a key of the same type, and partners with keys of the other types.
+        foreach (var other in PartnerKeys)
+        {
+            var (exitCode, output, _) = await OpenWithNodeAsync(jwe, TestPartner.Create(other).PrivateJwk, broker.PublicJwks());
 
-        Assert.Equal(1, exitCode);
-        Assert.Empty(output);
+            Assert.True(exitCode == 1, $"a {other} partner opened a copy sealed for a {partnerKey} partner");
+            Assert.Empty(output);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(PartnerKeys))]
+    public async Task Node_jose_refuses_a_package_with_any_changed_byte(string partnerKey)
+    {
+        using var broker = LocalKeyRing.OpenOrCreate(directory.Combine("broker"), TestClock.Create());
+        var partner = TestPartner.Create(partnerKey);
+        var jwe = new PackageSealer(broker).Seal(Encoding.UTF8.GetBytes(Package), partner.RecipientKey);
+
+        // Each of the five parts: protected header, encrypted key, IV, ciphertext, authentication tag.
+        for (var part = 0; part < 5; part++)
+        {
+            var (exitCode, output, _) = await OpenWithNodeAsync(Jose64.TamperPart(jwe, part), partner.PrivateJwk, broker.PublicJwks());
+
+            Assert.True(exitCode == 1, $"a copy changed in part {part} opened");
+            Assert.Empty(output);
+        }
+
+        // And a copy signed by a key not in the broker's JWKS.
+        using var impostor = LocalKeyRing.OpenOrCreate(directory.Combine("impostor"), TestClock.Create());
+        var forged = new PackageSealer(impostor).Seal(Encoding.UTF8.GetBytes(Package), partner.RecipientKey);
+        var (forgedExit, forgedOutput, _) = await OpenWithNodeAsync(forged, partner.PrivateJwk, broker.PublicJwks());
+        Assert.Equal(1, forgedExit);
+        Assert.Empty(forgedOutput);
     }
 
     public void Dispose() => directory.Dispose();

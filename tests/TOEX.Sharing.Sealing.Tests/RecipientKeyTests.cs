@@ -50,6 +50,24 @@ public sealed class RecipientKeyTests
     [Fact]
     public void EC_key_on_another_curve_is_refused()
     {
+        using var ec = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP521);
+        var parameters = ec.ExportParameters(false);
+        var jwk = new JsonObject
+        {
+            ["kty"] = "EC",
+            ["crv"] = "P-521",
+            ["x"] = Base64Url.EncodeToString(parameters.Q.X),
+            ["y"] = Base64Url.EncodeToString(parameters.Q.Y),
+        };
+
+        var error = Assert.Throws<SealException>(() => RecipientKey.FromJwks(jwk.ToJsonString()));
+
+        Assert.Contains("curve 'P-521'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void EC_P384_key_is_accepted_for_ECDH_ES_A256KW()
+    {
         using var ec = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP384);
         var parameters = ec.ExportParameters(false);
         var jwk = new JsonObject
@@ -60,9 +78,11 @@ public sealed class RecipientKeyTests
             ["y"] = Base64Url.EncodeToString(parameters.Q.Y),
         };
 
-        var error = Assert.Throws<SealException>(() => RecipientKey.FromJwks(jwk.ToJsonString()));
+        var key = RecipientKey.FromJwks(jwk.ToJsonString());
 
-        Assert.Contains("curve 'P-384'", error.Message, StringComparison.Ordinal);
+        Assert.Equal(KeyKind.EC, key.Kind);
+        Assert.Equal(384, key.KeySize);
+        Assert.Equal("ECDH-ES+A256KW", key.Algorithm);
     }
 
     [Fact]
@@ -70,7 +90,7 @@ public sealed class RecipientKeyTests
     {
         var error = Assert.Throws<SealException>(() => RecipientKey.FromJwks("""{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}"""));
 
-        Assert.Contains("only EC (P-256) and RSA", error.Message, StringComparison.Ordinal);
+        Assert.Contains("only EC (P-256, P-384) and RSA", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -34,10 +34,19 @@ internal sealed record TestPartner(string PrivateJwk, string Jwks)
 {
     public RecipientKey RecipientKey => RecipientKey.FromJwks(Jwks);
 
-    /// <summary>RSA test keys are 2048 bits (the accepted minimum) to keep the suite quick.</summary>
-    public static TestPartner Create(KeyKind kind)
+    /// <summary>A partner key by its name in tests: <c>RSA</c>, <c>P-256</c> or <c>P-384</c>.</summary>
+    public static TestPartner Create(string type) => type switch
     {
-        var jwk = KeyFiles.CreatePrivateJwk(kind, KeyUse.Encryption, keyId: null, rsaBits: 2048);
+        "RSA" => Create(KeyKind.Rsa),
+        "P-256" => Create(KeyKind.EC),
+        "P-384" => Create(KeyKind.EC, ECCurve.NamedCurves.nistP384),
+        _ => throw new ArgumentOutOfRangeException(nameof(type)),
+    };
+
+    /// <summary>RSA test keys are 2048 bits (the accepted minimum) to keep the suite quick.</summary>
+    public static TestPartner Create(KeyKind kind, ECCurve? curve = null)
+    {
+        var jwk = KeyFiles.CreatePrivateJwk(kind, KeyUse.Encryption, keyId: null, rsaBits: 2048, curve: curve);
         return new TestPartner(jwk.ToJsonString(), JsonWebKeys.ToKeySetJson([JsonWebKeys.PublicOf(jwk, "test key")]));
     }
 

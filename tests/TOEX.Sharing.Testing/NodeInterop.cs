@@ -27,7 +27,7 @@ public static class NodeInterop
     private static async Task InstallAsync()
     {
         var modules = Path.Combine(Directory, "node_modules");
-        if (new[] { "jose", "ajv", "ajv-formats", "oidc-provider" }.All(name => System.IO.Directory.Exists(Path.Combine(modules, name))))
+        if (new[] { "jose", "ajv", "ajv-formats", "oidc-provider", "axe-core" }.All(name => System.IO.Directory.Exists(Path.Combine(modules, name))))
         {
             return;
         }

@@ -29,26 +29,35 @@ public sealed class OidcProviderIssuer : IAsyncDisposable
     /// <summary>The issuer (and authority) URL.</summary>
     public string Authority { get; }
 
-    /// <summary>Starts the issuer with one client per entry: client id → (organisation, roles).</summary>
-    public static async Task<OidcProviderIssuer> StartAsync(string folder, IReadOnlyDictionary<string, (string Organisation, string[] Roles)> clients)
+    /// <summary>
+    /// Starts the issuer with one client-credentials client per entry (client id → organisation, roles), and optionally web
+    /// clients (authorization code flow with PKCE) and the users who sign in to them on the issuer's login form.
+    /// </summary>
+    public static async Task<OidcProviderIssuer> StartAsync(string folder, IReadOnlyDictionary<string, (string Organisation, string[] Roles)> clients,
+        IReadOnlyList<OidcWebClient>? webClients = null, IReadOnlyList<OidcUser>? users = null, int? port = null)
     {
         await NodeInterop.EnsureInstalledAsync();
         var secrets = clients.Keys.ToDictionary(id => id, _ => Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24)));
         var file = Path.Combine(folder, "oidc-clients.json");
-        await File.WriteAllTextAsync(file, JsonSerializer.Serialize(clients.Select(client => new
+        await File.WriteAllTextAsync(file, JsonSerializer.Serialize(new
         {
-            client_id = client.Key,
-            client_secret = secrets[client.Key],
-            org = client.Value.Organisation,
-            roles = client.Value.Roles,
-        })));
-        var port = FreePort.Next();
-        var process = ChildProcess.Start("node", ["oidc-issuer.mjs", port.ToString(System.Globalization.CultureInfo.InvariantCulture), Audience, file],
+            clients = clients.Select(client => new
+            {
+                client_id = client.Key,
+                client_secret = secrets[client.Key],
+                org = client.Value.Organisation,
+                roles = client.Value.Roles,
+            }),
+            webClients = (webClients ?? []).Select(client => new { client_id = client.ClientId, client_secret = client.ClientSecret, redirect_uris = client.RedirectUris }),
+            users = (users ?? []).Select(user => new { username = user.Username, password = user.Password, org = user.Organisation, roles = user.Roles }),
+        }));
+        var listen = port ?? FreePort.Next();
+        var process = ChildProcess.Start("node", ["oidc-issuer.mjs", listen.ToString(System.Globalization.CultureInfo.InvariantCulture), Audience, file],
             null, NodeInterop.Directory, "oidc-provider");
         try
         {
             await process.WaitForOutputAsync("READY ", StartTimeout);
-            return new OidcProviderIssuer(process, $"http://127.0.0.1:{port}", secrets);
+            return new OidcProviderIssuer(process, $"http://127.0.0.1:{listen}", secrets);
         }
         catch (Exception e)
         {
@@ -94,6 +103,12 @@ public sealed class OidcProviderIssuer : IAsyncDisposable
         {
             settings[at + $"Organisations__{i}"] = organisations[i];
         }
+        // What an organisation's own identity provider may grant: never an operator role.
+        string[] roles = ["Packages.Submit", "Feed.Read", "Audit.Read", "Disclosures.Approve"];
+        for (var i = 0; i < roles.Length; i++)
+        {
+            settings[at + $"Roles__{i}"] = roles[i];
+        }
         return settings;
     }
 
@@ -103,3 +118,9 @@ public sealed class OidcProviderIssuer : IAsyncDisposable
         await process.DisposeAsync();
     }
 }
+
+/// <summary>A web client of the issuer (the IG console): authorization code flow with PKCE to one of <see cref="RedirectUris"/>.</summary>
+public sealed record OidcWebClient(string ClientId, string ClientSecret, IReadOnlyList<string> RedirectUris);
+
+/// <summary>A person who signs in on the issuer's login form; their access tokens carry <see cref="Organisation"/> and <see cref="Roles"/>.</summary>
+public sealed record OidcUser(string Username, string Password, string Organisation, IReadOnlyList<string> Roles);

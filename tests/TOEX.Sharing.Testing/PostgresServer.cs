@@ -6,7 +6,7 @@ namespace TOEX.Sharing.Testing;
 /// <summary>
 /// A PostgreSQL server for tests. With <c>TOEX_POSTGRES_URL</c> set (an Npgsql connection string, or a
 /// <c>postgresql://user:pass@host:port/db</c> URL, for a user allowed to create databases) it is that server;
-/// otherwise a private cluster of the installed <c>postgresql</c> package, started by
+/// otherwise a container where a Docker engine is reachable (<see cref="TestInfrastructure"/>), or a private cluster of the installed <c>postgresql</c> package, started by
 /// <c>deploy/postgres/private-cluster.sh</c> in a temporary folder on a free loopback port, and stopped when
 /// the test process exits. Without <c>postgresql</c> it fails saying how to install it: never skipped.
 /// Each test store is a database of its own (<see cref="CreateDatabaseAsync"/>).
@@ -39,8 +39,16 @@ public sealed class PostgresServer
         await SharedGate.WaitAsync(cancellationToken);
         try
         {
-            return shared ??= Environment.GetEnvironmentVariable(UrlVariable) is { Length: > 0 } url
-                ? new PostgresServer(ToConnectionString(url), directory: null)
+            if (shared is not null)
+            {
+                return shared;
+            }
+            if (Environment.GetEnvironmentVariable(UrlVariable) is { Length: > 0 } url)
+            {
+                return shared = new PostgresServer(ToConnectionString(url), directory: null);
+            }
+            return shared = (await TestInfrastructure.ChoiceAsync()).Source == InfrastructureSource.Containers
+                ? new PostgresServer(await Containers.StartPostgresAsync(cancellationToken), directory: null)
                 : await StartPrivateClusterAsync(cancellationToken);
         }
         finally

@@ -114,14 +114,23 @@ public sealed class RabbitMqBroker : IAsyncDisposable
     }
 
     /// <summary>
-    /// A broker owned by the caller: the one named by <c>TOEX_RABBITMQ_URL</c>, or a new private node.
+    /// A broker owned by the caller: the one named by <c>TOEX_RABBITMQ_URL</c>, or a container where a Docker engine
+    /// is reachable, or a new private node (<see cref="TestInfrastructure"/>).
     /// </summary>
-    public static Task<RabbitMqBroker> CreateAsync(CancellationToken cancellationToken = default)
+    public static async Task<RabbitMqBroker> CreateAsync(CancellationToken cancellationToken = default)
     {
         var url = Environment.GetEnvironmentVariable(UrlVariable);
-        return string.IsNullOrWhiteSpace(url)
-            ? StartPrivateNodeAsync(cancellationToken)
-            : Task.FromResult(FromUrl(new Uri(url), Environment.GetEnvironmentVariable(ManagementUrlVariable)));
+        if (!string.IsNullOrWhiteSpace(url))
+        {
+            return FromUrl(new Uri(url), Environment.GetEnvironmentVariable(ManagementUrlVariable));
+        }
+        if ((await TestInfrastructure.ChoiceAsync()).Source == InfrastructureSource.Containers)
+        {
+            // A container with its management API: each run makes its own virtual hosts and service users there.
+            var (amqp, managementUrl) = await Containers.StartRabbitMqAsync(cancellationToken);
+            return FromUrl(amqp, managementUrl);
+        }
+        return await StartPrivateNodeAsync(cancellationToken);
     }
 
     /// <summary>

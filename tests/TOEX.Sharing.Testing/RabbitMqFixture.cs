@@ -44,6 +44,7 @@ public class RabbitMqFixture(IMessageSink diagnostics) : IAsyncLifetime
             "[TOEX.Sharing.Testing] {0} ({1})",
             virtualHost,
             broker.IsPrivateNode ? $"private node in {broker.NodeDirectory}, started in {broker.StartupTime?.TotalSeconds:0.0} s" : "external broker"));
+        diagnostics.OnMessage(new DiagnosticMessage("[TOEX.Sharing.Testing] test infrastructure: {0}", await TestInfrastructure.ChoiceAsync()));
     }
 
     public virtual async Task DisposeAsync()

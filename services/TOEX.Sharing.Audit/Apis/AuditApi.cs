@@ -13,9 +13,10 @@ using TOEX.Sharing.ServiceDefaults;
 
 namespace TOEX.Sharing.Audit.Apis;
 
+/// <summary>One entry as the audit API shows it; <c>reference</c> is the originator's reference of the package, when there is one.</summary>
 public sealed record EntryView(
     long Index, string Type, DateTimeOffset At, string Actor, string Justification, IReadOnlyList<string> Recipients,
-    Guid? PackageId, string? Originator, string? Partner, string? Agreement, string? Outcome, string LeafHash);
+    Guid? PackageId, string? Reference, string? Originator, string? Partner, string? Agreement, string? Outcome, string LeafHash);
 
 public sealed record EntryPage(IReadOnlyList<EntryView> Items, long? Next);
 
@@ -34,11 +35,11 @@ public static class AuditApi
 
     public static RouteGroupBuilder MapAuditApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/v1/audit").RequireAuthorization(Roles.AuditRead);
-        api.MapGet("/entries", GetEntries);
-        api.MapGet("/entries.csv", GetEntriesCsv);
-        api.MapGet("/subjects", GetSubjects);
-        api.MapGet("/subjects.csv", GetSubjectsCsv);
+        var api = app.MapGroup("/api/v1/audit").RequireAuthorization(Roles.AuditRead).RefuseUnknownQueryParameters();
+        api.MapGet("/entries", GetEntries).Produces<EntryPage>().Produces<string>(contentType: CsvMediaType).ProducesValidationProblem();
+        api.MapGet("/entries.csv", GetEntriesCsv).Produces<string>(contentType: CsvMediaType).ProducesValidationProblem();
+        api.MapGet("/subjects", GetSubjects).Produces<EntryPage>().Produces<string>(contentType: CsvMediaType).ProducesValidationProblem();
+        api.MapGet("/subjects.csv", GetSubjectsCsv).Produces<string>(contentType: CsvMediaType).ProducesValidationProblem();
         api.MapGet("/tree-head", LedgerApi.GetTreeHead);
         api.MapGet("/proofs/inclusion", LedgerApi.GetInclusionProof);
         api.MapGet("/proofs/consistency", LedgerApi.GetConsistencyProof);
@@ -79,7 +80,7 @@ public static class AuditApi
         }
 
         var db = services.GetRequiredService<AuditDb>();
-        var scope = services.GetRequiredService<IOptions<AuditOptions>>().Value;
+        var scope = services.GetRequiredService<Governance>();
         var page = await filter!.Apply(db).VisibleTo(db, http.User, scope).OrderBy(e => e.Index).Take(filter.Limit + 1).ToListAsync(cancellationToken);
         var more = page.Count > filter.Limit;
         if (more)
@@ -88,7 +89,7 @@ public static class AuditApi
         }
         var items = page.Select(e => new EntryView(
             e.Index, e.Type, DateTimeOffset.FromUnixTimeMilliseconds(e.AtUnixMs), e.Actor, e.Justification,
-            ToexJson.Deserialize<List<string>>(e.RecipientsJson), e.PackageId, e.Originator, e.Partner, e.Agreement,
+            ToexJson.Deserialize<List<string>>(e.RecipientsJson), e.PackageId, e.Reference, e.Originator, e.Partner, e.Agreement,
             e.Outcome, e.LeafHash)).ToList();
         long? next = more ? items[^1].Index : null;
 
@@ -121,12 +122,13 @@ public sealed record EntryQuery(
     [FromQuery] string? Package, [FromQuery] string? Partner, [FromQuery] string? Agreement, [FromQuery] string? Originator,
     [FromQuery] string? Outcome, [FromQuery] string? Type, [FromQuery] string? From, [FromQuery] string? To,
     [FromQuery] string? After, [FromQuery] string? Limit, [FromQuery] string? Name, [FromQuery] string? DateOfBirth,
-    [FromQuery] string? Pnc, [FromQuery] string? Format);
+    [FromQuery] string? Pnc, [FromQuery] string? Format, [FromQuery] string? Reference);
 
 /// <summary>A validated search of the ledger. Subjects are held only as their blind indexes.</summary>
 public sealed record EntryFilter
 {
     public Guid? Package { get; init; }
+    public string? Reference { get; init; }
     public string? Partner { get; init; }
     public string? Agreement { get; init; }
     public string? Originator { get; init; }
@@ -137,6 +139,10 @@ public sealed record EntryFilter
     public long After { get; init; } = -1;
     public int Limit { get; init; } = AuditApi.DefaultLimit;
     public IReadOnlyList<string> Subjects { get; init; } = [];
+
+    /// <summary>Whether the filter selects anything short of every entry (paging aside).</summary>
+    public bool Selects => Package is not null || Partner is not null || Agreement is not null || Originator is not null
+        || Outcome is not null || Type is not null || From is not null || To is not null || Subjects.Count > 0;
 
     public static (EntryFilter? Filter, Dictionary<string, string[]> Errors) Parse(EntryQuery query, SubjectBlindIndex blindIndex, bool subjectRequired)
     {
@@ -163,6 +169,10 @@ public sealed record EntryFilter
         {
             errors["limit"] = [$"Must be a whole number from 1 to {AuditApi.MaxLimit}."];
         }
+        if (query.Reference is { Length: 0 or > AuditApi.MaxNameLength })
+        {
+            errors["reference"] = [$"Must be the originator's reference of a package, 1 to {AuditApi.MaxNameLength} characters."];
+        }
         if (query.Outcome is not null && query.Outcome is not ("permit" or "refer" or "deny"))
         {
             errors["outcome"] = ["Must be permit, refer or deny."];
@@ -174,6 +184,7 @@ public sealed record EntryFilter
         var filter = new EntryFilter
         {
             Package = package,
+            Reference = query.Reference,
             Partner = query.Partner,
             Agreement = query.Agreement,
             Originator = query.Originator,
@@ -263,6 +274,10 @@ public sealed record EntryFilter
         {
             entries = entries.Where(e => e.PackageId == p);
         }
+        if (Reference is { } reference)
+        {
+            entries = entries.Where(e => e.Reference == reference);
+        }
         if (Partner is { } partner)
         {
             entries = entries.Where(e => e.Partner == partner);
@@ -306,6 +321,7 @@ public sealed record EntryFilter
     public IReadOnlyDictionary<string, object?> Describe() => new Dictionary<string, object?>
     {
         ["package"] = Package,
+        ["reference"] = Reference,
         ["partner"] = Partner,
         ["agreement"] = Agreement,
         ["originator"] = Originator,
@@ -329,7 +345,7 @@ public static class AuditConsultations
         var user = http.User;
         return services.GetRequiredService<LedgerWriter>().AppendAsync(services.GetRequiredService<AuditDb>(), [new LedgerRecord
         {
-            EventKey = $"consultation:{MassTransit.NewId.NextGuid():N}",
+            EventKey = $"{Consumers.EventPublishers.Audit}/consultation/{MassTransit.NewId.NextGuid():N}",
             Type = "consultation",
             At = services.GetRequiredService<TimeProvider>().GetUtcNow(),
             Actor = user.Actor(),
@@ -348,7 +364,7 @@ public static class AuditConsultations
 public static class EntriesCsv
 {
     public static readonly string[] Columns =
-        ["index", "type", "at", "actor", "justification", "recipients", "packageId", "originator", "partner", "agreement", "outcome", "leafHash"];
+        ["index", "type", "at", "actor", "justification", "recipients", "packageId", "reference", "originator", "partner", "agreement", "outcome", "leafHash"];
 
     public static string Write(IEnumerable<EntryView> entries)
     {
@@ -359,7 +375,7 @@ public static class EntriesCsv
             Line(csv,
             [
                 e.Index.ToString(CultureInfo.InvariantCulture), e.Type, e.At.ToString("O", CultureInfo.InvariantCulture), e.Actor, e.Justification,
-                string.Join(' ', e.Recipients), e.PackageId?.ToString() ?? "", e.Originator ?? "", e.Partner ?? "", e.Agreement ?? "",
+                string.Join(' ', e.Recipients), e.PackageId?.ToString() ?? "", e.Reference ?? "", e.Originator ?? "", e.Partner ?? "", e.Agreement ?? "",
                 e.Outcome ?? "", e.LeafHash,
             ]);
         }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Security.Claims;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -8,7 +9,6 @@ using TOEX.Sharing.Audit.Data;
 using TOEX.Sharing.Audit.Ledger;
 using TOEX.Sharing.Ledger;
 using TOEX.Sharing.Sealing;
-
 using TOEX.Sharing.ServiceDefaults;
 
 namespace TOEX.Sharing.Audit.Apis;
@@ -26,8 +26,10 @@ public static class LedgerApi
     }
 
     /// <summary>The audit path of leaf <c>index</c> in the tree of <c>treeSize</c> leaves (default: the current size).</summary>
-    public static async Task<Results<Ok<InclusionProofDocument>, ValidationProblem>> GetInclusionProof(
-        [FromQuery] string? index, [FromQuery] string? treeSize, AuditDb db, LedgerTree tree, CancellationToken cancellationToken)
+    /// <remarks>A caller other than a custodian gets proofs only of the entries it may read (<see cref="LedgerScope"/>); any other index is 404.</remarks>
+    public static async Task<Results<Ok<InclusionProofDocument>, ValidationProblem, NotFound>> GetInclusionProof(
+        [FromQuery] string? index, [FromQuery] string? treeSize, AuditDb db, LedgerTree tree, Governance governance, ClaimsPrincipal user,
+        CancellationToken cancellationToken)
     {
         await tree.CatchUpAsync(db, cancellationToken);
         var current = tree.Tree.Size;
@@ -48,10 +50,15 @@ public static class LedgerApi
         }
 
         var at = leaf!.Value;
-        var leafHash = await db.Entries.AsNoTracking().Where(e => e.Index == at).Select(e => e.LeafHash).FirstOrDefaultAsync(cancellationToken);
+        var leafHash = await db.Entries.AsNoTracking().Where(e => e.Index == at).VisibleTo(db, user, governance)
+            .Select(e => e.LeafHash).FirstOrDefaultAsync(cancellationToken);
+        if (leafHash is null)
+        {
+            return TypedResults.NotFound();
+        }
         var path = tree.Tree.InclusionProof(at, size);
         return TypedResults.Ok(new InclusionProofDocument(
-            at, size, leafHash is null ? "" : Convert.ToBase64String(Convert.FromHexString(leafHash)), Base64(path)));
+            at, size, Convert.ToBase64String(Convert.FromHexString(leafHash)), Base64(path)));
     }
 
     /// <summary>The proof that the tree of <c>from</c> leaves is a prefix of the tree of <c>to</c> leaves (default: the current size).</summary>
@@ -84,16 +91,18 @@ public static class LedgerApi
     }
 
     /// <summary>
-    /// An evidence bundle (EVIDENCE-BUNDLE.md) of the entries with indexes <c>from</c> to <c>to</c>, both inclusive
-    /// (default: every entry), against the current tree head signed now.
+    /// An evidence bundle (EVIDENCE-BUNDLE.md) of the entries the filters select (the entries' own: package, partner,
+    /// agreement, originator, outcome, type, subject, and a period), against the current tree head signed now.
+    /// <c>from</c> and <c>to</c> are ledger indexes (whole numbers, both inclusive) or instants (ISO-8601, the period);
+    /// with neither and no filter, every entry.
     /// </summary>
     public static async Task<Results<Ok<EvidenceBundle>, ValidationProblem, ProblemHttpResult>> Export(
-        [FromQuery] string? from, [FromQuery] string? to, AuditDb db, LedgerTree tree, TreeHeadSigner signer, IKeyRing keys,
-        IOptions<AuditOptions> options, HttpContext http, CancellationToken cancellationToken)
+        [AsParameters] ExportQuery query, AuditDb db, LedgerTree tree, TreeHeadSigner signer, IKeyRing keys, SubjectBlindIndex blindIndex,
+        Governance governance, HttpContext http, CancellationToken cancellationToken)
     {
-        if (!http.User.IsCustodian(options.Value))
+        if (!governance.IsCustodian(http.User))
         {
-            // A bundle holds every entry of its range, whoever they concern: only the ledger's custodians export.
+            // A bundle holds each selected entry's whole canonical record, whoever else it names: only the ledger's custodians export.
             return Problems.Status(StatusCodes.Status403Forbidden, "not-a-custodian",
                 "Only the ledger's custodians may export it.", "Audit:Custodians names the organisations that may export the whole ledger.");
         }
@@ -105,53 +114,82 @@ public static class LedgerApi
         await tree.CatchUpAsync(db, cancellationToken);
         var size = tree.Tree.Size;
         var errors = new Dictionary<string, string[]>();
-        var first = ParseIndex(from, "from", required: false, errors) ?? 0;
-        var last = ParseIndex(to, "to", required: false, errors) ?? size - 1;
-        if (!errors.ContainsKey("to") && to is not null && last >= size)
+        var byIndex = IsIndex(query.From) || IsIndex(query.To);
+        var (filter, filterErrors) = EntryFilter.Parse(query.ToEntryQuery(byIndex), blindIndex, subjectRequired: false);
+        foreach (var (field, messages) in filterErrors)
         {
-            errors["to"] = [$"Must be a ledger index, less than the tree size ({size})."];
+            errors[field] = messages;
         }
-        else if (!errors.ContainsKey("from") && from is not null && (first >= size || first > last))
+        long first = 0, last = size - 1;
+        if (byIndex)
         {
-            errors["from"] = [$"Must be a ledger index at most to ({last})."];
+            first = ParseIndex(query.From, "from", required: false, errors) ?? 0;
+            last = ParseIndex(query.To, "to", required: false, errors) ?? size - 1;
+            if (!errors.ContainsKey("to") && query.To is not null && last >= size)
+            {
+                errors["to"] = [$"Must be a ledger index, less than the tree size ({size})."];
+            }
+            else if (!errors.ContainsKey("from") && query.From is not null && (first >= size || first > last))
+            {
+                errors["from"] = [$"Must be a ledger index at most to ({last})."];
+            }
         }
         if (errors.Count > 0)
         {
             return Invalid(errors);
         }
 
-        var head = signer.Sign(size);
-        var entries = (await db.Entries.AsNoTracking().Where(e => e.Index >= first && e.Index <= last).OrderBy(e => e.Index)
-                .Select(e => new { e.Index, e.Canonical, e.LeafHash }).ToListAsync(cancellationToken))
-            .Select(e => new BundleEntry(e.Index, e.Canonical, Convert.ToBase64String(Convert.FromHexString(e.LeafHash))))
-            .ToList();
-        var complete = first == 0 && last == size - 1;
-        var inclusion = complete
-            ? null
-            : entries.Where(e => e.Index < size)
-                .Select(e => new InclusionProofDocument(e.Index, size, e.LeafHash, Base64(tree.Tree.InclusionProof(e.Index, size))))
-                .ToList();
-        var stored = (await TreeHeadSigner.StoredAsync(db, cancellationToken)).Select(TreeHeadDocument.From).ToList();
-        var consistency = stored.Where(h => h.TreeSize > 0 && h.TreeSize <= size).Select(h => h.TreeSize).Distinct()
-            .Select(s => new ConsistencyProofDocument(s, size, Base64(tree.Tree.ConsistencyProof(s, size))))
-            .ToList();
+        var bundle = await BundleAsync(db, tree, signer, keys, filter!, first, last, http.User, governance, cancellationToken);
         // The export shows every entry in it: a consultation, recorded (after the bundle was cut) before it is answered.
         await AuditConsultations.RecordAsync(http, "audit-export", justification!, new Dictionary<string, object?>
         {
             ["from"] = first,
             ["to"] = last,
-            ["treeSize"] = size,
-            ["resultCount"] = entries.Count,
+            ["filter"] = filter!.Describe(),
+            ["treeSize"] = bundle.TreeHead.TreeSize,
+            ["resultCount"] = bundle.Entries.Count,
         }, cancellationToken);
-        using var jwks = JsonDocument.Parse(keys.PublicJwks());
-        return TypedResults.Ok(new EvidenceBundle(
-            EvidenceBundle.CurrentFormat, entries, TreeHeadDocument.From(head), stored, inclusion, consistency, jwks.RootElement.Clone()));
+        return TypedResults.Ok(bundle);
     }
+
+    /// <summary>
+    /// The bundle of the entries <paramref name="filter"/> selects with indexes <paramref name="first"/> to <paramref name="last"/>
+    /// (what <paramref name="user"/> may read), against the current head signed now. A selection that is not the whole ledger
+    /// carries an inclusion proof per entry and, when filtered, the selection it was cut by (subjects as blind indexes).
+    /// </summary>
+    public static async Task<EvidenceBundle> BundleAsync(AuditDb db, LedgerTree tree, TreeHeadSigner signer, IKeyRing keys, EntryFilter filter,
+        long first, long last, System.Security.Claims.ClaimsPrincipal user, Governance governance, CancellationToken cancellationToken)
+    {
+        await tree.CatchUpAsync(db, cancellationToken);
+        var size = tree.Tree.Size;
+        last = Math.Min(last, size - 1);
+        var head = signer.Sign(size);
+        var entries = (await filter.Apply(db).VisibleTo(db, user, governance).Where(e => e.Index >= first && e.Index <= last).OrderBy(e => e.Index)
+                .Select(e => new { e.Index, e.Canonical, e.LeafHash }).ToListAsync(cancellationToken))
+            .Select(e => new BundleEntry(e.Index, e.Canonical, Convert.ToBase64String(Convert.FromHexString(e.LeafHash))))
+            .ToList();
+        var filtered = filter.Selects;
+        var complete = !filtered && first == 0 && last == size - 1 && governance.IsCustodian(user);
+        var inclusion = complete
+            ? null
+            : entries.Select(e => new InclusionProofDocument(e.Index, size, e.LeafHash, Base64(tree.Tree.InclusionProof(e.Index, size)))).ToList();
+        var stored = (await TreeHeadSigner.StoredAsync(db, cancellationToken)).Select(TreeHeadDocument.From).ToList();
+        var consistency = stored.Where(h => h.TreeSize > 0 && h.TreeSize <= size).Select(h => h.TreeSize).Distinct()
+            .Select(s => new ConsistencyProofDocument(s, size, Base64(tree.Tree.ConsistencyProof(s, size))))
+            .ToList();
+        using var jwks = JsonDocument.Parse(keys.PublicJwks());
+        return new EvidenceBundle(EvidenceBundle.CurrentFormat, entries, TreeHeadDocument.From(head), stored, inclusion, consistency, jwks.RootElement.Clone())
+        {
+            Selection = filtered ? JsonSerializer.SerializeToElement(filter.Describe(), Contracts.ToexJson.Options) : null,
+        };
+    }
+
+    private static bool IsIndex(string? value) => value is not null && long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out _);
 
     /// <summary>The audit key ring's public keys, current and retired: what verifies tree heads.</summary>
     public static IEndpointConventionBuilder MapJwksApi(this IEndpointRouteBuilder app) =>
-        app.MapGet("/.well-known/jwks.json", (IKeyRing keys) => TypedResults.Text(keys.PublicJwks(), "application/jwk-set+json"))
-            .AllowAnonymous();
+        app.MapGet("/.well-known/jwks.json", (IKeyRing keys) => TypedResults.Text(keys.PublicJwks(), JsonWebKeySetDocument.MediaType))
+            .AllowAnonymous().Produces<JsonWebKeySetDocument>(contentType: JsonWebKeySetDocument.MediaType);
 
     private static List<string> Base64(IReadOnlyList<byte[]> hashes) => [.. hashes.Select(Convert.ToBase64String)];
 
@@ -175,4 +213,18 @@ public static class LedgerApi
 
     private static ValidationProblem Invalid(Dictionary<string, string[]> errors) =>
         Problems.Validation(errors);
+}
+
+/// <summary>
+/// The filters of an evidence export: those of the entries (API.md), where <c>from</c> and <c>to</c> are ledger indexes
+/// when whole numbers (the bundle's range, as before) and otherwise instants (the period, as for the entries).
+/// </summary>
+public sealed record ExportQuery(
+    [FromQuery] string? Package, [FromQuery] string? Partner, [FromQuery] string? Agreement, [FromQuery] string? Originator,
+    [FromQuery] string? Outcome, [FromQuery] string? Type, [FromQuery] string? From, [FromQuery] string? To,
+    [FromQuery] string? Name, [FromQuery] string? DateOfBirth, [FromQuery] string? Pnc, [FromQuery] string? Reference)
+{
+    public EntryQuery ToEntryQuery(bool byIndex) => new(
+        Package, Partner, Agreement, Originator, Outcome, Type, byIndex ? null : From, byIndex ? null : To,
+        After: null, Limit: null, Name, DateOfBirth, Pnc, Format: null, Reference);
 }

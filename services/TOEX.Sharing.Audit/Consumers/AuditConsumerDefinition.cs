@@ -1,6 +1,8 @@
 using MassTransit;
+using Microsoft.Extensions.Options;
 using TOEX.Sharing.Contracts;
 using TOEX.Sharing.ServiceDefaults;
+using Microsoft.Extensions.Logging;
 
 namespace TOEX.Sharing.Audit.Consumers;
 
@@ -17,12 +19,19 @@ public sealed class AuditConsumerDefinition<TConsumer> : DurableConsumerDefiniti
         FirstRetryDelay = TimeSpan.FromMilliseconds(100);
         MaxRetryDelay = TimeSpan.FromSeconds(30);
         DeliveryLimit = 20;
+        // An event whose key is taken by other content clashes again on every try: to the error queue at once.
+        NotRetried = [typeof(Ledger.LedgerConflictException)];
     }
 
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
         IConsumerConfigurator<TConsumer> consumerConfigurator, IRegistrationContext context)
     {
         base.ConfigureConsumer(endpointConfigurator, consumerConfigurator, context);
+        if (endpointConfigurator is IRabbitMqReceiveEndpointConfigurator rabbit
+            && context.GetRequiredService<IOptions<AuditOptions>>().Value.SingleActiveConsumer)
+        {
+            rabbit.SetQueueArgument("x-single-active-consumer", true);
+        }
         endpointConfigurator.UseConsumeFilter(typeof(ConfirmRecordedFilter<>), context);
     }
 }
@@ -33,11 +42,21 @@ public sealed class AuditConsumerDefinition<TConsumer> : DurableConsumerDefiniti
 /// Sent after the append committed and before the message is acknowledged, so a crash between the two redelivers
 /// the event, which is then found in the ledger and confirmed again: every recorded event is confirmed at least once.
 /// </summary>
-public sealed class ConfirmRecordedFilter<T>(TimeProvider time) : IFilter<ConsumeContext<T>> where T : class
+public sealed class ConfirmRecordedFilter<T>(TimeProvider time, ILogger<ConfirmRecordedFilter<T>> logger) : IFilter<ConsumeContext<T>> where T : class
 {
     public async Task Send(ConsumeContext<T> context, IPipe<ConsumeContext<T>> next)
     {
-        await next.Send(context);
+        try
+        {
+            await next.Send(context);
+        }
+        catch (Ledger.LedgerConflictException e)
+        {
+            // Never confirmed: the publisher's fail-closed hold stands until someone looks.
+            logger.LogCritical("ALERT: a {MessageType} event was refused by the ledger: its key {EventKey} is recorded with other content "
+                + "(a forged or replayed event). It is not confirmed and waits in the error queue.", typeof(T).Name, e.EventKey);
+            throw;
+        }
         if (context.MessageId is { } messageId)
         {
             await context.Publish(new AuditRecorded { MessageId = messageId, RecordedAt = time.GetUtcNow() }, context.CancellationToken);

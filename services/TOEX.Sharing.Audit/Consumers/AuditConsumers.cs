@@ -14,14 +14,11 @@ public sealed class PackageSubmittedAuditConsumer(AuditDb db, LedgerWriter ledge
     {
         var m = context.Message;
         var subjects = m.SubjectIndexes.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
-        // Saved with the entry; a redelivery finds them there already.
-        if (subjects.Count > 0 && !await db.SubjectIndexes.AnyAsync(s => s.PackageId == m.PackageId, context.CancellationToken))
-        {
-            db.SubjectIndexes.AddRange(subjects.Select(s => new SubjectIndex { BlindIndex = s, PackageId = m.PackageId }));
-        }
+        // Saved with the entry, in its transaction, once (a redelivery appends nothing and adds nothing).
         await ledger.AppendAsync(db, [new LedgerRecord
         {
             EventKey = EventKeys.Of(context),
+            EventDigest = EventKeys.Digest(context),
             Type = "submission",
             At = m.SubmittedAt,
             Actor = m.SubmittedBy,
@@ -33,14 +30,19 @@ public sealed class PackageSubmittedAuditConsumer(AuditDb db, LedgerWriter ledge
             Detail = new Dictionary<string, object?>
             {
                 ["reference"] = m.Reference,
+                ["submittedByPerson"] = m.SubmittedByPerson,
                 ["contentHash"] = m.ContentHash,
                 ["classification"] = m.Facts.Classification,
                 ["handlingCode"] = m.Facts.HandlingCode,
                 ["dataCategories"] = m.Facts.DataCategories,
-                ["subjectCount"] = m.Facts.SubjectDatesOfBirth.Count,
+                ["subjectCount"] = m.Facts.SubjectCount,
                 ["subjects"] = subjects,
             },
-        }], context.CancellationToken);
+        }], context.CancellationToken, (store, _) =>
+        {
+            store.SubjectIndexes.AddRange(subjects.Select(s => new SubjectIndex { BlindIndex = s, PackageId = m.PackageId }));
+            return Task.CompletedTask;
+        });
     }
 }
 
@@ -56,6 +58,7 @@ public sealed class SharingDecidedAuditConsumer(AuditDb db, LedgerWriter ledger,
             return ledger.AppendAsync(db, [new LedgerRecord
             {
                 EventKey = EventKeys.Of(context),
+                EventDigest = EventKeys.Digest(context),
                 Type = "decision-unreadable",
                 At = time.GetUtcNow(),
                 Actor = "policy-decision",
@@ -67,6 +70,7 @@ public sealed class SharingDecidedAuditConsumer(AuditDb db, LedgerWriter ledger,
         var drafts = decision.Decisions.Select(d => new LedgerRecord
         {
             EventKey = EventKeys.Of(context, d.Recipient),
+            EventDigest = EventKeys.Digest(context),
             // A decision whose signature does not verify is recorded, but never as an outcome: queries by
             // outcome return only decisions PolicyDecision is proven to have taken.
             Type = verified ? "decision" : "decision-unverified",
@@ -96,16 +100,20 @@ public sealed class SharingDecidedAuditConsumer(AuditDb db, LedgerWriter ledger,
     /// A verified refer becomes a referral an IG officer can decide, saved with the decision's ledger entries.
     /// Its id is the one the gateway holds the copy under.
     /// </summary>
-    private async Task AppendWithReferralsAsync(SignedDecision decision, bool verified, List<LedgerRecord> drafts, CancellationToken ct)
-    {
-        if (verified)
+    private Task<int> AppendWithReferralsAsync(SignedDecision decision, bool verified, List<LedgerRecord> drafts, CancellationToken ct) =>
+        ledger.AppendAsync(db, drafts, ct, async (store, cancellationToken) =>
         {
+            if (!verified)
+            {
+                return;
+            }
             foreach (var refer in decision.Decisions.Where(d => d.Outcome == "refer"))
             {
                 var id = ServiceDefaults.DerivedId.From(decision.PackageId, $"referral/{refer.Recipient}");
-                if (!await db.Referrals.AnyAsync(r => r.Id == id, ct))
+                // Another decision message for the same package (a different message id) may have made it already.
+                if (!await store.Referrals.AnyAsync(r => r.Id == id, cancellationToken) && store.Referrals.Local.All(r => r.Id != id))
                 {
-                    db.Referrals.Add(new Referral
+                    store.Referrals.Add(new Referral
                     {
                         Id = id,
                         PackageId = decision.PackageId,
@@ -117,9 +125,7 @@ public sealed class SharingDecidedAuditConsumer(AuditDb db, LedgerWriter ledger,
                     });
                 }
             }
-        }
-        await ledger.AppendAsync(db, drafts, ct);
-    }
+        });
 }
 
 /// <summary>A release: a disclosure to one recipient, what was withheld, and on whose authority.</summary>
@@ -131,6 +137,7 @@ public sealed class PackageReleasedAuditConsumer(AuditDb db, LedgerWriter ledger
         await ledger.AppendAsync(db, [new LedgerRecord
         {
             EventKey = EventKeys.Of(context),
+            EventDigest = EventKeys.Digest(context),
             // A recall notice is a disclosure too (it names the package to the recipient), but not a permit.
             Type = m.Kind == "recall" ? "recall-notice" : "release",
             At = m.ReleasedAt,
@@ -164,6 +171,7 @@ public sealed class DecisionRejectedAuditConsumer(AuditDb db, LedgerWriter ledge
         await ledger.AppendAsync(db, [new LedgerRecord
         {
             EventKey = EventKeys.Of(context),
+            EventDigest = EventKeys.Digest(context),
             Type = "decision-rejected",
             At = context.Message.RejectedAt,
             Actor = "gateway",
@@ -186,6 +194,7 @@ public sealed class ConsultationRecordedAuditConsumer(AuditDb db, LedgerWriter l
         await ledger.AppendAsync(db, [.. m.Items.Select((item, i) => new LedgerRecord
         {
             EventKey = EventKeys.Of(context, i.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            EventDigest = EventKeys.Digest(context),
             Type = "consultation",
             At = m.At,
             Actor = m.Actor,
@@ -201,16 +210,35 @@ public sealed class ConsultationRecordedAuditConsumer(AuditDb db, LedgerWriter l
                 ["cursor"] = item.Cursor,
                 ["request"] = m.Request,
             },
-        })], context.CancellationToken);
+        })], context.CancellationToken, async (store, cancellationToken) =>
+        {
+            // A feed read that returned a package: its recipient has it.
+            if (m.Kind == "feed-read")
+            {
+                foreach (var item in m.Items.Where(i => i.Kind == "package" && i.Recipient == m.Organisation))
+                {
+                    await DeliveredCopy.RecordAsync(store, item.PackageId, m.Organisation, m.At, cancellationToken);
+                }
+            }
+        });
     }
 }
 
 internal static class EventKeys
 {
-    /// <summary>The message id is the idempotency key: a redelivered event is recognised and not appended twice.</summary>
-    public static string Of(ConsumeContext context, string? part = null)
+    /// <summary>
+    /// The entry's idempotency key: the publishing service, the event type and the message id (and a part where one
+    /// message yields several entries). A redelivered event is recognised and not appended twice; an event of
+    /// another type or service cannot pre-empt it.
+    /// </summary>
+    public static string Of<T>(ConsumeContext<T> context, string? part = null) where T : class
     {
         var id = context.MessageId ?? throw new InvalidOperationException("An event without a message id cannot be audited idempotently.");
-        return part is null ? id.ToString("N") : $"{id:N}:{part}";
+        var key = $"{EventPublishers.Of(typeof(T))}/{typeof(T).Name}/{id:N}";
+        return part is null ? key : $"{key}:{part}";
     }
+
+    /// <summary>The event's content digest: the same event delivered again has the same one; other content under its key does not.</summary>
+    public static string Digest<T>(ConsumeContext<T> context) where T : class =>
+        "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(ToexJson.SerializeToUtf8Bytes(context.Message)));
 }

@@ -25,7 +25,8 @@ public sealed class WebhookDeliveredAuditConsumer(AuditDb db, LedgerWriter ledge
         var m = context.Message;
         return DeliveryEntries.AppendAsync(context, db, ledger, DeliveryEntries.For(context, "webhook-delivered", m.At, m.PackageId, m.Recipient,
             $"webhook {m.WebhookId} accepted with {m.StatusCode} on attempt {m.Attempt}",
-            new() { ["webhookId"] = m.WebhookId, ["kind"] = m.Kind, ["attempt"] = m.Attempt, ["statusCode"] = m.StatusCode }));
+            new() { ["webhookId"] = m.WebhookId, ["kind"] = m.Kind, ["attempt"] = m.Attempt, ["statusCode"] = m.StatusCode }),
+            m.Kind == "package" ? (store, ct) => DeliveredCopy.RecordAsync(store, m.PackageId, m.Recipient, m.At, ct) : null);
     }
 }
 
@@ -73,7 +74,8 @@ public sealed class PackageAcknowledgedAuditConsumer(AuditDb db, LedgerWriter le
         var m = context.Message;
         return DeliveryEntries.AppendAsync(context, db, ledger, DeliveryEntries.For(context, m.Kind == "recall" ? "recall-acknowledgement" : "acknowledgement",
             m.At, m.PackageId, m.Recipient, $"acknowledged by {m.Channel}", new() { ["kind"] = m.Kind, ["channel"] = m.Channel },
-            actor: m.AcknowledgedBy));
+            actor: m.AcknowledgedBy),
+            m.Kind == "package" ? (store, ct) => DeliveredCopy.RecordAsync(store, m.PackageId, m.Recipient, m.At, ct) : null);
     }
 }
 
@@ -108,6 +110,7 @@ public sealed class PackageRecalledAuditConsumer(AuditDb db, LedgerWriter ledger
         return DeliveryEntries.AppendAsync(context, db, ledger, new LedgerRecord
         {
             EventKey = EventKeys.Of(context),
+            EventDigest = EventKeys.Digest(context),
             Type = "recall",
             At = m.At,
             Actor = m.RecalledBy,
@@ -120,6 +123,7 @@ public sealed class PackageRecalledAuditConsumer(AuditDb db, LedgerWriter ledger
                 ["reference"] = m.Reference,
                 ["notified"] = m.Notified,
                 ["withdrawn"] = m.Withdrawn,
+                ["pending"] = m.Pending,
             },
         });
     }
@@ -131,13 +135,15 @@ internal static class DeliveryEntries
     /// Appends the entry. The gateway is told it is in the ledger (its releases wait for that) by the filter on
     /// every audit consumer, <see cref="ConfirmRecordedFilter{T}"/>.
     /// </summary>
-    public static Task AppendAsync(ConsumeContext context, AuditDb db, LedgerWriter ledger, LedgerRecord record) =>
-        ledger.AppendAsync(db, [record], context.CancellationToken);
+    public static Task AppendAsync(ConsumeContext context, AuditDb db, LedgerWriter ledger, LedgerRecord record,
+        Func<AuditDb, CancellationToken, Task>? also = null) =>
+        ledger.AppendAsync(db, [record], context.CancellationToken, also);
 
-    public static LedgerRecord For(ConsumeContext context, string type, DateTimeOffset at, Guid packageId, string recipient,
-        string justification, Dictionary<string, object?> detail, string? actor = null, string? originator = null) => new()
+    public static LedgerRecord For<T>(ConsumeContext<T> context, string type, DateTimeOffset at, Guid packageId, string recipient,
+        string justification, Dictionary<string, object?> detail, string? actor = null, string? originator = null) where T : class => new()
     {
         EventKey = EventKeys.Of(context),
+        EventDigest = EventKeys.Digest(context),
         Type = type,
         At = at,
         Actor = actor ?? "gateway",

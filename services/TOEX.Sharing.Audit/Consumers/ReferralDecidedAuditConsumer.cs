@@ -14,6 +14,7 @@ public sealed class ReferralDecidedAuditConsumer(AuditDb db, LedgerWriter ledger
         return ledger.AppendAsync(db, [new LedgerRecord
         {
             EventKey = EventKeys.Of(context),
+            EventDigest = EventKeys.Digest(context),
             Type = $"referral-{m.Decision}",
             At = m.DecidedAt,
             Actor = m.DecidedBy,

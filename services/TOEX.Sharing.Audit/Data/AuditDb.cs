@@ -13,6 +13,8 @@ public sealed class AuditDb(DbContextOptions<AuditDb> options) : DbContext(optio
 
     public DbSet<SubjectIndex> SubjectIndexes => Set<SubjectIndex>();
 
+    public DbSet<DeliveredCopy> DeliveredCopies => Set<DeliveredCopy>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<LedgerEntry>(e =>
@@ -22,6 +24,7 @@ public sealed class AuditDb(DbContextOptions<AuditDb> options) : DbContext(optio
             e.HasIndex(x => x.EventKey).IsUnique();
             e.HasIndex(x => x.PackageId);
             e.HasIndex(x => x.AtUnixMs);
+            e.HasIndex(x => x.Reference);
         });
         modelBuilder.Entity<StoredTreeHead>(e =>
         {
@@ -32,6 +35,11 @@ public sealed class AuditDb(DbContextOptions<AuditDb> options) : DbContext(optio
         {
             e.HasKey(x => new { x.BlindIndex, x.PackageId });
             e.HasIndex(x => x.PackageId);
+        });
+        modelBuilder.Entity<DeliveredCopy>(e =>
+        {
+            e.HasKey(x => new { x.PackageId, x.Partner });
+            e.HasIndex(x => x.Partner);
         });
         modelBuilder.Entity<Referrals.Referral>(e =>
         {
@@ -79,6 +87,8 @@ public sealed class LedgerEntry
     public required string Justification { get; set; }
     public required string RecipientsJson { get; set; }
     public Guid? PackageId { get; set; }
+    /// <summary>The originator's reference of the package (<see cref="Ledger.EntryReferences"/>): from its submission entry.</summary>
+    public string? Reference { get; set; }
     public string? Originator { get; set; }
     public string? Partner { get; set; }
     public string? Agreement { get; set; }
@@ -86,4 +96,28 @@ public sealed class LedgerEntry
     public required string Canonical { get; set; }
     public required string LeafHash { get; set; }
     public required string ChainHash { get; set; }
+    /// <summary>The recorded event's content digest (<see cref="Ledger.LedgerRecord.EventDigest"/>); null for entries made before it was kept.</summary>
+    public string? EventDigest { get; set; }
+}
+
+/// <summary>
+/// A copy of a package its recipient received (its endpoint accepted the push, or its feed returned it, or it
+/// acknowledged it): a query copy of the ledger's delivery entries. A non-custodian recipient reads, of a package it
+/// did not originate, only the entries of its own copy, and only of a copy it received: a copy withdrawn by a recall
+/// before it was delivered, like a denied or still referred one, gives the partner nothing to read.
+/// </summary>
+public sealed class DeliveredCopy
+{
+    public Guid PackageId { get; set; }
+    public required string Partner { get; set; }
+    public long DeliveredAtUnixMs { get; set; }
+
+    /// <summary>Adds the copy to <paramref name="db"/> unless it is there already (in the store or added in this transaction).</summary>
+    public static async Task RecordAsync(AuditDb db, Guid packageId, string partner, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        if (await db.DeliveredCopies.FindAsync([packageId, partner], cancellationToken) is null)
+        {
+            db.DeliveredCopies.Add(new DeliveredCopy { PackageId = packageId, Partner = partner, DeliveredAtUnixMs = at.ToUnixTimeMilliseconds() });
+        }
+    }
 }

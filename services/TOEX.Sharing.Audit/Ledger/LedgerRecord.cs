@@ -21,4 +21,11 @@ public sealed record LedgerRecord
     public string? Outcome { get; init; }
     public IReadOnlyDictionary<string, object?>? Detail { get; init; }
     public required string EventKey { get; init; }
+
+    /// <summary>
+    /// The SHA-256 of the event the entry records (its content, not its envelope): a second event under the same
+    /// <see cref="EventKey"/> must carry the same content. Kept beside the entry, not in its canonical form.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string? EventDigest { get; init; }
 }

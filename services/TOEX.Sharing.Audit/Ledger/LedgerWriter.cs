@@ -23,8 +23,11 @@ public sealed class LedgerWriter(LedgerTree tree) : IDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly List<Pending> _pending = [];
 
-    /// <summary>Drafts waiting to be appended, and the caller waiting for their commit (the count it appended).</summary>
-    private sealed record Pending(IReadOnlyList<LedgerRecord> Drafts, TaskCompletionSource<Committed> Appended);
+    /// <summary>
+    /// Drafts waiting to be appended, rows the caller keeps beside them (<see cref="Also"/>, written in the same
+    /// transaction only when at least one of its drafts is new), and the caller waiting for their commit.
+    /// </summary>
+    private sealed record Pending(IReadOnlyList<LedgerRecord> Drafts, Func<AuditDb, CancellationToken, Task>? Also, TaskCompletionSource<Committed> Appended);
 
     /// <summary>What one caller's drafts became: how many were new, in a transaction of how many callers, ending at which index.</summary>
     private readonly record struct Committed(int Appended, int Group, long LastIndex);
@@ -35,11 +38,19 @@ public sealed class LedgerWriter(LedgerTree tree) : IDisposable
     /// on its store context, in one transaction (one durable commit for many events, in the order they were asked for);
     /// each caller returns when the transaction holding its drafts commits, or fails with it.
     /// </summary>
-    public async Task<int> AppendAsync(AuditDb db, IReadOnlyList<LedgerRecord> drafts, CancellationToken cancellationToken)
+    /// <remarks>
+    /// <paramref name="also"/> adds the caller's query rows (a referral, subjects' blind indexes, a delivered copy) to the
+    /// context that writes the transaction: they commit with the entries, and only when at least one draft is new, so a
+    /// redelivered event adds them once. A draft whose event key is in the ledger with other content (its
+    /// <see cref="LedgerRecord.EventDigest"/> differs) is refused: the caller fails with <see cref="LedgerConflictException"/>
+    /// and nothing of its drafts is written, while the rest of the group commits.
+    /// </remarks>
+    public async Task<int> AppendAsync(AuditDb db, IReadOnlyList<LedgerRecord> drafts, CancellationToken cancellationToken,
+        Func<AuditDb, CancellationToken, Task>? also = null)
     {
         // The caller's span (in its own trace: the event's), whichever caller's transaction commits its drafts.
         using var activity = ToexTelemetry.Source.StartActivity("audit.append");
-        var committed = await AppendGroupedAsync(db, drafts, cancellationToken);
+        var committed = await AppendGroupedAsync(db, drafts, also, cancellationToken);
         if (activity is not null)
         {
             activity.SetTag("toex.ledger.appended", committed.Appended);
@@ -51,9 +62,10 @@ public sealed class LedgerWriter(LedgerTree tree) : IDisposable
         return committed.Appended;
     }
 
-    private async Task<Committed> AppendGroupedAsync(AuditDb db, IReadOnlyList<LedgerRecord> drafts, CancellationToken cancellationToken)
+    private async Task<Committed> AppendGroupedAsync(AuditDb db, IReadOnlyList<LedgerRecord> drafts, Func<AuditDb, CancellationToken, Task>? also,
+        CancellationToken cancellationToken)
     {
-        var mine = new Pending(drafts, new TaskCompletionSource<Committed>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var mine = new Pending(drafts, also, new TaskCompletionSource<Committed>(TaskCreationOptions.RunContinuationsAsynchronously));
         lock (_pending)
         {
             _pending.Add(mine);
@@ -99,14 +111,14 @@ public sealed class LedgerWriter(LedgerTree tree) : IDisposable
         // The transaction's own span, under the caller that wrote it; no package tag (its drafts are of many packages).
         using var activity = ToexTelemetry.Source.StartActivity("audit.commit");
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var drafts = group.SelectMany(p => p.Drafts).ToList();
         List<LedgerRecord> appended;
         List<(long Index, byte[] Leaf)> leaves;
+        Dictionary<Pending, LedgerConflictException> conflicts;
         long index;
         try
         {
             // Not the leader's token: its caller giving up must not fail the appends of the others in the group.
-            (appended, leaves, index) = await CommitAsync(db, drafts, CancellationToken.None);
+            (appended, leaves, conflicts, index) = await CommitAsync(db, group, CancellationToken.None);
         }
         catch (Exception e)
         {
@@ -126,6 +138,11 @@ public sealed class LedgerWriter(LedgerTree tree) : IDisposable
         var written = appended.Select(r => r.EventKey).ToHashSet(StringComparer.Ordinal);
         foreach (var pending in group)
         {
+            if (conflicts.TryGetValue(pending, out var conflict))
+            {
+                pending.Appended.TrySetException(conflict);
+                continue;
+            }
             var count = pending.Drafts.Select(d => d.EventKey).Distinct(StringComparer.Ordinal).Count(written.Remove);
             pending.Appended.TrySetResult(new Committed(count, group.Count, index));
         }
@@ -142,22 +159,49 @@ public sealed class LedgerWriter(LedgerTree tree) : IDisposable
         }
     }
 
-    /// <summary>Appends the drafts not already in the ledger (by event key), in one committed transaction.</summary>
-    private async Task<(List<LedgerRecord> Appended, List<(long Index, byte[] Leaf)> Leaves, long LastIndex)> CommitAsync(
-        AuditDb db, List<LedgerRecord> drafts, CancellationToken cancellationToken)
+    /// <summary>
+    /// Appends the drafts not already in the ledger (by event key), in one committed transaction, with the rows of the
+    /// callers that had a new draft. A caller with a draft whose key is known with other content appends nothing.
+    /// </summary>
+    private async Task<(List<LedgerRecord> Appended, List<(long Index, byte[] Leaf)> Leaves, Dictionary<Pending, LedgerConflictException> Conflicts,
+        long LastIndex)> CommitAsync(AuditDb db, List<Pending> group, CancellationToken cancellationToken)
     {
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         await db.Database.LockForTransactionAsync(StoreLock.Ledger, cancellationToken);
         await tree.CatchUpAsync(db, cancellationToken);
-        var keys = drafts.Select(d => d.EventKey).Distinct(StringComparer.Ordinal).ToList();
-        var known = (await db.Entries.Where(e => keys.Contains(e.EventKey)).Select(e => e.EventKey).ToListAsync(cancellationToken))
-            .ToHashSet(StringComparer.Ordinal);
+        var keys = group.SelectMany(p => p.Drafts).Select(d => d.EventKey).Distinct(StringComparer.Ordinal).ToList();
+        var known = (await db.Entries.Where(e => keys.Contains(e.EventKey)).Select(e => new { e.EventKey, e.EventDigest }).ToListAsync(cancellationToken))
+            .ToDictionary(e => e.EventKey, e => e.EventDigest, StringComparer.Ordinal);
         var last = await db.Entries.OrderByDescending(e => e.Index).Select(e => new { e.Index, e.ChainHash })
             .FirstOrDefaultAsync(cancellationToken);
         var index = last?.Index ?? -1;
         var chain = last is null ? Genesis : Convert.FromHexString(last.ChainHash);
 
-        var appended = drafts.Where(d => !known.Contains(d.EventKey)).DistinctBy(d => d.EventKey).ToList();
+        var conflicts = new Dictionary<Pending, LedgerConflictException>();
+        var appended = new List<LedgerRecord>();
+        foreach (var pending in group)
+        {
+            // An event key taken by other content (a forged or replayed event under a recorded id): refused whole.
+            var clash = pending.Drafts.FirstOrDefault(d =>
+                known.TryGetValue(d.EventKey, out var digest) && digest is not null && d.EventDigest is not null && digest != d.EventDigest);
+            if (clash is not null)
+            {
+                conflicts[pending] = new LedgerConflictException(clash.EventKey);
+                continue;
+            }
+            var fresh = pending.Drafts.Where(d => !known.ContainsKey(d.EventKey)).DistinctBy(d => d.EventKey).ToList();
+            foreach (var draft in fresh)
+            {
+                known[draft.EventKey] = draft.EventDigest;
+            }
+            appended.AddRange(fresh);
+            if (fresh.Count > 0 && pending.Also is { } also)
+            {
+                await also(db, cancellationToken);
+            }
+        }
+        var referenceOf = await EntryReferences.ResolveAsync(db, appended, cancellationToken);
+        await EntryReferences.BackfillAsync(db, appended, cancellationToken);
         var leaves = new List<(long Index, byte[] Leaf)>(appended.Count);
         foreach (var draft in appended)
         {
@@ -176,6 +220,7 @@ public sealed class LedgerWriter(LedgerTree tree) : IDisposable
                 Justification = draft.Justification,
                 RecipientsJson = ToexJson.Serialize(draft.Recipients),
                 PackageId = draft.PackageId,
+                Reference = referenceOf(draft),
                 Originator = draft.Originator,
                 Partner = draft.Partner,
                 Agreement = draft.Agreement,
@@ -183,12 +228,13 @@ public sealed class LedgerWriter(LedgerTree tree) : IDisposable
                 Canonical = canonical,
                 LeafHash = Convert.ToHexStringLower(leaf),
                 ChainHash = Convert.ToHexStringLower(chain),
+                EventDigest = draft.EventDigest,
             });
             leaves.Add((index, leaf));
         }
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return (appended, leaves, index);
+        return (appended, leaves, conflicts, index);
     }
 
     public void Dispose() => _gate.Dispose();
@@ -199,4 +245,14 @@ public sealed class LedgerWriter(LedgerTree tree) : IDisposable
         entry.CopyTo(buffer.AsSpan(1));
         return SHA256.HashData(buffer);
     }
+}
+
+/// <summary>
+/// An event whose key is already in the ledger with other content: refused, never confirmed to its publisher (whose
+/// fail-closed hold then stands), and raised as an alert. Not retried: the same event would clash again.
+/// </summary>
+public sealed class LedgerConflictException(string eventKey)
+    : Exception($"Event key {eventKey} is already in the ledger with other content: the event is refused.")
+{
+    public string EventKey { get; } = eventKey;
 }

@@ -32,19 +32,13 @@ public static class ReferralsApi
     {
         var api = app.MapGroup("/api/v1/referrals").RequireAuthorization(Roles.DisclosuresApprove);
         api.MapGet("/", List);
-        api.MapPost("/{id:guid}/approve", (Guid id, [FromBody] JsonElement? body, ClaimsPrincipal user, AuditDb db, IPublishEndpoint publisher,
-            TimeProvider time, HttpContext http, CancellationToken ct) => DecideAsync(id, "approved", body, user, db, publisher, time, http, ct));
-        api.MapPost("/{id:guid}/reject", (Guid id, [FromBody] JsonElement? body, ClaimsPrincipal user, AuditDb db, IPublishEndpoint publisher,
-            TimeProvider time, HttpContext http, CancellationToken ct) => DecideAsync(id, "rejected", body, user, db, publisher, time, http, ct));
+        api.MapPost("/{id:guid}/approve", (Guid id, [FromBody] JsonElement? body, ClaimsPrincipal user, ReferralDecisions decisions, HttpContext http,
+            CancellationToken ct) => DecideAsync(id, ReferralVerdict.Approved, body, user, decisions, http, ct))
+            .DescribedAsDecision();
+        api.MapPost("/{id:guid}/reject", (Guid id, [FromBody] JsonElement? body, ClaimsPrincipal user, ReferralDecisions decisions, HttpContext http,
+            CancellationToken ct) => DecideAsync(id, ReferralVerdict.Rejected, body, user, decisions, http, ct))
+            .DescribedAsDecision();
         return api;
-    }
-
-    /// <summary>The originator and submitter of a package, from its submission entry in the ledger.</summary>
-    private static async Task<(string? Originator, string? SubmittedBy)> SubmissionOfAsync(AuditDb db, Guid packageId, CancellationToken ct)
-    {
-        var entry = await db.Entries.AsNoTracking().Where(e => e.PackageId == packageId && e.Type == "submission")
-            .Select(e => new { e.Originator, e.Actor }).FirstOrDefaultAsync(ct);
-        return (entry?.Originator, entry?.Actor);
     }
 
     public static async Task<Ok<ReferralPage>> List(ClaimsPrincipal user, AuditDb db, CancellationToken cancellationToken)
@@ -62,76 +56,37 @@ public static class ReferralsApi
             DateTimeOffset.FromUnixTimeMilliseconds(x.r.ReferredAtUnixMs), x.Actor))]));
     }
 
-    private static async Task<IResult> DecideAsync(Guid id, string decision, JsonElement? body, ClaimsPrincipal user, AuditDb db,
-        IPublishEndpoint publisher, TimeProvider time, HttpContext http, CancellationToken cancellationToken)
+    private static async Task<IResult> DecideAsync(Guid id, ReferralVerdict verdict, JsonElement? body, ClaimsPrincipal user,
+        ReferralDecisions decisions, HttpContext http, CancellationToken cancellationToken)
     {
+        var decision = ReferralDecisions.Wire(verdict);
         var justification = body is { ValueKind: JsonValueKind.Object } json
             && json.TryGetProperty("justification", out var value) && value.ValueKind == JsonValueKind.String
             ? value.GetString()?.Trim() : null;
-        if (string.IsNullOrEmpty(justification) || justification.Length > MaxJustification)
+        if (string.IsNullOrEmpty(justification) || justification.Length > MaxJustification || !Justification.IsPlainText(justification))
         {
             return Problems.Validation(new Dictionary<string, string[]>
             {
-                ["justification"] = [$"Required: why this disclosure is {decision}, 1 to {MaxJustification} characters."],
+                ["justification"] = [$"Required: why this disclosure is {decision}, 1 to {MaxJustification} characters, without control characters."],
             });
         }
 
-        var referral = await db.Referrals.AsNoTracking().SingleOrDefaultAsync(r => r.Id == id, cancellationToken);
-        var (originator, submittedBy) = referral is null ? (null, null) : await SubmissionOfAsync(db, referral.PackageId, cancellationToken);
-        if (referral is null || originator is null || originator != user.Organisation())
+        var result = await decisions.DecideAsync(id, verdict, justification, user, cancellationToken);
+        switch (result.Outcome)
         {
-            return TypedResults.NotFound();
+            case ReferralOutcome.NotFound:
+                return TypedResults.NotFound();
+            case ReferralOutcome.AlreadyDecided:
+                return Problems.Status(StatusCodes.Status409Conflict, "referral-decided",
+                    result.PreviousDecision is { } previous ? $"This referral was already {previous}." : "This referral was already decided.");
+            case ReferralOutcome.SubmitterCannotApprove:
+                return Problems.Status(StatusCodes.Status403Forbidden, "separation-of-duties", "Whoever submitted a package cannot approve its referral.");
+            case ReferralOutcome.BrokerUnavailable:
+                http.Response.Headers.RetryAfter = "30";
+                return Problems.Status(StatusCodes.Status503ServiceUnavailable, "broker-unavailable",
+                    "The message broker did not confirm the decision; nothing was recorded. Try again later.");
+            default:
+                return TypedResults.Ok(new ReferralDecisionView(id, decision, result.DecidedBy!, result.DecidedAt!.Value));
         }
-        if (referral.Decision is not null)
-        {
-            return Problems.Status(StatusCodes.Status409Conflict, "referral-decided", $"This referral was already {referral.Decision}.");
-        }
-        var officer = user.Actor();
-        if (decision == "approved" && officer == submittedBy)
-        {
-            return Problems.Status(StatusCodes.Status403Forbidden, "separation-of-duties", "Whoever submitted a package cannot approve its referral.");
-        }
-
-        var now = time.GetUtcNow();
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        // Claim the referral: of two officers deciding at once, exactly one succeeds.
-        var claimed = await db.Referrals.Where(r => r.Id == id && r.Decision == null).ExecuteUpdateAsync(set => set
-            .SetProperty(r => r.Decision, decision)
-            .SetProperty(r => r.DecidedBy, officer)
-            .SetProperty(r => r.Justification, justification)
-            .SetProperty(r => r.DecidedAtUnixMs, now.ToUnixTimeMilliseconds()), cancellationToken);
-        if (claimed == 0)
-        {
-            return Problems.Status(StatusCodes.Status409Conflict, "referral-decided", "This referral was already decided.");
-        }
-
-        // Answered only once the broker confirmed the decision; otherwise nothing is recorded.
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(10));
-        try
-        {
-            await publisher.Publish(new ReferralDecided
-            {
-                ReferralId = id,
-                PackageId = referral.PackageId,
-                Originator = originator,
-                Recipient = referral.Recipient,
-                Agreement = referral.Agreement,
-                Decision = decision,
-                DecidedBy = officer,
-                Justification = justification,
-                DecidedAt = now,
-            }, publish => publish.MessageId = DerivedId.From(id, "referral-decided"), timeout.Token);
-        }
-        catch (Exception) when (!cancellationToken.IsCancellationRequested)
-        {
-            await transaction.RollbackAsync(CancellationToken.None);
-            http.Response.Headers.RetryAfter = "30";
-            return Problems.Status(StatusCodes.Status503ServiceUnavailable, "broker-unavailable",
-                "The message broker did not confirm the decision; nothing was recorded. Try again later.");
-        }
-        await transaction.CommitAsync(CancellationToken.None);
-        return TypedResults.Ok(new ReferralDecisionView(id, decision, officer, now));
     }
-
 }

@@ -31,7 +31,9 @@ public static class DeliveriesApi
     {
         var api = app.MapGroup("/api/v1").RequireAuthorization(Roles.DeliveriesOperate);
         api.MapGet("/deliveries", List);
-        api.MapPost("/packages/{id:guid}/deliveries/{partner}/retry", Retry);
+        api.MapPost("/packages/{id:guid}/deliveries/{partner}/retry", Retry)
+            .Accepts<RetryRequest>("application/json").Produces<RetryAccepted>(StatusCodes.Status202Accepted).ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         return api;
     }
 
@@ -145,11 +147,11 @@ public static class DeliveriesApi
             {
                 return (null, null);
             }
-            if (value.ValueKind != JsonValueKind.String || value.GetString()!.Length > RecallApi.MaxReasonLength)
+            if (value.ValueKind != JsonValueKind.String || value.GetString()!.Length > RecallApi.MaxReasonLength || !Justification.IsPlainText(value.GetString()!))
             {
                 return (null, Problems.Validation(new Dictionary<string, string[]>
                 {
-                    ["reason"] = [$"Optional: a string of at most {RecallApi.MaxReasonLength} characters."],
+                    ["reason"] = [$"Optional: a string of at most {RecallApi.MaxReasonLength} characters, without control characters."],
                 }));
             }
             return (value.GetString(), null);

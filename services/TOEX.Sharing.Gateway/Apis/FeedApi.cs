@@ -15,7 +15,10 @@ public sealed record FeedEntry(string Cursor, Guid PackageId, string Kind, strin
 
 public sealed record FeedPage(IReadOnlyList<FeedEntry> Items, string Next);
 
-/// <summary>A partner's pull feed: its own sealed copies in release order, behind a monotonic cursor.</summary>
+/// <summary>
+/// A partner's pull feed: its own sealed copies in release order, behind a monotonic cursor that is the item's place
+/// in this partner's own feed (1, 2, 3, …), so it tells nothing of other partners' traffic.
+/// </summary>
 public static class FeedApi
 {
     public const int DefaultLimit = 100;
@@ -34,7 +37,7 @@ public static class FeedApi
     /// <summary>The partner's own items after the cursor; recorded for the audit ledger as a consultation (s62).</summary>
     public static async Task<Results<Ok<FeedPage>, ValidationProblem>> GetFeed(
         string? after, string? limit, ClaimsPrincipal user, GatewayDb db, IOptions<GatewayOptions> options,
-        ConsultationLog consultations, HttpRequest request, TimeProvider time, CancellationToken cancellationToken)
+        ConsultationLog consultations, HttpRequest request, TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var (justification, invalid) = Justification.Read(request, DefaultJustification);
         if (invalid is not null)
@@ -59,17 +62,28 @@ public static class FeedApi
         }
 
         var recipient = user.Organisation();
+        if (cursor > 0 && !await db.Feed.AnyAsync(f => f.Recipient == recipient && f.Position >= cursor, cancellationToken))
+        {
+            // Not a cursor this feed gave: reading on from it could silently pass items by.
+            return Problems.Validation(new Dictionary<string, string[]>
+            {
+                ["after"] = ["Not a cursor of this feed (it is past the feed's end). Start again without 'after'."],
+            });
+        }
+        // A recalled copy is no longer served once its recipient's recall notice is on the feed (the notice says to delete it).
         var candidates = await db.Feed.AsNoTracking()
-            .Where(f => f.Recipient == recipient && f.Cursor > cursor && f.WithdrawnAt == null)
-            .OrderBy(f => f.Cursor)
+            .Where(f => f.Recipient == recipient && f.Position > cursor && f.WithdrawnAt == null
+                && !(f.Kind == ItemKind.Package
+                    && db.Feed.Any(n => n.Recipient == recipient && n.PackageId == f.PackageId && n.Kind == ItemKind.Recall)))
+            .OrderBy(f => f.Position)
             .Take(take)
-            .Select(f => new { f.Cursor, f.PackageId, f.Kind, f.Sealed, f.ReleasedAt, f.DeliveredAt })
+            .Select(f => new { f.Cursor, f.Position, f.PackageId, f.Kind, f.Sealed, f.ReleasedAt, f.DeliveredAt })
             .ToListAsync(cancellationToken);
         var items = await MarkDeliveredAsync(db, recipient, candidates.Where(i => i.DeliveredAt is null).Select(i => i.Cursor).ToList(),
             time.GetUtcNow(), cancellationToken) is { Count: > 0 } withdrawn
             ? [.. candidates.Where(i => !withdrawn.Contains(i.Cursor))]
             : candidates;
-        var next = items.Count > 0 ? items[^1].Cursor : cursor;
+        var next = items.Count > 0 ? items[^1].Position : cursor;
         var ids = items.Select(i => i.PackageId).Distinct().ToList();
         var originators = await db.Submissions.AsNoTracking().Where(p => ids.Contains(p.Id))
             .ToDictionaryAsync(p => p.Id, p => p.Originator, cancellationToken);
@@ -80,7 +94,7 @@ public static class FeedApi
                 Originator = originators.GetValueOrDefault(i.PackageId, "unknown"),
                 Recipient = recipient,
                 Kind = i.Kind,
-                Cursor = i.Cursor,
+                Cursor = i.Position,
             })],
             new Dictionary<string, string>
             {
@@ -91,9 +105,14 @@ public static class FeedApi
         if (items.Count > 0)
         {
             ToexTelemetry.Deliveries.Add(items.Count, new("channel", "feed"), new("event", "read"));
+            var logger = loggers.CreateLogger(typeof(FeedApi).FullName!);
+            foreach (var item in items.Where(i => i.DeliveredAt is null))
+            {
+                logger.LogInformation("Feed item {Cursor} ({Kind} of package {PackageId}) delivered to {Recipient}", item.Cursor, item.Kind, item.PackageId, recipient);
+            }
         }
         return TypedResults.Ok(new FeedPage(
-            [.. items.Select(i => new FeedEntry(i.Cursor.ToString(CultureInfo.InvariantCulture), i.PackageId, i.Kind, i.Sealed, i.ReleasedAt))],
+            [.. items.Select(i => new FeedEntry(i.Position.ToString(CultureInfo.InvariantCulture), i.PackageId, i.Kind, i.Sealed, i.ReleasedAt))],
             next.ToString(CultureInfo.InvariantCulture)));
     }
 
@@ -126,7 +145,7 @@ public static class FeedApi
     /// </summary>
     public static async Task<Results<NoContent, NotFound, ValidationProblem>> Acknowledge(
         Guid packageId, string? kind, ClaimsPrincipal user, GatewayDb db, OutboxSignal outbox, TimeProvider time,
-        CancellationToken cancellationToken)
+        ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         kind ??= ItemKind.Package;
         if (kind is not (ItemKind.Package or ItemKind.Recall))
@@ -139,6 +158,8 @@ public static class FeedApi
         }
         await db.SaveChangesAsync(cancellationToken);
         outbox.Notify();
+        loggers.CreateLogger(typeof(FeedApi).FullName!).LogInformation(
+            "Package {PackageId}: {Kind} acknowledged by {Recipient} on its feed", packageId, kind, user.Organisation());
         return TypedResults.NoContent();
     }
 }

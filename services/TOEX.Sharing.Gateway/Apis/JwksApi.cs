@@ -1,4 +1,5 @@
 using TOEX.Sharing.Sealing;
+using TOEX.Sharing.ServiceDefaults;
 
 namespace TOEX.Sharing.Gateway.Apis;
 
@@ -11,9 +12,9 @@ public static class JwksApi
     public static IEndpointRouteBuilder MapJwksApi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/.well-known/jwks.json", (IKeyRing keys) =>
-            TypedResults.Text(keys.PublicJwks(), "application/jwk-set+json")).AllowAnonymous();
+            TypedResults.Text(keys.PublicJwks(), JsonWebKeySetDocument.MediaType)).AllowAnonymous().Produces<JsonWebKeySetDocument>(contentType: JsonWebKeySetDocument.MediaType);
         app.MapGet("/.well-known/webhook-jwks.json", (WebhookSigningKey key) =>
-            TypedResults.Text(key.PublicJwks(), "application/jwk-set+json")).AllowAnonymous();
+            TypedResults.Text(key.PublicJwks(), JsonWebKeySetDocument.MediaType)).AllowAnonymous().Produces<JsonWebKeySetDocument>(contentType: JsonWebKeySetDocument.MediaType);
         return app;
     }
 }

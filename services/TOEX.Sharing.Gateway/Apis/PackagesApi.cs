@@ -47,10 +47,17 @@ public static class PackagesApi
     public static RouteGroupBuilder MapPackagesApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/v1");
-        api.MapPost("/packages", Submit).RequireAuthorization(Roles.PackagesSubmit);
-        api.MapGet("/packages/{id:guid}", GetPackage).RequireAuthorization();
-        api.MapPost("/packages/{id:guid}/recall", RecallApi.Recall).RequireAuthorization(Roles.PackagesSubmit);
-        api.MapPost("/simulations", Simulate).RequireAuthorization(Roles.PackagesSubmit);
+        api.MapPost("/packages", Submit).RequireAuthorization(Roles.PackagesSubmit)
+            .Accepts<IntelligencePackage>("application/json").Produces<SubmissionAccepted>(StatusCodes.Status202Accepted)
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+        api.MapGet("/packages/{id:guid}", GetPackage).RequireAuthorization(Roles.PackagesSubmit);
+        api.MapPost("/packages/{id:guid}/recall", RecallApi.Recall).RequireAuthorization(Roles.PackagesSubmit)
+            .Accepts<RecallRequest>("application/json").Produces<RecallAccepted>(StatusCodes.Status202Accepted)
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapPost("/simulations", Simulate).RequireAuthorization(Roles.PackagesSubmit)
+            .Accepts<IntelligencePackage>("application/json").Produces<DecisionDocument>()
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status403Forbidden);
         return api;
     }
 
@@ -79,6 +86,7 @@ public static class PackagesApi
                 Originator = package.Originator,
                 ContentHash = contentHash,
                 SubmittedBy = http.User.Actor(),
+                SubmittedByPerson = http.User.Person(),
                 SubmittedAt = time.GetUtcNow(),
                 PackageJson = canonical,
                 Status = SubmissionStatus.Submitted,
@@ -125,8 +133,8 @@ public static class PackagesApi
             }
             await db.Submissions.Where(s => s.Id == existing.Id)
                 .ExecuteUpdateAsync(s => s.SetProperty(x => x.Published, true), CancellationToken.None);
-            logger.LogInformation("Package {PackageId} submitted by {Originator} for {RecipientCount} recipients",
-                existing.Id, existing.Originator, package.Recipients.Count);
+            logger.LogInformation("Package {PackageId} ({Reference}) accepted from {Originator} for {RecipientCount} recipients",
+                existing.Id, existing.Reference, existing.Originator, package.Recipients.Count);
             ToexTelemetry.Submissions.Add(1, new KeyValuePair<string, object?>("result", "accepted"));
         }
         else
@@ -151,6 +159,7 @@ public static class PackagesApi
                 Reference = submission.Reference,
                 Originator = submission.Originator,
                 SubmittedBy = submission.SubmittedBy,
+                SubmittedByPerson = submission.SubmittedByPerson,
                 SubmittedAt = submission.SubmittedAt,
                 ContentHash = submission.ContentHash,
                 Facts = package.ToFacts(),
@@ -265,8 +274,15 @@ public static class PackagesApi
             }
             if (package.Originator != http.User.Organisation())
             {
-                return (null, Problems.Status(StatusCodes.Status403Forbidden, "originator-mismatch",
-                    "The originator is not the caller's organisation."));
+                // Names the field and what it must hold (the caller's own organisation); nothing about the other one.
+                var mismatch = Problems.Status(StatusCodes.Status403Forbidden, "originator-mismatch",
+                    "The originator is not the caller's organisation.",
+                    "Submit as your own organisation, or with a token of the originator's organisation.");
+                mismatch.ProblemDetails.Extensions["errors"] = new Dictionary<string, string[]>
+                {
+                    ["originator"] = [$"Must be the caller's organisation, '{http.User.Organisation()}'."],
+                };
+                return (null, mismatch);
             }
             return (package, null);
         }

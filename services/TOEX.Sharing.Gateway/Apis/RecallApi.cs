@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using TOEX.Sharing.Contracts;
 using TOEX.Sharing.Gateway.Data;
+using TOEX.Sharing.Gateway.Delivery;
 using TOEX.Sharing.Gateway.Release;
 using TOEX.Sharing.ServiceDefaults;
 
@@ -147,15 +148,8 @@ public static class RecallApi
                 return RecallAction.Pending;
             }
         }
-        return await WithdrawFromFeedAsync(db, packageId, partner, now, cancellationToken) ? RecallAction.Withdrawn : RecallAction.Notified;
+        return await Withdrawal.FromFeedAsync(db, packageId, partner, now, cancellationToken) ? RecallAction.Withdrawn : RecallAction.Notified;
     }
-
-    /// <summary>Withdraws the recipient's feed item unless a read already returned it; true when withdrawn.</summary>
-    public static async Task<bool> WithdrawFromFeedAsync(GatewayDb db, Guid packageId, string partner, DateTimeOffset now,
-        CancellationToken cancellationToken) =>
-        await db.Feed
-            .Where(f => f.Recipient == partner && f.PackageId == packageId && f.Kind == ItemKind.Package && f.DeliveredAt == null && f.WithdrawnAt == null)
-            .ExecuteUpdateAsync(f => f.SetProperty(x => x.WithdrawnAt, now), cancellationToken) == 1;
 
     private static RecallAccepted Summary(Submission submission)
     {
@@ -176,11 +170,11 @@ public static class RecallApi
             var reason = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("reason", out var value) && value.ValueKind == JsonValueKind.String
                 ? value.GetString()!.Trim()
                 : null;
-            if (string.IsNullOrEmpty(reason) || reason.Length > MaxReasonLength)
+            if (string.IsNullOrEmpty(reason) || reason.Length > MaxReasonLength || !Justification.IsPlainText(reason))
             {
                 return (null, Problems.Validation(new Dictionary<string, string[]>
                 {
-                    ["reason"] = [$"Required: why the package is recalled, 1 to {MaxReasonLength} characters."],
+                    ["reason"] = [$"Required: why the package is recalled, 1 to {MaxReasonLength} characters, without control characters."],
                 }));
             }
             return (reason, null);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using TOEX.Sharing.Gateway.Data;
@@ -12,7 +13,8 @@ public sealed record ReleasePage(IReadOnlyList<ReleaseView> Items, long? Next);
 
 /// <summary>
 /// Every copy the gateway released (its feeds' items), in release order, for the reconciliation of releases with
-/// the audit ledger (<c>toex audit reconcile</c>): ids, recipients and times only, no sealed content.
+/// the audit ledger (<c>toex audit reconcile</c>): ids, recipients and times only, no sealed content. The ledger's
+/// custodians' alone (<c>Audit:Custodians</c>): it names every partner's copies.
 /// </summary>
 public static class ReleasesApi
 {
@@ -25,8 +27,14 @@ public static class ReleasesApi
         return api;
     }
 
-    public static async Task<Results<Ok<ReleasePage>, ValidationProblem>> List(string? after, string? limit, GatewayDb db, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<ReleasePage>, ValidationProblem, ProblemHttpResult>> List(
+        string? after, string? limit, GatewayDb db, Governance governance, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
+        if (!governance.IsCustodian(user))
+        {
+            return Problems.Status(StatusCodes.Status403Forbidden, "not-a-custodian", "Only the ledger's custodians may list every release.",
+                "Audit:Custodians names the organisations that reconcile the gateway's releases with the ledger.");
+        }
         var errors = new Dictionary<string, string[]>();
         long cursor = 0;
         if (after is not null && !long.TryParse(after, NumberStyles.None, CultureInfo.InvariantCulture, out cursor))

@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using TOEX.Sharing.Contracts;
 using TOEX.Sharing.Gateway.Data;
 using TOEX.Sharing.Gateway.Release;
+using TOEX.Sharing.Sealing;
 using TOEX.Sharing.ServiceDefaults;
 
 namespace TOEX.Sharing.Gateway.Consumers;
@@ -12,12 +13,24 @@ namespace TOEX.Sharing.Gateway.Consumers;
 /// approval releases the recipient's copy through the normal flow, on the officer's authority; a rejection
 /// denies. A referral is decided once: a repeated or conflicting decision changes nothing.
 /// </summary>
-public sealed class ReferralDecidedConsumer(GatewayDb db, Releaser releaser, OutboxSignal outbox, ILogger<ReferralDecidedConsumer> logger)
+public sealed class ReferralDecidedConsumer(
+    GatewayDb db, Releaser releaser, OutboxSignal outbox, AuditKeys auditKeys, ILogger<ReferralDecidedConsumer> logger)
     : IConsumer<ReferralDecided>
 {
     public async Task Consume(ConsumeContext<ReferralDecided> context)
     {
-        var message = context.Message;
+        // Only the decision the audit service signed is acted on: an unsigned or forged one releases nothing.
+        SignedReferralDecision message;
+        try
+        {
+            message = auditKeys.Verify(context.Message.DecisionJws
+                ?? throw new SealException("The referral decision is not signed."));
+        }
+        catch (SealException e)
+        {
+            logger.LogError("Referral decision {ReferralId} refused: {Why}", context.Message.ReferralId, e.Message);
+            return;
+        }
         var state = await db.Recipients.SingleOrDefaultAsync(r => r.ReferralId == message.ReferralId, context.CancellationToken);
         var submission = state is null ? null
             : await db.Submissions.SingleOrDefaultAsync(s => s.Id == state.PackageId, context.CancellationToken);
@@ -37,9 +50,11 @@ public sealed class ReferralDecidedConsumer(GatewayDb db, Releaser releaser, Out
             logger.LogInformation("Referral {ReferralId} already {Decision}", message.ReferralId, state.ReferralDecision);
             return;
         }
-        if (message.Decision is not ("approved" or "rejected") || (message.Decision == "approved" && message.DecidedBy == submission.SubmittedBy))
+        if (message.Decision is not ("approved" or "rejected")
+            || (message.Decision == "approved" && (message.DecidedByPerson == submission.SubmittedByPerson || message.DecidedBy == submission.SubmittedBy)))
         {
-            // The audit service enforces these; the gateway does not take its word for them.
+            // The audit service enforces these; the gateway does not take its word for them. The person is compared, not
+            // the per-application subject a token carries.
             logger.LogError("Referral decision {ReferralId} refused: {Decision} by the submitter or unknown", message.ReferralId, message.Decision);
             return;
         }

@@ -89,6 +89,8 @@ public sealed class SharingDecidedConsumer(
 
         await releaser.CommitAsync(context.CancellationToken);
         outbox.Notify();
+        logger.LogInformation("Package {PackageId} decided under policy {PolicyVersion}: {Outcomes}", submission.Id, decision.PolicyVersion,
+            string.Join(' ', decision.Decisions.Select(d => $"{d.Recipient}={d.Outcome}")));
     }
 
     private SignedDecision? Verify(SharingDecided message, Submission submission, out string? why)

@@ -35,6 +35,8 @@ public sealed class GatewayDb(DbContextOptions<GatewayDb> options) : DbContext(o
             e.HasKey(f => f.Cursor);
             e.Property(f => f.Cursor).ValueGeneratedOnAdd();
             e.HasIndex(f => new { f.Recipient, f.Cursor });
+            // The cursor a partner sees: its own feed's position, which says nothing of other partners' traffic.
+            e.HasIndex(f => new { f.Recipient, f.Position }).IsUnique();
             e.HasIndex(f => new { f.Recipient, f.PackageId, f.Kind }).IsUnique();
         });
         modelBuilder.Entity<OutboxMessage>(e =>
@@ -116,6 +118,8 @@ public sealed class Submission
     public required string Originator { get; set; }
     public required string ContentHash { get; set; }
     public required string SubmittedBy { get; set; }
+    /// <summary>The submitter as a person (issuer and subject; Entra: tenant and object id): never the approver of its referral.</summary>
+    public string? SubmittedByPerson { get; set; }
     public DateTimeOffset SubmittedAt { get; set; }
     /// <summary>The package as submitted (canonical JSON): the source of every recipient's copy.</summary>
     public required string PackageJson { get; set; }
@@ -177,8 +181,14 @@ public sealed class RecipientState
 
 public sealed class FeedItem
 {
+    /// <summary>The store's own order of every item of every feed; never shown to a partner.</summary>
     public long Cursor { get; set; }
     public required string Recipient { get; set; }
+    /// <summary>
+    /// The item's place in its recipient's own feed (1, 2, 3, …): the cursor the partner sees, in the ledger and in
+    /// pushes. Assigned under the feed lock, so positions become visible in the order they are given.
+    /// </summary>
+    public long Position { get; set; }
     public Guid PackageId { get; set; }
     public required string Kind { get; set; }
     public required string Sealed { get; set; }

@@ -70,9 +70,17 @@ public sealed class WebhookDispatcher(
             outbox.Notify();
         }
 
-        // A claim that lapsed was held by a gateway that stopped mid-attempt: the push is due again.
-        await db.Webhooks.Where(w => w.State == PushState.Sending && w.LeaseUntilUnixMs < nowMs)
+        // A claim that lapsed was held by a gateway that stopped mid-attempt: the push is due again, unless its package
+        // was recalled meanwhile (the recall found it under way): then it is never tried again, and is settled below.
+        await db.Webhooks.Where(w => w.State == PushState.Sending && w.LeaseUntilUnixMs < nowMs
+                && !(w.Kind == ItemKind.Package && db.Submissions.Any(s => s.Id == w.PackageId && s.RecalledAt != null)))
             .ExecuteUpdateAsync(w => w.SetProperty(x => x.State, PushState.Pending), cancellationToken);
+        var lapsedRecalled = await db.Webhooks.AsNoTracking().Where(w => w.State == PushState.Sending && w.LeaseUntilUnixMs < nowMs)
+            .Select(w => w.Id).Take(Batch).ToListAsync(cancellationToken);
+        foreach (var id in lapsedRecalled)
+        {
+            await ApplyAsync(id, Lapsed, cancellationToken);
+        }
 
         var due = await db.Webhooks.AsNoTracking()
             .Where(w => w.State == PushState.Pending && w.NextAttemptAtUnixMs <= nowMs)
@@ -83,18 +91,25 @@ public sealed class WebhookDispatcher(
         var lease = nowMs + (long)(options.Value.AttemptTimeout + TimeSpan.FromMinutes(1)).TotalMilliseconds;
         // Claimed one by one (another gateway may claim some first: each row's update counts only if still pending), in one
         // transaction: one commit for the round, not one per push.
+        // A package's push is never claimed once its package is recalled, and claiming one bumps its package's version, so a
+        // recall prepared before the claim committed is refused and tried again, and then finds the push under way.
         var claimed = new List<Guid>();
         await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
         {
             foreach (var id in due)
             {
-                var won = await db.Webhooks.Where(w => w.Id == id && w.State == PushState.Pending)
+                var won = await db.Webhooks.Where(w => w.Id == id && w.State == PushState.Pending
+                        && !(w.Kind == ItemKind.Package && db.Submissions.Any(s => s.Id == w.PackageId && s.RecalledAt != null)))
                     .ExecuteUpdateAsync(w => w.SetProperty(x => x.State, PushState.Sending).SetProperty(x => x.LeaseUntilUnixMs, lease), cancellationToken);
                 if (won == 1)
                 {
                     claimed.Add(id);
                 }
             }
+            var packages = await db.Webhooks.Where(w => claimed.Contains(w.Id) && w.Kind == ItemKind.Package).Select(w => w.PackageId)
+                .Distinct().ToListAsync(cancellationToken);
+            await db.Submissions.Where(s => packages.Contains(s.Id))
+                .ExecuteUpdateAsync(s => s.SetProperty(x => x.Version, x => x.Version + 1), cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }
         await Task.WhenAll(claimed.Select(id => AttemptAsync(id, cancellationToken)));
@@ -116,39 +131,108 @@ public sealed class WebhookDispatcher(
         return wait;
     }
 
+    /// <summary>What an attempt came to when its claim lapsed with its package recalled: unknown, so it is not tried again.</summary>
+    private static readonly AttemptResult Lapsed = new(false, null, "The attempt's outcome is unknown: its claim lapsed (the gateway stopped mid-attempt).");
+
+    /// <summary>How many times an attempt's outcome is applied again when a recall commits while it is applied.</summary>
+    private const int ApplyTries = 5;
+
     private async Task AttemptAsync(Guid id, CancellationToken cancellationToken)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<GatewayDb>();
-        var push = await db.Webhooks.SingleAsync(w => w.Id == id, cancellationToken);
-        var item = await db.Feed.SingleAsync(f => f.Cursor == push.FeedCursor, cancellationToken);
-        using var activity = ToexTelemetry.StartLinkedTo("gateway.webhook", push.TraceParent);
-        activity?.SetTag("toex.package_id", push.PackageId.ToString());
-        activity?.SetTag("toex.recipient", push.Recipient);
-        activity?.SetTag("toex.item_kind", push.Kind);
-
-        var disabled = await db.WebhookEndpoints.AnyAsync(e => e.Partner == push.Recipient && e.DisabledAtUnixMs != null, cancellationToken);
-        if (disabled)
+        // The attempt's span stays open while its outcome is recorded, so the events it raises join the package's trace.
+        System.Diagnostics.Activity? activity = null;
+        try
         {
-            await DeadLetterAsync(db, push, "The partner's endpoint is disabled (it answered 410 Gone); an operator retry re-enables it.", time.GetUtcNow(), cancellationToken);
+            AttemptResult result;
+            await using (var scope = scopes.CreateAsyncScope())
+            {
+                var db = scope.ServiceProvider.GetRequiredService<GatewayDb>();
+                var push = await db.Webhooks.AsNoTracking().SingleAsync(w => w.Id == id, cancellationToken);
+                var item = await db.Feed.AsNoTracking().SingleAsync(f => f.Cursor == push.FeedCursor, cancellationToken);
+                activity = ToexTelemetry.StartLinkedTo("gateway.webhook", push.TraceParent);
+                activity?.SetTag("toex.package_id", push.PackageId.ToString());
+                activity?.SetTag("toex.recipient", push.Recipient);
+                activity?.SetTag("toex.item_kind", push.Kind);
+
+                if (await db.WebhookEndpoints.AnyAsync(e => e.Partner == push.Recipient && e.DisabledAtUnixMs != null, cancellationToken))
+                {
+                    result = Disabled;
+                }
+                else
+                {
+                    var (endpoint, problem) = endpoints.Resolve(push.Recipient);
+                    var started = System.Diagnostics.Stopwatch.GetTimestamp();
+                    result = endpoint is null
+                        ? new AttemptResult(false, null, problem)
+                        : await client.SendAsync(endpoint, push.Id, WebhookBody.For(item), cancellationToken);
+                    ToexTelemetry.PushAttemptDuration.Record(ToexTelemetry.ElapsedMs(started),
+                        new KeyValuePair<string, object?>("result", result.Delivered ? "delivered" : "failed"));
+                    activity?.SetTag("toex.webhook.delivered", result.Delivered);
+                }
+            }
+            await ApplyAsync(id, result, cancellationToken);
+        }
+        finally
+        {
+            activity?.Dispose();
+        }
+    }
+
+    /// <summary>The partner's endpoint is disabled (a 410): the push is dead-lettered without an attempt.</summary>
+    private static readonly AttemptResult Disabled = new(false, null, "The partner's endpoint is disabled (it answered 410 Gone); an operator retry re-enables it.");
+
+    /// <summary>
+    /// Records what an attempt came to, only while the push is still this claim's (under way), and as of the package
+    /// committed now: the package's version is bumped with it, so a recall committed meanwhile makes this apply again
+    /// on a fresh reading, where it finds the recall and settles it (accepted: the recipient is notified; not: withdrawn,
+    /// never tried again). No recall is left pending, and nothing is retried after a recall.
+    /// </summary>
+    private async Task ApplyAsync(Guid id, AttemptResult result, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            try
+            {
+                await ApplyOnceAsync(scope.ServiceProvider, id, result, cancellationToken);
+                return;
+            }
+            catch (DbUpdateConcurrencyException) when (attempt < ApplyTries)
+            {
+                logger.LogInformation("Webhook {WebhookId}: its package changed while the attempt was recorded; recording it again", id);
+            }
+        }
+    }
+
+    private async Task ApplyOnceAsync(IServiceProvider services, Guid id, AttemptResult result, CancellationToken cancellationToken)
+    {
+        var db = services.GetRequiredService<GatewayDb>();
+        var push = await db.Webhooks.SingleAsync(w => w.Id == id, cancellationToken);
+        if (push.State != PushState.Sending)
+        {
+            // Settled elsewhere meanwhile (its lapsed claim was taken over): this outcome is not the one on record.
+            logger.LogWarning("Webhook {WebhookId}: the attempt ended after its claim was no longer held ({State}); its outcome is not recorded",
+                id, push.State);
+            return;
+        }
+        var submission = await db.Submissions.SingleAsync(s => s.Id == push.PackageId, cancellationToken);
+        submission.Touch();
+        var now = time.GetUtcNow();
+        if (ReferenceEquals(result, Disabled))
+        {
+            await DeadLetterAsync(db, push, result.Error!, now, cancellationToken);
             await db.SaveChangesAsync(cancellationToken);
             return;
         }
-
-        var (endpoint, problem) = endpoints.Resolve(push.Recipient);
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var result = endpoint is null
-            ? new AttemptResult(false, null, problem)
-            : await client.SendAsync(endpoint, push.Id, WebhookBody.For(item), cancellationToken);
-        ToexTelemetry.PushAttemptDuration.Record(ToexTelemetry.ElapsedMs(started),
-            new KeyValuePair<string, object?>("result", result.Delivered ? "delivered" : "failed"));
-        activity?.SetTag("toex.webhook.delivered", result.Delivered);
-
-        var now = time.GetUtcNow();
-        push.Attempts++;
+        var item = await db.Feed.SingleAsync(f => f.Cursor == push.FeedCursor, cancellationToken);
+        var unknown = ReferenceEquals(result, Lapsed);
+        if (!unknown)
+        {
+            push.Attempts++;
+            push.LastStatusCode = result.StatusCode;
+        }
         push.LeaseUntilUnixMs = null;
-        push.LastStatusCode = result.StatusCode;
-        // A recall that found this push under way waits for it: accepted, the recipient is notified; not, withdrawn.
+        // A recall that found this push under way waits for it: accepted (or unknown), the recipient is notified; not, withdrawn.
         var recalled = push.Kind == ItemKind.Package
             ? await db.Recipients.SingleOrDefaultAsync(r => r.PackageId == push.PackageId && r.Partner == push.Recipient
                 && r.RecallAction == RecallAction.Pending, cancellationToken)
@@ -156,6 +240,11 @@ public sealed class WebhookDispatcher(
         if (result.Delivered)
         {
             await DeliveredAsync(db, push, item, result, now, cancellationToken);
+        }
+        else if (unknown)
+        {
+            push.State = PushState.Cancelled;
+            push.LastError = $"{result.Error} Recalled meanwhile: not tried again; the recipient is sent the recall notice, as it may have it.";
         }
         else
         {
@@ -166,11 +255,11 @@ public sealed class WebhookDispatcher(
             await db.SaveChangesAsync(cancellationToken);
             return;
         }
-        var releaser = scope.ServiceProvider.GetRequiredService<Releaser>();
-        if (result.Delivered || !await Apis.RecallApi.WithdrawFromFeedAsync(db, push.PackageId, push.Recipient, now, cancellationToken))
+        var releaser = services.GetRequiredService<Releaser>();
+        if (result.Delivered || unknown || !await Withdrawal.FromFeedAsync(db, push.PackageId, push.Recipient, now, cancellationToken))
         {
             recalled.RecallAction = RecallAction.Notified;
-            releaser.ReleaseRecallNotice(await db.Submissions.SingleAsync(s => s.Id == push.PackageId, cancellationToken), recalled);
+            releaser.ReleaseRecallNotice(submission, recalled);
         }
         else
         {
@@ -208,8 +297,8 @@ public sealed class WebhookDispatcher(
             StatusCode = result.StatusCode!.Value,
             At = now,
         }, DerivedId.From(push.Id, "delivered"), now);
-        logger.LogInformation("Webhook {WebhookId} ({Kind} of package {PackageId}) delivered to {Recipient} on attempt {Attempt}",
-            push.Id, push.Kind, push.PackageId, push.Recipient, push.Attempts);
+        logger.LogInformation("Webhook {WebhookId} ({Kind} of package {PackageId}) delivered to {Recipient} on attempt {Attempt}, acknowledged: {Acknowledged}",
+            push.Id, push.Kind, push.PackageId, push.Recipient, push.Attempts, result.Acknowledged);
         if (result.Acknowledged)
         {
             await Acknowledgements.RecordAsync(db, push.PackageId, push.Recipient, push.Kind, $"{push.Recipient} webhook endpoint", "push", now, cancellationToken);

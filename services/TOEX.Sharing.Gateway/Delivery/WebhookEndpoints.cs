@@ -16,17 +16,17 @@ public sealed record WebhookEndpoint(Uri Url, bool LocalDevelopment);
 /// endpoint: plain HTTP and loopback or private addresses are allowed for that partner only. The file is ignored in
 /// Production, where only the policy set's endpoint is used. Read on every attempt, so a change needs no restart.
 /// </summary>
-public sealed class WebhookEndpoints(PolicySet policies, IOptions<GatewayOptions> options, IHostEnvironment environment)
+public sealed class WebhookEndpoints(PolicySetMonitor policies, IOptions<GatewayOptions> options, IHostEnvironment environment)
 {
     private readonly string _registry = options.Value.PartnerKeysPath ?? Path.Combine(LocalPaths.Root(), "keys", "partners");
 
     /// <summary>Whether the policy set says this partner receives pushes.</summary>
-    public bool IsPush(string partner) => policies.Partners.TryGetValue(partner, out var p) && p.Delivery == "push";
+    public bool IsPush(string partner) => policies.Current.Partners.TryGetValue(partner, out var p) && p.Delivery == "push";
 
     /// <summary>The partner's endpoint, or why there is none it may be sent to.</summary>
     public (WebhookEndpoint? Endpoint, string? Problem) Resolve(string partner)
     {
-        if (!policies.Partners.TryGetValue(partner, out var registered) || registered.Delivery != "push")
+        if (!policies.Current.Partners.TryGetValue(partner, out var registered) || registered.Delivery != "push")
         {
             return (null, "The partner does not take push delivery.");
         }

@@ -6,56 +6,77 @@ using TOEX.Sharing.ServiceDefaults;
 namespace TOEX.Sharing.Gateway.Release;
 
 /// <summary>
-/// The gateway cannot read PolicyDecision's public keys (the file is missing, unreadable or not a key set): a fault
-/// of the gateway's configuration, not of the decision. The decision is retried (and, after its retries, waits in the
+/// The gateway cannot read another service's public keys (the file is missing, unreadable or not a key set): a fault
+/// of the gateway's configuration, not of the message. The message is retried (and, after its retries, waits in the
 /// error queue to be moved back), never refused for it.
 /// </summary>
-public sealed class DecisionKeysUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class TrustedKeysUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
-/// Verifies decisions against PolicyDecision's public JWKS only. The file is read again when it changes (and when a
-/// decision fails to verify, so a rotated key is picked up at once); a decision that still fails is refused.
+/// A public JWKS file of another service and the verifier built from it, read again when the file changes (and when
+/// asked, so a key rotated since the last read is picked up at once).
 /// </summary>
-public sealed class DecisionKeys(IOptions<GatewayOptions> options)
+public sealed class TrustedKeyFile<TVerifier>(string path, string description, Func<string, TVerifier> create) where TVerifier : class
 {
-    private readonly string _path = options.Value.DecisionJwksPath ?? Path.Combine(LocalPaths.Root(), "keys", "policy-decision.jwks.json");
     private volatile Loaded? _loaded;
 
-    private sealed record Loaded(DecisionVerifier Verifier, FileStamp Stamp);
+    private sealed record Loaded(TVerifier Verifier, FileStamp Stamp);
 
-    /// <summary>The verified decision; <see cref="SealException"/> when it does not verify, <see cref="DecisionKeysUnavailableException"/> when the keys cannot be read.</summary>
-    public SignedDecision Verify(string jws)
+    public TVerifier Current(bool forceReload = false)
     {
-        var verifier = Current(forceReload: false);
-        try
-        {
-            return verifier.Verify(jws);
-        }
-        catch (SealException)
-        {
-            return Current(forceReload: true).Verify(jws);
-        }
-    }
-
-    private DecisionVerifier Current(bool forceReload)
-    {
-        var stamp = FileStamp.Of(_path)
-            ?? throw new DecisionKeysUnavailableException($"PolicyDecision's public keys are not at {_path} (Gateway:DecisionJwksPath).");
+        var stamp = FileStamp.Of(path) ?? throw new TrustedKeysUnavailableException($"{description} are not at {path}.");
         if (!forceReload && _loaded is { } loaded && loaded.Stamp == stamp)
         {
             return loaded.Verifier;
         }
         try
         {
-            var verifier = new DecisionVerifier(File.ReadAllText(_path));
+            var verifier = create(File.ReadAllText(path));
             _loaded = new Loaded(verifier, stamp);
             return verifier;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or SealException)
         {
-            throw new DecisionKeysUnavailableException($"PolicyDecision's public keys at {_path} cannot be read: {e.Message}", e);
+            throw new TrustedKeysUnavailableException($"{description} at {path} cannot be read: {e.Message}", e);
         }
     }
+
+    /// <summary>Verifies with the keys as read; when that fails, reads them again and verifies once more.</summary>
+    public TResult Verify<TResult>(Func<TVerifier, TResult> verify)
+    {
+        try
+        {
+            return verify(Current());
+        }
+        catch (SealException)
+        {
+            return verify(Current(forceReload: true));
+        }
+    }
+}
+
+/// <summary>Verifies decisions against PolicyDecision's public JWKS only (<c>Gateway:DecisionJwksPath</c>); a decision that fails is refused.</summary>
+public sealed class DecisionKeys(IOptions<GatewayOptions> options)
+{
+    private readonly TrustedKeyFile<DecisionVerifier> _file = new(
+        options.Value.DecisionJwksPath ?? Path.Combine(LocalPaths.Root(), "keys", "policy-decision.jwks.json"),
+        "PolicyDecision's public keys (Gateway:DecisionJwksPath)", jwks => new DecisionVerifier(jwks));
+
+    /// <summary>The verified decision; <see cref="SealException"/> when it does not verify, <see cref="TrustedKeysUnavailableException"/> when the keys cannot be read.</summary>
+    public SignedDecision Verify(string jws) => _file.Verify(verifier => verifier.Verify(jws));
+}
+
+/// <summary>
+/// Verifies IG officers' referral decisions against the audit service's public JWKS only (<c>Gateway:AuditJwksPath</c>):
+/// an unsigned or forged <c>ReferralDecided</c> releases nothing.
+/// </summary>
+public sealed class AuditKeys(IOptions<GatewayOptions> options)
+{
+    private readonly TrustedKeyFile<ReferralDecisionVerifier> _file = new(
+        options.Value.AuditJwksPath ?? Path.Combine(LocalPaths.Root(), "keys", "audit.jwks.json"),
+        "The audit service's public keys (Gateway:AuditJwksPath)", jwks => new ReferralDecisionVerifier(jwks));
+
+    public SignedReferralDecision Verify(string jws) => _file.Verify(verifier => verifier.Verify(jws));
 }
 
 /// <summary>When a file was last written and how long it is: a change to either means it must be read again.</summary>

@@ -1,3 +1,4 @@
+using Microsoft.EntityFrameworkCore;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -199,11 +200,19 @@ public sealed class Releaser(
         await using var own = db.Database.CurrentTransaction is null ? await db.Database.BeginTransactionAsync(cancellationToken) : null;
         // Feed cursors must become visible in the order they are assigned, or a reader could pass one still uncommitted.
         await db.Database.LockForTransactionAsync(StoreLock.Feed, cancellationToken);
+        foreach (var recipient in _pending.GroupBy(p => p.Item.Recipient))
+        {
+            var last = await db.Feed.Where(f => f.Recipient == recipient.Key).MaxAsync(f => (long?)f.Position, cancellationToken) ?? 0;
+            foreach (var (item, _) in recipient)
+            {
+                item.Position = ++last;
+            }
+        }
         await db.SaveChangesAsync(cancellationToken);
         var queued = false;
         foreach (var (item, released) in _pending)
         {
-            Enqueue(released with { FeedCursor = item.Cursor }, DerivedId.From(item.PackageId, $"released/{item.Recipient}/{item.Kind}"));
+            Enqueue(released with { FeedCursor = item.Position }, DerivedId.From(item.PackageId, $"released/{item.Recipient}/{item.Kind}"));
             if (endpoints.IsPush(item.Recipient))
             {
                 var now = Now.ToUnixTimeMilliseconds();
