@@ -7,8 +7,10 @@ namespace TOEX.Sharing.Sealing;
 /// Verifies decisions signed by PolicyDecision against its public JWKS (what the gateway is
 /// configured with). Throws <see cref="SealException"/> on a bad signature, an unknown key id, an
 /// algorithm other than ES256, another type, or a payload that is not a <see cref="SignedDecision"/>.
+/// The keys are imported once, when it is made; verifying is safe from several threads at once. Dispose it once
+/// nothing verifies with it.
 /// </summary>
-public sealed class DecisionVerifier
+public sealed class DecisionVerifier : IDisposable
 {
     private const string What = "decision";
 
@@ -32,4 +34,6 @@ public sealed class DecisionVerifier
             throw new SealException("The decision is signed but its payload is not a valid decision.");
         }
     }
+
+    public void Dispose() => trusted.Dispose();
 }

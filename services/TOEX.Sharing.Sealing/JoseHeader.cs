@@ -1,5 +1,6 @@
 using System.Buffers.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace TOEX.Sharing.Sealing;
 
@@ -52,6 +53,12 @@ internal sealed class JoseHeader
         !root.TryGetProperty(name, out var value) ? null
         : value.ValueKind == JsonValueKind.String ? value.GetString()
         : throw new SealException($"The {what}'s header member '{name}' is not a string.");
+
+    /// <summary>A member that is a JSON object (e.g. a JWE's <c>epk</c>), or null when absent.</summary>
+    public JsonObject? GetObject(string name) =>
+        !root.TryGetProperty(name, out var value) ? null
+        : value.ValueKind == JsonValueKind.Object ? JsonObject.Create(value)
+        : throw new SealException($"The {what}'s header member '{name}' is not a JSON object.");
 
     /// <summary>Rejects header members TOEX never produces and that change how a JOSE library processes the object.</summary>
     public void RejectUnsupported(params string[] names)

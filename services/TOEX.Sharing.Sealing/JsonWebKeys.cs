@@ -68,8 +68,11 @@ public static class JsonWebKeys
     /// holds no such key. The caller owns the key returned.
     /// </summary>
     /// <exception cref="SealException">The set is malformed, holds private key material or no ES256 key at all.</exception>
-    public static ECDsa? FindVerificationKey(string jwksJson, string keyId, string what) =>
-        new TrustedKeys(jwksJson, what).TryGet(keyId, out var parameters) ? ECDsa.Create(parameters) : null;
+    public static ECDsa? FindVerificationKey(string jwksJson, string keyId, string what)
+    {
+        using var trusted = new TrustedKeys(jwksJson, what);
+        return trusted.TryGetParameters(keyId, out var parameters) ? ECDsa.Create(parameters) : null;
+    }
 
     internal static JsonObject ParseObject(string json, string what)
     {
@@ -195,6 +198,15 @@ public static class JsonWebKeys
 
         return parameters;
     }
+
+    /// <summary>The JWK <c>crv</c> of a NIST curve's parameters, by the length of its coordinates.</summary>
+    internal static string CurveName(ECParameters parameters) => parameters.Q.X?.Length switch
+    {
+        32 => P256,
+        48 => "P-384",
+        66 => "P-521",
+        _ => throw new ArgumentException("Not a key on a NIST P-curve.", nameof(parameters)),
+    };
 
     internal static RSAParameters ReadRsa(JsonObject jwk, bool requirePrivate, string what)
     {

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
-using Jose;
 
 namespace TOEX.Sharing.Sealing;
 
@@ -30,7 +29,7 @@ public static class PackageOpener
         compactJwe = compactJwe.Trim();
 
         var recipient = JsonWebKeys.ParseObject(recipientPrivateJwkJson, "The recipient's private key");
-        var trusted = new TrustedKeys(brokerJwksJson, "The broker's key set");
+        using var trusted = new TrustedKeys(brokerJwksJson, "The broker's key set");
         var kind = JsonWebKeys.KindOf(recipient, "The recipient's private key");
         var thumbprint = JsonWebKeys.Thumbprint(recipient);
         var ownKeyId = JsonWebKeys.GetString(recipient, "kid", "The recipient's private key") ?? thumbprint;
@@ -56,7 +55,7 @@ public static class PackageOpener
         }
 
         var sealedFor = header.Get("kid");
-        var plaintext = Decrypt(compactJwe, recipient, kind, sealedFor, ownKeyId, thumbprint);
+        var plaintext = Decrypt(compactJwe, header, recipient, kind, sealedFor, ownKeyId, thumbprint);
 
         string jws;
         try
@@ -77,7 +76,8 @@ public static class PackageOpener
         return new OpenedPackage(payload, signer, sealedFor ?? ownKeyId);
     }
 
-    private static byte[] Decrypt(string compactJwe, JsonObject recipient, KeyKind kind, string? sealedFor, string ownKeyId, string thumbprint)
+    private static byte[] Decrypt(string compactJwe, JoseHeader header, JsonObject recipient, KeyKind kind, string? sealedFor,
+        string ownKeyId, string thumbprint)
     {
         const string what = "The recipient's private key";
         using AsymmetricAlgorithm key = kind == KeyKind.EC
@@ -85,11 +85,9 @@ public static class PackageOpener
             : RSA.Create(JsonWebKeys.ReadRsa(recipient, requirePrivate: true, what));
         try
         {
-            return kind == KeyKind.EC
-                ? JWT.DecryptBytes(compactJwe, key, JweAlgorithm.ECDH_ES_A256KW, JweEncryption.A256GCM)
-                : JWT.DecryptBytes(compactJwe, key, JweAlgorithm.RSA_OAEP_256, JweEncryption.A256GCM);
+            return CompactJwe.Decrypt(compactJwe, header, key);
         }
-        catch (Exception exception) when (exception is JoseException or CryptographicException or FormatException or ArgumentException)
+        catch (Exception exception) when (exception is CryptographicException or FormatException)
         {
             var notOurs = sealedFor is not null && sealedFor != ownKeyId && sealedFor != thumbprint;
             throw new SealException(notOurs

@@ -1,6 +1,4 @@
-using System.Text;
 using System.Text.Json;
-using Jose;
 
 namespace TOEX.Sharing.Sealing;
 
@@ -10,6 +8,8 @@ namespace TOEX.Sharing.Sealing;
 /// binding it to the recipient) inside a compact JWE for the recipient's public key
 /// (ECDH-ES+A256KW or RSA-OAEP-256, A256GCM, kid of the recipient's key, cty "JWT").
 /// Any standard JOSE library opens it: decrypt, then verify against the broker's JWKS.
+/// The recipient's key comes imported (<see cref="RecipientKey"/>, read once from the partner registry); each copy
+/// gets its own content key and, for an EC recipient, its own ephemeral key (RFC 7518 §4.6).
 /// </summary>
 public sealed class PackageSealer(IKeyRing ring)
 {
@@ -19,19 +19,8 @@ public sealed class PackageSealer(IKeyRing ring)
         ArgumentNullException.ThrowIfNull(recipient);
         EnsureJson(payloadJson, nameof(payloadJson));
 
-        var jws = CompactJws.Sign(payloadJson, ring.Current, JoseNames.PackageType, recipient.Thumbprint);
-        var headers = new Dictionary<string, object>
-        {
-            ["kid"] = recipient.KeyId,
-            ["cty"] = JoseNames.NestedContentType,
-        };
-        using var key = recipient.CreatePublicKey();
-        return JWT.EncodeBytes(
-            Encoding.ASCII.GetBytes(jws),
-            key,
-            recipient.Kind == KeyKind.EC ? JweAlgorithm.ECDH_ES_A256KW : JweAlgorithm.RSA_OAEP_256,
-            JweEncryption.A256GCM,
-            extraHeaders: headers);
+        var jws = CompactJws.SignToAscii(payloadJson, ring.Current, JoseNames.PackageType, recipient.Thumbprint);
+        return CompactJwe.Encrypt(jws, recipient, JoseNames.NestedContentType);
     }
 
     private static void EnsureJson(ReadOnlySpan<byte> utf8, string parameterName)

@@ -5,15 +5,19 @@ namespace TOEX.Sharing.Sealing;
 
 /// <summary>
 /// A partner's public encryption key, as published in its JWKS in the partner registry: EC P-256 or P-384
-/// (sealed with ECDH-ES+A256KW) or RSA of at least 2048 bits (sealed with RSA-OAEP-256).
-/// Immutable and safe to share between threads.
+/// (sealed with ECDH-ES+A256KW) or RSA of at least 2048 bits (sealed with RSA-OAEP-256). Imported into the
+/// platform's cryptography once, when it is read, and used for every copy sealed for the partner: immutable and
+/// safe to share between threads. Dispose it once no seal uses it any more (a registry that reloads a partner's
+/// key disposes the key it replaced).
 /// </summary>
-public sealed class RecipientKey
+public sealed class RecipientKey : IDisposable
 {
     private static readonly string[] EncryptionOperations = ["encrypt", "wrapKey", "deriveKey", "deriveBits"];
 
     private readonly ECParameters ec;
     private readonly RSAParameters rsa;
+    private readonly ECDiffieHellmanPublicKey? ecPublicKey;
+    private readonly RSA? rsaKey;
 
     private RecipientKey(string keyId, string thumbprint, KeyKind kind, int keySize, ECParameters ec, RSAParameters rsa)
     {
@@ -23,6 +27,17 @@ public sealed class RecipientKey
         KeySize = keySize;
         this.ec = ec;
         this.rsa = rsa;
+        if (kind == KeyKind.EC)
+        {
+            using var imported = ECDiffieHellman.Create(ec);
+            // The public key object holds its own reference to the platform key: the importing object can go.
+            ecPublicKey = imported.PublicKey;
+            CurveName = JsonWebKeys.CurveName(ec);
+        }
+        else
+        {
+            rsaKey = RSA.Create(rsa);
+        }
     }
 
     /// <summary>The key's <c>kid</c>, or its RFC 7638 thumbprint when the JWK has none. Sent as the JWE's <c>kid</c>.</summary>
@@ -103,7 +118,25 @@ public sealed class RecipientKey
         return new RecipientKey(JsonWebKeys.KeyIdOf(jwk, what), JsonWebKeys.Thumbprint(jwk), kind, JsonWebKeys.RsaBits(rsa), default, rsa);
     }
 
-    /// <summary>A fresh .NET key object for one encryption; the caller disposes it.</summary>
+    /// <summary>The JWK <c>crv</c> of an EC key (the curve of the ephemeral key of every copy sealed for it); null for RSA.</summary>
+    internal string? CurveName { get; }
+
+    /// <summary>The curve of an EC key.</summary>
+    internal ECCurve Curve => ec.Curve;
+
+    /// <summary>The imported EC public key (ECDH-ES); only for <see cref="KeyKind.EC"/>.</summary>
+    internal ECDiffieHellmanPublicKey EcPublicKey => ecPublicKey ?? throw new InvalidOperationException("Not an EC key.");
+
+    /// <summary>The imported RSA public key (RSA-OAEP-256); only for <see cref="KeyKind.Rsa"/>.</summary>
+    internal RSA RsaKey => rsaKey ?? throw new InvalidOperationException("Not an RSA key.");
+
+    /// <summary>A fresh .NET key object of the same public key (for tests that encrypt to the partner otherwise); the caller disposes it.</summary>
     internal AsymmetricAlgorithm CreatePublicKey() =>
         Kind == KeyKind.EC ? ECDiffieHellman.Create(ec) : RSA.Create(rsa);
+
+    public void Dispose()
+    {
+        ecPublicKey?.Dispose();
+        rsaKey?.Dispose();
+    }
 }

@@ -16,8 +16,9 @@ public sealed class ReferralDecisionSigner(SigningKey key)
 /// <summary>
 /// Verifies referral decisions against the audit service's public JWKS only. Throws <see cref="SealException"/> on
 /// a bad signature, an unknown key, another algorithm or type, or a payload that is not a referral decision.
+/// The keys are imported once, when it is made; dispose it once nothing verifies with it.
 /// </summary>
-public sealed class ReferralDecisionVerifier(string trustedJwksJson)
+public sealed class ReferralDecisionVerifier(string trustedJwksJson) : IDisposable
 {
     private const string What = "referral decision";
 
@@ -36,4 +37,6 @@ public sealed class ReferralDecisionVerifier(string trustedJwksJson)
             throw new SealException("The referral decision is signed but its payload is not a valid referral decision.");
         }
     }
+
+    public void Dispose() => trusted.Dispose();
 }

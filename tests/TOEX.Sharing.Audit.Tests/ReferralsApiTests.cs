@@ -92,7 +92,8 @@ public abstract class ReferralsApiTests(StoreKind store) : IDisposable
         // What the gateway acts on: the decision signed with the audit service's keys, naming the officer as a person.
         var published = _factory.Harness.Published.Select<ReferralDecided>(m => m.Context.Message.ReferralId == referralId).First().Context.Message;
         var jwks = await File.ReadAllTextAsync(Path.Combine(_factory.Root, "audit.jwks.json"));
-        var signed = new ReferralDecisionVerifier(jwks).Verify(published.DecisionJws!);
+        using var verifier = new ReferralDecisionVerifier(jwks);
+        var signed = verifier.Verify(published.DecisionJws!);
         Assert.Equal((referralId, packageId, "approved", "rocu-wm/ig-officer-1", "Child at immediate risk."),
             (signed.ReferralId, signed.PackageId, signed.Decision, signed.DecidedBy, signed.Justification));
         Assert.Equal($"{DevIssuer.Issuer}|ig-officer-1", signed.DecidedByPerson);

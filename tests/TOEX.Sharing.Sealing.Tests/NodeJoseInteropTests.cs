@@ -11,25 +11,34 @@ public sealed class NodeJoseInteropTests : IDisposable
 {
     private const string Package = """{"id":"2b7d3c4e-0000-4000-8000-000000000001","reference":"OP-BIRCH/7","summary":"Ünïcode survives — £ € ✓","subjects":[{"name":"J. Smith","dateOfBirth":"1980-02-29"}]}""";
 
+    private const string RecallNotice = """{"kind":"recall","packageId":"2b7d3c4e-0000-4000-8000-000000000001","reference":"OP-BIRCH/7","originator":"rocu-wm","recipient":"wmp","reason":"Source withdrew — delete","recalledAt":"2026-11-25T12:00:00+00:00","instruction":"Stop using this package, delete every copy you hold and acknowledge this notice."}""";
 
     private readonly TempDirectory directory = new();
 
-
     public static TheoryData<string> PartnerKeys => ["RSA", "P-256", "P-384"];
 
-    [Theory]
-    [MemberData(nameof(PartnerKeys))]
-    public async Task Node_jose_opens_a_package_sealed_here(string partnerKey)
+    /// <summary>Every kind of copy the gateway seals (a package and a recall notice) for every kind of partner key.</summary>
+    public static TheoryData<string, string> Copies => new()
     {
+        { "RSA", "package" }, { "P-256", "package" }, { "P-384", "package" },
+        { "RSA", "recall" }, { "P-256", "recall" }, { "P-384", "recall" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Copies))]
+    public async Task Node_jose_opens_a_copy_sealed_here(string partnerKey, string item)
+    {
+        var payload = item == "recall" ? RecallNotice : Package;
         using var broker = LocalKeyRing.OpenOrCreate(directory.Combine("broker"), TestClock.Create());
         var partner = TestPartner.Create(partnerKey);
-        var jwe = new PackageSealer(broker).Seal(Encoding.UTF8.GetBytes(Package), partner.RecipientKey);
+        using var key = partner.RecipientKey;
+        var jwe = new PackageSealer(broker).Seal(Encoding.UTF8.GetBytes(payload), key);
 
         var (exitCode, output, error) = await OpenWithNodeAsync(jwe, partner.PrivateJwk, broker.PublicJwks());
 
         Assert.True(exitCode == 0, $"node open-package.mjs exited {exitCode}: {error}");
-        Assert.Equal(Package, output);
-        Assert.Equal(partnerKey == "RSA" ? "RSA-OAEP-256" : "ECDH-ES+A256KW", partner.RecipientKey.Algorithm);
+        Assert.Equal(payload, output);
+        Assert.Equal(partnerKey == "RSA" ? "RSA-OAEP-256" : "ECDH-ES+A256KW", key.Algorithm);
     }
 
     [Theory]

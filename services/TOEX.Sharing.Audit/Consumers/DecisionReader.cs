@@ -8,26 +8,33 @@ namespace TOEX.Sharing.Audit.Consumers;
 
 /// <summary>
 /// Reads a signed decision for the ledger. The ledger records every decision, so one whose signature does
-/// not verify is still recorded, marked as such (the gateway releases nothing on it).
+/// not verify is still recorded, marked as such (the gateway releases nothing on it). PolicyDecision's public keys
+/// are read once and again whenever their file changes (a rotation), not for every decision.
 /// </summary>
-public sealed class DecisionReader(IOptions<AuditOptions> options)
+public sealed class DecisionReader(IOptions<AuditOptions> options) : IDisposable
 {
+    private readonly CachedKeyFile<DecisionVerifier> keys = new(
+        options.Value.DecisionJwksPath ?? Path.Combine(LocalPaths.Root(), "keys", "policy-decision.jwks.json"),
+        jwks => new DecisionVerifier(jwks));
+
     public (SignedDecision? Decision, bool Verified, string? Why) Read(string jws)
     {
-        var path = options.Value.DecisionJwksPath ?? Path.Combine(LocalPaths.Root(), "keys", "policy-decision.jwks.json");
-        if (File.Exists(path))
+        try
         {
-            try
-            {
-                return (new DecisionVerifier(File.ReadAllText(path)).Verify(jws), true, null);
-            }
-            catch (SealException e)
-            {
-                return (Decode(jws), false, e.Message);
-            }
+            using var verifier = keys.Use();
+            return (verifier.Value.Verify(jws), true, null);
         }
-        return (Decode(jws), false, $"PolicyDecision's public keys were not found at {path} (Audit:DecisionJwksPath)");
+        catch (FileNotFoundException)
+        {
+            return (Decode(jws), false, $"PolicyDecision's public keys were not found at {keys.Path} (Audit:DecisionJwksPath)");
+        }
+        catch (SealException e)
+        {
+            return (Decode(jws), false, e.Message);
+        }
     }
+
+    public void Dispose() => keys.Dispose();
 
     private static SignedDecision? Decode(string jws)
     {
