@@ -19,7 +19,12 @@ public sealed class PackageSealer(IKeyRing ring)
         ArgumentNullException.ThrowIfNull(recipient);
         EnsureJson(payloadJson, nameof(payloadJson));
 
-        var jws = CompactJws.Sign(payloadJson, ring.Current, JoseNames.PackageType, recipient.Thumbprint);
+        return Encrypt(CompactJws.Sign(payloadJson, ring.Current, JoseNames.PackageType, recipient.Thumbprint), recipient);
+    }
+
+    /// <summary>The compact JWE of a signed compact JWS for <paramref name="recipient"/>: what every sealed item is.</summary>
+    internal static string Encrypt(string jws, RecipientKey recipient)
+    {
         var headers = new Dictionary<string, object>
         {
             ["kid"] = recipient.KeyId,
