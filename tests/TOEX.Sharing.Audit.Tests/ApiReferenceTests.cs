@@ -13,6 +13,6 @@ public sealed class ApiReferenceTests : IDisposable
     public void Every_route_of_the_audit_service_has_its_section_in_the_api_reference()
     {
         _ = _factory.Server;
-        ApiReference.AssertDocumented(_factory.Services, "Audit service", "audit service");
+        ApiReference.AssertDocumented(_factory.Services, "Audit service", "audit service", pagesSection: "IG console");
     }
 }

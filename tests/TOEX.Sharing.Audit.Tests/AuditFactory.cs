@@ -18,7 +18,7 @@ namespace TOEX.Sharing.Audit.Tests;
 /// The audit service in process with its own temporary ledger, development issuer and PolicyDecision
 /// key ring (whose public JWKS is the one the service trusts); the bus is MassTransit's test harness.
 /// </summary>
-public sealed class AuditFactory : WebApplicationFactory<Program>
+public sealed partial class AuditFactory : WebApplicationFactory<Program>
 {
     private readonly bool _owns;
 
@@ -108,6 +108,32 @@ public sealed class AuditFactory : WebApplicationFactory<Program>
         });
         await consumed;
     }
+
+    /// <summary>
+    /// A browser-like client of the IG console, signed in through the development sign-in as <paramref name="subject"/> of
+    /// <paramref name="organisation"/> with <paramref name="roles"/>, with the session's justification given.
+    /// </summary>
+    public async Task<HttpClient> ConsoleClientAsync(string organisation, string subject, params string[] roles)
+    {
+        var client = CreateClient(new WebApplicationFactoryClientOptions { BaseAddress = new Uri("https://localhost"), AllowAutoRedirect = false });
+        var form = await client.GetStringAsync("/signin");
+        var signIn = await client.PostAsync("/signin?handler=Development", new FormUrlEncodedContent(
+        [
+            new("__af", AntiforgeryField().Match(form).Groups[1].Value), new("returnUrl", "/"), new("organisation", organisation),
+            new("subject", subject), .. roles.Select(r => new KeyValuePair<string, string>("roles", r)),
+        ]));
+        Assert.Equal(System.Net.HttpStatusCode.Redirect, signIn.StatusCode);
+        var justify = await client.GetStringAsync("/justify");
+        var justified = await client.PostAsync("/justify", new FormUrlEncodedContent(
+        [
+            new("__af", AntiforgeryField().Match(justify).Groups[1].Value), new("returnUrl", "/"), new("justification", "Testing the console"),
+        ]));
+        Assert.Equal(System.Net.HttpStatusCode.Redirect, justified.StatusCode);
+        return client;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("name=\"__af\" type=\"hidden\" value=\"([^\"]+)\"")]
+    private static partial System.Text.RegularExpressions.Regex AntiforgeryField();
 
     /// <summary>A client carrying a development-issuer token for <paramref name="organisation"/> with <paramref name="roles"/>.</summary>
     public HttpClient ClientFor(string organisation, params string[] roles) => ClientAs(organisation, $"{organisation}-tester", roles);

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text.RegularExpressions;
 using MassTransit;
 using TOEX.Sharing.Contracts;
 using TOEX.Sharing.Sealing;
@@ -12,7 +11,7 @@ namespace TOEX.Sharing.Audit.Tests;
 /// The IG console's pages (cookie-authenticated HTML) in process: every page sends an anonymous caller to sign in, and an
 /// officer of another organisation, whatever roles their issuer grants, sees nothing of a disclosure that is not theirs.
 /// </summary>
-public sealed partial class ConsolePagesTests : IDisposable
+public sealed class ConsolePagesTests : IDisposable
 {
     private readonly AuditFactory _factory = new();
 
@@ -41,32 +40,8 @@ public sealed partial class ConsolePagesTests : IDisposable
 
     private static readonly string[] Open = ["/signin", "/signin/none", "/status/404"];
 
-    [GeneratedRegex("name=\"__af\" type=\"hidden\" value=\"([^\"]+)\"")]
-    private static partial Regex AntiforgeryField();
-
-    /// <summary>A browser-like client signed in through the development sign-in, with the session's justification given.</summary>
-    private async Task<HttpClient> SignedInAsync(string organisation, string subject, params string[] roles)
-    {
-        var client = _factory.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions
-        {
-            BaseAddress = new Uri("https://localhost"),
-            AllowAutoRedirect = false,
-        });
-        var form = await client.GetStringAsync("/signin");
-        var signIn = await client.PostAsync("/signin?handler=Development", new FormUrlEncodedContent(
-        [
-            new("__af", AntiforgeryField().Match(form).Groups[1].Value), new("returnUrl", "/"), new("organisation", organisation),
-            new("subject", subject), .. roles.Select(r => new KeyValuePair<string, string>("roles", r)),
-        ]));
-        Assert.Equal(HttpStatusCode.Redirect, signIn.StatusCode);
-        var justify = await client.GetStringAsync("/justify");
-        var justified = await client.PostAsync("/justify", new FormUrlEncodedContent(
-        [
-            new("__af", AntiforgeryField().Match(justify).Groups[1].Value), new("returnUrl", "/"), new("justification", "Testing the console"),
-        ]));
-        Assert.Equal(HttpStatusCode.Redirect, justified.StatusCode);
-        return client;
-    }
+    private Task<HttpClient> SignedInAsync(string organisation, string subject, params string[] roles) =>
+        _factory.ConsoleClientAsync(organisation, subject, roles);
 
     private async Task<(Guid Package, Guid Referral)> WmpDisclosureAsync()
     {

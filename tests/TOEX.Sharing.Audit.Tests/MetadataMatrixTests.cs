@@ -121,6 +121,39 @@ public sealed class MetadataMatrixTests : IAsyncLifetime
             {
                 Requests = () => Task.FromResult<IReadOnlyList<ProbeRequest>>([new(HttpMethod.Post, $"/api/v1/referrals/{_referral}/reject", Justification)]),
             },
+            // The register of agreements the caller is party to, with how many disclosures each carried: counts in its scope.
+            new("GET /api/v1/agreements/") { Requests = () => Get("/api/v1/agreements", "/api/v1/agreements?from=2026-01-01&to=2027-01-01") },
+        ];
+    }
+
+    /// <summary>The IG console's pages (cookie sessions): the same outsiders, signed in with every role.</summary>
+    private IReadOnlyList<MetadataProbe> ConsoleProbes()
+    {
+        Task<IReadOnlyList<ProbeRequest>> Get(params string[] paths) => Task.FromResult(MetadataMatrix.Get(paths));
+        string[] Disclosures() =>
+        [
+            "/disclosures", $"/disclosures?search.package={_package}", "/disclosures?search.originator=rocu-wm", "/disclosures?search.partner=safe-haven",
+            "/disclosures?search.partner=bcc-childrens", "/disclosures?search.outcome=deny", "/disclosures?search.agreement=ISA-SH-006",
+            "/disclosures?search.name=Pat+Person&search.dateOfBirth=1990-05-17", "/disclosures?search.name=Pat+Person", "/disclosures?search.pnc=10/123456X",
+        ];
+        return
+        [
+            new("* /") { Requests = () => Get("/") },
+            new("* /signin") { HoldsNoPackageData = "the sign-in page" },
+            new("* /signin/{issuer}") { HoldsNoPackageData = "the redirect to an identity provider" },
+            new("* /signout") { HoldsNoPackageData = "signing out" },
+            new("* /denied") { HoldsNoPackageData = "the page saying a role is missing" },
+            new("* /justify") { HoldsNoPackageData = "the justification form" },
+            new("* /status/{code:int}") { HoldsNoPackageData = "an error page" },
+            new("* /disclosures") { Requests = () => Get(Disclosures()) },
+            new("* /disclosures/{id:guid}") { Requests = () => Get($"/disclosures/{_package}", $"/disclosures/{_referred}") },
+            new("* /referrals") { Requests = () => Get("/referrals") },
+            new("* /referrals/{id:guid}") { Requests = () => Get($"/referrals/{_referral}") },
+            new("* /referrals/decided") { Requests = () => Get("/referrals/decided", "/referrals/decided?recipient=bcc-childrens") },
+            new("* /agreements") { Requests = () => Get("/agreements") },
+            new("* /deliveries") { Requests = () => Get("/deliveries") },
+            new("* /integrity/{handler?}") { Requests = () => Get("/integrity") },
+            new("* /charts") { Requests = () => Get("/charts") },
         ];
     }
 
@@ -128,7 +161,23 @@ public sealed class MetadataMatrixTests : IAsyncLifetime
     public void Every_route_of_the_audit_service_is_in_the_metadata_matrix()
     {
         _ = _factory.Server;
-        MetadataMatrix.AssertCovered(_factory.Services, Probes());
+        MetadataMatrix.AssertCovered(_factory.Services, [.. Probes(), .. ConsoleProbes()]);
+    }
+
+    [Fact]
+    public async Task No_console_page_tells_an_officer_anything_of_a_disclosure_that_is_not_their_organisations()
+    {
+        var sessions = new Dictionary<string, HttpClient>();
+        foreach (var outsider in Outsiders())
+        {
+            sessions[outsider.Organisation] = await _factory.ConsoleClientAsync(outsider.Organisation, $"{outsider.Organisation}-officer", [.. Roles.All]);
+        }
+
+        await MetadataMatrix.AssertNothingLeaksAsync(ConsoleProbes(), Outsiders(), organisation => sessions[organisation]);
+
+        // The custodian's officer sees the package (so each outsider's nothing is the scope at work).
+        var custodian = await _factory.ConsoleClientAsync(AuditFactory.Custodian, "custodian-officer", Roles.AuditRead);
+        Assert.Contains(Reference, await custodian.GetStringAsync($"/disclosures/{_package}"), StringComparison.Ordinal);
     }
 
     [Fact]

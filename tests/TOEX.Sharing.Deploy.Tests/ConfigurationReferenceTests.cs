@@ -19,6 +19,11 @@ public sealed partial class ConfigurationReferenceTests
     private static readonly Dictionary<string, string> ListItems = new(StringComparer.Ordinal)
     {
         ["TrustedIssuerOptions"] = "Authentication:Issuers:N",
+        ["ConsoleIssuerOptions"] = "Console:Issuers:N",
+        // One per key purpose (KeyCustody:PackageSigning, :DecisionSigning, …), each read as KeyCustody:PURPOSE:….
+        ["PurposeOptions"] = "KeyCustody:PURPOSE",
+        ["Pkcs11Options"] = "KeyCustody:Pkcs11",
+        ["AzureKeyVaultOptions"] = "KeyCustody:AzureKeyVault",
     };
 
     private static readonly string[] Services = ["TOEX.Sharing.Gateway", "TOEX.Sharing.PolicyDecision", "TOEX.Sharing.Audit"];
@@ -64,7 +69,7 @@ public sealed partial class ConfigurationReferenceTests
         foreach (var type in ServiceTypes())
         {
             var sectionField = type.GetField("Section", BindingFlags.Public | BindingFlags.Static);
-            if (type.Name.EndsWith("Options", StringComparison.Ordinal) && type.IsClass && type.Namespace?.StartsWith("TOEX.Sharing", StringComparison.Ordinal) == true)
+            if (type.Name.EndsWith("Options", StringComparison.Ordinal) && type.IsClass && (type.IsPublic || type.IsNestedPublic) && type.Namespace?.StartsWith("TOEX.Sharing", StringComparison.Ordinal) == true)
             {
                 var section = sectionField?.GetRawConstantValue() as string ?? ListItems.GetValueOrDefault(type.Name);
                 if (section is null)

@@ -76,9 +76,18 @@ public static partial class ApiReference
     }
 
     /// <summary>Fails naming every route of the service missing from the reference, and every section for a route it does not map.</summary>
-    public static void AssertDocumented(IServiceProvider services, string service, string serviceName)
+    /// <remarks>
+    /// The API routes are documented under <c>## <paramref name="service"/></c>; a service's console pages (Razor Pages,
+    /// <see cref="RouteMatrix.IsPage"/>), when it has them, under <c>## <paramref name="pagesSection"/></c>.
+    /// </remarks>
+    public static void AssertDocumented(IServiceProvider services, string service, string serviceName, string? pagesSection = null)
     {
-        var problems = Problems(RouteMatrix.Routes(services), File.ReadAllText(FullPath), service, serviceName);
+        var markdown = File.ReadAllText(FullPath);
+        var problems = Problems(pagesSection is null ? RouteMatrix.Routes(services) : RouteMatrix.ApiRoutes(services), markdown, service, serviceName).ToList();
+        if (pagesSection is not null)
+        {
+            problems.AddRange(Problems(RouteMatrix.PageRoutes(services), markdown, pagesSection, $"{serviceName}'s console"));
+        }
         Xunit.Assert.True(problems.Count == 0, string.Join(Environment.NewLine, problems));
     }
 

@@ -55,8 +55,21 @@ public sealed record RouteRule(string Route)
 public static class RouteMatrix
 {
     /// <summary>Every mapped route as <c>METHOD /pattern</c> (<c>*</c> for a route that takes any method).</summary>
-    public static IReadOnlyList<string> Routes(IServiceProvider services) =>
+    public static IReadOnlyList<string> Routes(IServiceProvider services) => RoutesWhere(services, _ => true);
+
+    /// <summary>The routes of the machine interface: every route but the console's pages (<see cref="IsPage"/>).</summary>
+    public static IReadOnlyList<string> ApiRoutes(IServiceProvider services) => RoutesWhere(services, e => !IsPage(e));
+
+    /// <summary>The console's pages: Razor Pages, answered as HTML to a signed-in officer's browser.</summary>
+    public static IReadOnlyList<string> PageRoutes(IServiceProvider services) => RoutesWhere(services, IsPage);
+
+    /// <summary>Whether <paramref name="endpoint"/> is a Razor Page (the IG console), not an API route.</summary>
+    public static bool IsPage(Endpoint endpoint) =>
+        endpoint.Metadata.GetMetadata<Microsoft.AspNetCore.Mvc.RazorPages.PageActionDescriptor>() is not null;
+
+    private static IReadOnlyList<string> RoutesWhere(IServiceProvider services, Func<RouteEndpoint, bool> which) =>
         [.. services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(which)
             .SelectMany(Routes)
             .Distinct()
             .Order(StringComparer.Ordinal)];

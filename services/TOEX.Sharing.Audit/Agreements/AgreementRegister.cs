@@ -28,13 +28,31 @@ public sealed class AgreementRegister(PolicySet policies, Governance governance)
 {
     public PolicySet Policies => policies;
 
-    public AgreementRegisterView For(ClaimsPrincipal user, DateOnly at)
+    /// <summary>The agreements <paramref name="user"/>'s organisation is a party to (every one for a custodian).</summary>
+    public IReadOnlyList<Agreement> AgreementsOf(ClaimsPrincipal user)
     {
         var organisation = user.FindFirst(ServiceDefaults.Authentication.OrganisationClaim)?.Value;
         var all = governance.IsCustodian(user);
-        var items = policies.Agreements.Values
+        return [.. policies.Agreements.Values
             .Where(a => all || a.Originators.Contains(organisation) || a.Recipients.Contains(organisation))
-            .OrderBy(a => a.Id, StringComparer.Ordinal)
+            .OrderBy(a => a.Id, StringComparer.Ordinal)];
+    }
+
+    /// <summary>
+    /// The organisations <paramref name="user"/>'s organisation may know of: itself and the other parties to its
+    /// agreements (every partner of the region for a custodian). A search form offers no other, so the register of who
+    /// shares with whom is not read from a drop-down list.
+    /// </summary>
+    public IReadOnlyList<Partner> PartnersOf(ClaimsPrincipal user)
+    {
+        var organisation = user.FindFirst(ServiceDefaults.Authentication.OrganisationClaim)?.Value;
+        var known = AgreementsOf(user).SelectMany(a => a.Originators.Concat(a.Recipients)).Append(organisation).ToHashSet(StringComparer.Ordinal);
+        return [.. policies.Partners.Values.Where(p => governance.IsCustodian(user) || known.Contains(p.Id)).OrderBy(p => p.Name, StringComparer.Ordinal)];
+    }
+
+    public AgreementRegisterView For(ClaimsPrincipal user, DateOnly at)
+    {
+        var items = AgreementsOf(user)
             .Select(a => new AgreementView(
                 a.Id, a.Title, a.Owner, a.Version, a.Status, AgreementReview.InForce(a, at), a.Originators, a.Recipients, a.Purposes,
                 a.LawfulBases, a.StatutoryGateways, a.DataCategories, a.SensitiveConditions, a.Ceiling, a.ConditionsAccepted, a.NeedsApproval,

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
+using TOEX.Sharing.Audit.Agreements;
 using TOEX.Sharing.Audit.Apis;
 using TOEX.Sharing.Policy;
 using TOEX.Sharing.ServiceDefaults;
@@ -38,7 +39,7 @@ public sealed class DisclosureSearch
 }
 
 [Authorize(Policy = $"{ConsoleAuthentication.Policy}:{Roles.AuditRead}")]
-public sealed class DisclosuresModel(ConsoleLedger ledger, PolicySet policies) : ConsolePageModel
+public sealed class DisclosuresModel(ConsoleLedger ledger, AgreementRegister register) : ConsolePageModel
 {
     public static readonly IReadOnlyList<string> EntryTypes =
     [
@@ -49,7 +50,11 @@ public sealed class DisclosuresModel(ConsoleLedger ledger, PolicySet policies) :
     [BindProperty(SupportsGet = true)]
     public DisclosureSearch Search { get; set; } = new();
 
-    public PolicySet Policies => policies;
+    /// <summary>The partners the form offers: the officer's organisation and its agreements' other parties.</summary>
+    public IReadOnlyList<Partner> Partners => register.PartnersOf(User);
+
+    /// <summary>The agreements the form offers: those the officer's organisation is a party to.</summary>
+    public IReadOnlyList<Agreement> Agreements => register.AgreementsOf(User);
 
     public IReadOnlyList<ConsoleEntry> Items { get; private set; } = [];
 
