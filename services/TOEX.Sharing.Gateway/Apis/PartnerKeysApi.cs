@@ -116,7 +116,7 @@ public static class PartnerKeysApi
             case Register:
                 if (ReadRegistration(body, now, errors) is { } registration)
                 {
-                    intent = KeyPossession.RegisterIntent(partner, registration.Key.Thumbprint, registration.NotBefore, registration.Expires);
+                    intent = registration.Intent(partner);
                     if (set?.ConflictOf(registration.Key) is { } conflict)
                     {
                         return KeyConflict(conflict);
@@ -178,7 +178,7 @@ public static class PartnerKeysApi
         {
             return Problems.Validation(errors);
         }
-        var intent = KeyPossession.RegisterIntent(partner, registration!.Key.Thumbprint, registration.NotBefore, registration.Expires);
+        var intent = registration!.Intent(partner);
         return await RegisterAsync(partner, registration, user.Actor(), PartnerKeyAuthority.Partner, null,
             set => Prove(set, proof!, ring, partner, intent, now), registry, db, outbox, now, loggers, cancellationToken);
     }
@@ -261,7 +261,13 @@ public static class PartnerKeysApi
             _ => (null, null), registry, db, outbox, now, loggers, cancellationToken);
     }
 
-    private sealed record Registration(RecipientKey Key, System.Text.Json.Nodes.JsonObject Registered, DateTimeOffset NotBefore, DateTimeOffset? Expires);
+    /// <summary>A key to register: <see cref="NotBefore"/> is when it becomes valid (the request's, or now); the intent a proof is for names
+    /// the request's own not-before (or "registration"), so a challenge asked for a second before the registration still holds.</summary>
+    private sealed record Registration(RecipientKey Key, System.Text.Json.Nodes.JsonObject Registered, DateTimeOffset NotBefore, DateTimeOffset? Expires,
+        DateTimeOffset? RequestedNotBefore)
+    {
+        public string Intent(string partner) => KeyPossession.RegisterIntent(partner, Key.Thumbprint, RequestedNotBefore, Expires);
+    }
 
     /// <summary>What the change answers when a proof does not hold (null: it holds, or none is needed), and the key it proved.</summary>
     private delegate (ValidationProblem? Refused, string? ProvedWith) Authorise(RecipientKeySet set);
@@ -431,7 +437,8 @@ public static class PartnerKeysApi
     private static Registration? ReadRegistration(JsonElement body, DateTimeOffset now, Dictionary<string, string[]> errors)
     {
         Registration? registration = null;
-        var notBefore = Instant(body, "notBefore", errors) ?? Seconds(now);
+        var requested = Instant(body, "notBefore", errors);
+        var notBefore = requested ?? Seconds(now);
         var expires = Instant(body, "expires", errors);
         if (!body.TryGetProperty("key", out var key) || key.ValueKind != JsonValueKind.Object)
         {
@@ -442,7 +449,7 @@ public static class PartnerKeysApi
             try
             {
                 var (registered, recipient) = RecipientKeySet.ReadNewKey(key.GetRawText());
-                registration = new Registration(recipient, registered, notBefore, expires);
+                registration = new Registration(recipient, registered, notBefore, expires, requested);
             }
             catch (SealException e)
             {
