@@ -181,6 +181,17 @@ public sealed class PartnerKeyTests : IAsyncLifetime
         var thumbprint = (string)view["keys"]!.AsArray().Single(k => (string)k!["keyId"]! == KeyIdOf(current))!["thumbprint"]!;
         Assert.True(await PublishedAsync<PartnerKeyRegistered>(m => m.Partner == "nca" && m.KeyId == current2
             && m.Authority == PartnerKeyAuthority.Partner && m.ProvedWith == thumbprint && m.RegisteredBy == "nca/nca-tester"));
+
+        // With its new key current, the partner revokes the old one, proving possession of the new.
+        var revoking = await Partner("nca").PostAsJsonAsync("/api/v1/partners/nca/keys/challenge",
+            new JsonObject { ["action"] = "revoke", ["keyId"] = KeyIdOf(current) });
+        var revocation = (await revoking.Content.ReadFromJsonAsync<JsonObject>())!;
+        Assert.Equal(current2, (string)revocation["sealedTo"]!);
+        var revoked = await Partner("nca").PostAsJsonAsync($"/api/v1/partners/nca/keys/{KeyIdOf(current)}/revoke",
+            new JsonObject { ["proof"] = KeyPossession.Answer((string)revocation["challenge"]!, next, BrokerJwks()) });
+        Assert.True(revoked.StatusCode == System.Net.HttpStatusCode.OK, await revoked.Content.ReadAsStringAsync());
+        Assert.True(await PublishedAsync<PartnerKeyRevoked>(m => m.Partner == "nca" && m.KeyId == KeyIdOf(current)
+            && m.Authority == PartnerKeyAuthority.Partner && m.RevokedBy == "nca/nca-tester"));
     }
 
     [Fact]
