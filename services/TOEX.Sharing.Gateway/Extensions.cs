@@ -50,6 +50,7 @@ public static class Extensions
             options.BlindIndexKeyPath ?? LocalPaths.BlindIndexKey(), createLocal: !builder.Environment.IsProduction()));
         builder.Services.AddScoped<Apis.ConsultationLog>();
         builder.Services.AddSingleton<PartnerKeys>();
+        builder.Services.AddSingleton<PartnerKeyRegistry>();
         builder.Services.AddSingleton<DecisionKeys>();
         builder.Services.AddSingleton<AuditKeys>();
         builder.Services.AddScoped<Releaser>();

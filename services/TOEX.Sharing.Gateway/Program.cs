@@ -33,6 +33,7 @@ app.MapPackagesApi();
 app.MapFeedApi();
 app.MapReleasesApi();
 app.MapDeliveriesApi();
+app.MapPartnerKeysApi();
 
 await app.RunAsync();
 return 0;

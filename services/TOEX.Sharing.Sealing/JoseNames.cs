@@ -30,6 +30,12 @@ public static class JoseNames
     /// <summary><c>typ</c> of an IG officer's referral decision signed by the audit service.</summary>
     public const string ReferralDecisionType = "toex-referral-decision+jws";
 
+    /// <summary>
+    /// <c>typ</c> of a key-possession challenge the gateway seals to a partner's current key (<see cref="KeyPossession"/>):
+    /// never a package, so a package signature can never pass as a proof and vice versa.
+    /// </summary>
+    public const string KeyChallengeType = "toex-key-challenge+jws";
+
     /// <summary><c>cty</c> of the outer JWE: its plaintext is a nested compact JWS (RFC 7519 §5.2).</summary>
     public const string NestedContentType = "JWT";
 

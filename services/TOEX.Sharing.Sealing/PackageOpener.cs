@@ -21,7 +21,15 @@ public static class PackageOpener
         OpenPackage(compactJwe, recipientPrivateJwkJson, brokerJwksJson).PayloadText;
 
     /// <summary>Returns the package JSON bytes with the signer and recipient key ids.</summary>
-    public static OpenedPackage OpenPackage(string compactJwe, string recipientPrivateJwkJson, string brokerJwksJson)
+    public static OpenedPackage OpenPackage(string compactJwe, string recipientPrivateJwkJson, string brokerJwksJson) =>
+        OpenNested(compactJwe, recipientPrivateJwkJson, brokerJwksJson, JoseNames.PackageType, Inner, Outer).Opened;
+
+    /// <summary>
+    /// Decrypts a JWE sealed the way <see cref="PackageSealer"/> seals, then verifies its inner JWS: signed by a broker key,
+    /// of type <paramref name="expectedType"/>, for this recipient. Returns what was opened and the inner JWS itself.
+    /// </summary>
+    internal static (OpenedPackage Opened, string Jws) OpenNested(string compactJwe, string recipientPrivateJwkJson, string brokerJwksJson,
+        string expectedType, string inner, string outer)
     {
         ArgumentNullException.ThrowIfNull(compactJwe);
         ArgumentNullException.ThrowIfNull(recipientPrivateJwkJson);
@@ -34,28 +42,28 @@ public static class PackageOpener
         var thumbprint = JsonWebKeys.Thumbprint(recipient);
         var ownKeyId = JsonWebKeys.GetString(recipient, "kid", "The recipient's private key") ?? thumbprint;
 
-        var header = JoseHeader.Read(compactJwe, parts: 5, Outer);
+        var header = JoseHeader.Read(compactJwe, parts: 5, outer);
         var expected = kind == KeyKind.EC ? JoseNames.EcKeyManagement : JoseNames.RsaKeyManagement;
         var algorithm = header.Get("alg");
         if (algorithm != expected)
         {
-            throw new SealException($"The {Outer} uses key management '{algorithm ?? "(none)"}'; {(kind == KeyKind.EC ? "an EC" : "an RSA")} key opens only '{expected}'.");
+            throw new SealException($"The {outer} uses key management '{algorithm ?? "(none)"}'; {(kind == KeyKind.EC ? "an EC" : "an RSA")} key opens only '{expected}'.");
         }
 
         var encryption = header.Get("enc");
         if (encryption != JoseNames.ContentEncryption)
         {
-            throw new SealException($"The {Outer} uses content encryption '{encryption ?? "(none)"}'; only '{JoseNames.ContentEncryption}' is accepted.");
+            throw new SealException($"The {outer} uses content encryption '{encryption ?? "(none)"}'; only '{JoseNames.ContentEncryption}' is accepted.");
         }
 
         header.RejectUnsupported("zip", "crit");
         if (!string.Equals(header.Get("cty"), JoseNames.NestedContentType, StringComparison.OrdinalIgnoreCase))
         {
-            throw new SealException($"The {Outer} does not contain a signed package (cty is not '{JoseNames.NestedContentType}').");
+            throw new SealException($"The {outer} does not contain a signed {inner} (cty is not '{JoseNames.NestedContentType}').");
         }
 
         var sealedFor = header.Get("kid");
-        var plaintext = Decrypt(compactJwe, header, recipient, kind, sealedFor, ownKeyId, thumbprint);
+        var plaintext = Decrypt(compactJwe, header, recipient, kind, sealedFor, ownKeyId, thumbprint, outer);
 
         string jws;
         try
@@ -64,20 +72,20 @@ public static class PackageOpener
         }
         catch (DecoderFallbackException)
         {
-            throw new SealException($"The {Outer} does not contain a signed package.");
+            throw new SealException($"The {outer} does not contain a signed {inner}.");
         }
 
-        var (payload, innerHeader, signer) = CompactJws.Verify(jws, trusted, JoseNames.PackageType, Inner);
+        var (payload, innerHeader, signer) = CompactJws.Verify(jws, trusted, expectedType, inner);
         if (innerHeader.Get(JoseNames.RecipientThumbprintHeader) != thumbprint)
         {
-            throw new SealException("The package was signed by the broker for another recipient: it has been forwarded, not released to you.");
+            throw new SealException($"The {inner} was signed by the broker for another recipient: it has been forwarded, not released to you.");
         }
 
-        return new OpenedPackage(payload, signer, sealedFor ?? ownKeyId);
+        return (new OpenedPackage(payload, signer, sealedFor ?? ownKeyId), jws);
     }
 
     private static byte[] Decrypt(string compactJwe, JoseHeader header, JsonObject recipient, KeyKind kind, string? sealedFor,
-        string ownKeyId, string thumbprint)
+        string ownKeyId, string thumbprint, string outer)
     {
         const string what = "The recipient's private key";
         using AsymmetricAlgorithm key = kind == KeyKind.EC
@@ -91,8 +99,8 @@ public static class PackageOpener
         {
             var notOurs = sealedFor is not null && sealedFor != ownKeyId && sealedFor != thumbprint;
             throw new SealException(notOurs
-                ? $"The {Outer} was sealed for key '{sealedFor}', not for the key given ('{ownKeyId}'), and does not decrypt with it."
-                : $"The {Outer} does not decrypt with the key given: it was sealed for another key or altered.");
+                ? $"The {outer} was sealed for key '{sealedFor}', not for the key given ('{ownKeyId}'), and does not decrypt with it."
+                : $"The {outer} does not decrypt with the key given: it was sealed for another key or altered.");
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 
 namespace TOEX.Sharing.Sealing;
@@ -19,9 +20,15 @@ public sealed class PackageSealer(IKeyRing ring)
         ArgumentNullException.ThrowIfNull(recipient);
         EnsureJson(payloadJson, nameof(payloadJson));
 
-        var jws = CompactJws.SignToAscii(payloadJson, ring.Current, JoseNames.PackageType, recipient.Thumbprint);
-        return CompactJwe.Encrypt(jws, recipient, JoseNames.NestedContentType);
+        return Encrypt(CompactJws.SignToAscii(payloadJson, ring.Current, JoseNames.PackageType, recipient.Thumbprint), recipient);
     }
+
+    /// <summary>The compact JWE of a signed compact JWS (its ASCII bytes) for <paramref name="recipient"/>: what every sealed item is.</summary>
+    internal static string Encrypt(ReadOnlySpan<byte> jws, RecipientKey recipient) =>
+        CompactJwe.Encrypt(jws, recipient, JoseNames.NestedContentType);
+
+    /// <inheritdoc cref="Encrypt(ReadOnlySpan{byte}, RecipientKey)"/>
+    internal static string Encrypt(string jws, RecipientKey recipient) => Encrypt(Encoding.ASCII.GetBytes(jws), recipient);
 
     private static void EnsureJson(ReadOnlySpan<byte> utf8, string parameterName)
     {

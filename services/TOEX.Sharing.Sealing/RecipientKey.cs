@@ -70,7 +70,7 @@ public sealed class RecipientKey : IDisposable
             var what = $"Key {index + 1}" + (jwk["kid"] is JsonValue kid && kid.TryGetValue<string>(out var name) ? $" ('{name}')" : string.Empty);
             try
             {
-                return FromJwk(jwk, what);
+                return Read(jwk, what);
             }
             catch (SealException exception)
             {
@@ -81,7 +81,17 @@ public sealed class RecipientKey : IDisposable
         throw new SealException("The recipient's key set holds no usable encryption key: " + string.Join(" ", reasons));
     }
 
-    internal static RecipientKey FromJwk(JsonObject jwk, string what)
+    /// <summary>
+    /// Reads one JWK offered as a partner's new encryption key, by the rules of <see cref="FromJwks"/>; the message of the
+    /// <see cref="SealException"/> says what is wrong, starting with <paramref name="what"/>.
+    /// </summary>
+    public static RecipientKey FromJwk(JsonObject jwk, string what)
+    {
+        ArgumentNullException.ThrowIfNull(jwk);
+        return Read(jwk, what);
+    }
+
+    internal static RecipientKey Read(JsonObject jwk, string what)
     {
         var kind = JsonWebKeys.KindOf(jwk, what);
         if (JsonWebKeys.HasPrivateMembers(jwk))

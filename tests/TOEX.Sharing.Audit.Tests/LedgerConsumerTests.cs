@@ -277,6 +277,53 @@ public abstract class LedgerConsumerTests(StoreKind store) : IDisposable
     }
 
     [Fact]
+    public async Task Records_a_partners_key_registration_and_revocation_with_who_on_what_authority_and_why()
+    {
+        await DeliverAsync(new PartnerKeyRegistered
+        {
+            Partner = "nca",
+            KeyId = "kid-new",
+            Thumbprint = "thumb-new",
+            KeyType = "EC P-384",
+            NotBefore = Events.At,
+            Expires = Events.At.AddYears(1),
+            RegisteredBy = "toex-operations/operator-1",
+            Authority = PartnerKeyAuthority.Operator,
+            Reason = "The partner lost its key.",
+            At = Events.At,
+        });
+        await DeliverAsync(new PartnerKeyRevoked
+        {
+            Partner = "nca",
+            KeyId = "kid-old",
+            Thumbprint = "thumb-old",
+            RevokedBy = "nca/nca-tester",
+            Authority = PartnerKeyAuthority.Partner,
+            ProvedWith = "thumb-new",
+            At = Events.At.AddMinutes(1),
+        });
+
+        var entries = await _factory.LedgerAsync();
+        Assert.Equal(2, entries.Count);
+        var registered = Assert.Single(entries, e => e.Type == "partner-key-registered");
+        Assert.Equal("nca", registered.Partner);
+        Assert.Equal("operator toex-operations/operator-1", registered.Actor);
+        Assert.Equal("The partner lost its key.", registered.Justification);
+        Assert.Null(registered.PackageId);
+        Assert.Empty(Recipients(registered));
+        Assert.Equal("kid-new", (string)Detail(registered)["keyId"]!);
+        Assert.Equal("thumb-new", (string)Detail(registered)["thumbprint"]!);
+        Assert.Equal("EC P-384", (string)Detail(registered)["keyType"]!);
+        Assert.Equal("operator", (string)Detail(registered)["authority"]!);
+        var revoked = Assert.Single(entries, e => e.Type == "partner-key-revoked");
+        Assert.Equal("nca", revoked.Partner);
+        Assert.Equal("nca/nca-tester", revoked.Actor);
+        Assert.Equal("the partner proved possession of its current key thumb-new", revoked.Justification);
+        Assert.Equal("kid-old", (string)Detail(revoked)["keyId"]!);
+        Assert.Equal(Events.At.AddMinutes(1).ToUnixTimeMilliseconds(), revoked.AtUnixMs);
+    }
+
+    [Fact]
     public async Task Appends_a_redelivered_event_once()
     {
         var packageId = NewId.NextGuid();

@@ -111,6 +111,14 @@ public sealed class GatewayFactory(string? rabbitMqUrl = null, TimeSpan? publish
         return KeyFiles.ReadPrivateJwk(key.PrivateJwkPath);
     }
 
+    /// <summary>A new key pair for a partner, outside the registry: its public JWK (to register) and its private JWK.</summary>
+    public (JsonObject PublicJwk, string PrivateJwk) NewPartnerKey(string partner, KeyKind kind = KeyKind.EC)
+    {
+        var key = KeyFiles.Generate(Path.Combine(Root, "new-keys", Guid.NewGuid().ToString("N")), kind, KeyUse.Encryption, partner);
+        var jwks = JsonNode.Parse(File.ReadAllText(key.PublicJwksPath))!;
+        return (jwks["keys"]![0]!.DeepClone().AsObject(), KeyFiles.ReadPrivateJwk(key.PrivateJwkPath));
+    }
+
     /// <summary>Registers a push partner's endpoint in the partner registry (as a local development endpoint unless told otherwise).</summary>
     public void RegisterWebhook(string partner, Uri endpoint, bool localDevelopment = true)
     {

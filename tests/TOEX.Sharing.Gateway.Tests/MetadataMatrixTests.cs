@@ -64,6 +64,10 @@ public sealed class MetadataMatrixTests : IAsyncLifetime
             "bsol-nhs-safeguarding", "border-force-mids", "acme-logistics", "rocu-wm-tester", _referred.ToString(), "ROCUWM-2026-000126", _referral.ToString()]),
     ];
 
+    private static string[] KeyPaths() => ["/api/v1/partners/safe-haven/keys", "/api/v1/partners/bcc-childrens/keys"];
+
+    private static string OperatorPath(string path) => path.Replace("/api/v1/", "/api/v1/operations/", StringComparison.Ordinal);
+
     private static JsonObject Reason() => new() { ["reason"] = "Testing what I can learn." };
 
     private IReadOnlyList<MetadataProbe> Probes()
@@ -99,6 +103,27 @@ public sealed class MetadataMatrixTests : IAsyncLifetime
                     Post($"/api/v1/packages/{_package}/deliveries/safe-haven/retry", Reason()),
                     Post($"/api/v1/packages/{_package}/deliveries/border-force-mids/retry", Reason()),
                     Post($"/api/v1/packages/{_referred}/deliveries/bcc-childrens/retry", Reason())),
+            },
+            // Partners' keys: another's are 404 (a partner) or 403 (not an operator); safe-haven's and bcc-childrens' own hold
+            // only their own keys (border-force-mids' own would echo its name, which is in the list of what must not leak).
+            new("GET /api/v1/partners/{partner}/keys/") { Requests = () => Task.FromResult(MetadataMatrix.Get(KeyPaths())) },
+            new("POST /api/v1/partners/{partner}/keys/challenge")
+            {
+                Requests = () => Send([.. KeyPaths().Select(path => Post($"{path}/challenge", new JsonObject { ["action"] = "revoke", ["keyId"] = "x" }))]),
+            },
+            new("POST /api/v1/partners/{partner}/keys/") { Requests = () => Send([.. KeyPaths().Select(path => Post(path, new JsonObject()))]) },
+            new("POST /api/v1/partners/{partner}/keys/{keyId}/revoke") { Requests = () => Send([.. KeyPaths().Select(path => Post($"{path}/x/revoke", Reason()))]) },
+            new("GET /api/v1/operations/partners/{partner}/keys/")
+            {
+                Requests = () => Task.FromResult(MetadataMatrix.Get([.. KeyPaths().Select(OperatorPath)])),
+            },
+            new("POST /api/v1/operations/partners/{partner}/keys/")
+            {
+                Requests = () => Send([.. KeyPaths().Select(path => Post(OperatorPath(path), Reason()))]),
+            },
+            new("POST /api/v1/operations/partners/{partner}/keys/{keyId}/revoke")
+            {
+                Requests = () => Send([.. KeyPaths().Select(path => Post($"{OperatorPath(path)}/x/revoke", Reason()))]),
             },
         ];
     }

@@ -123,6 +123,52 @@ public sealed class RouteMatrixTests : IAsyncLifetime
                 Ownership = Ownership.ForbiddenToOthers,
             },
         },
+        // A partner's own keys: its own organisation only (anyone else: 404). A change without a proof is refused 400
+        // once through the role and ownership checks, so the matrix leaves the registry as it was.
+        new("GET /api/v1/partners/{partner}/keys/")
+        {
+            Role = Roles.FeedRead,
+            Arrange = () => Task.FromResult(new RouteRequest("bcc-childrens", "/api/v1/partners/bcc-childrens/keys")),
+        },
+        new("POST /api/v1/partners/{partner}/keys/challenge")
+        {
+            Role = Roles.FeedRead,
+            Arrange = () => Task.FromResult(new RouteRequest("bcc-childrens", "/api/v1/partners/bcc-childrens/keys/challenge",
+                () => Packages.Json(new JsonObject { ["action"] = "register", ["key"] = _factory.NewPartnerKey("bcc-childrens").PublicJwk }))),
+        },
+        new("POST /api/v1/partners/{partner}/keys/")
+        {
+            Role = Roles.FeedRead,
+            Arrange = () => Task.FromResult(new RouteRequest("bcc-childrens", "/api/v1/partners/bcc-childrens/keys",
+                () => Packages.Json(new JsonObject { ["key"] = _factory.NewPartnerKey("bcc-childrens").PublicJwk }))),
+        },
+        new("POST /api/v1/partners/{partner}/keys/{keyId}/revoke")
+        {
+            Role = Roles.FeedRead,
+            Arrange = () => Task.FromResult(new RouteRequest("bcc-childrens", "/api/v1/partners/bcc-childrens/keys/some-key/revoke",
+                () => Packages.Json(new JsonObject()))),
+        },
+        // The operators' view and changes of any partner's keys (operator organisations only: anyone else 403).
+        new("GET /api/v1/operations/partners/{partner}/keys/")
+        {
+            Role = Roles.DeliveriesOperate,
+            Arrange = () => Task.FromResult(new RouteRequest(GatewayFactory.Operator, "/api/v1/operations/partners/bcc-childrens/keys")
+            {
+                Ownership = Ownership.ForbiddenToOthers,
+            }),
+        },
+        new("POST /api/v1/operations/partners/{partner}/keys/")
+        {
+            Role = Roles.DeliveriesOperate,
+            Arrange = () => Task.FromResult(new RouteRequest(GatewayFactory.Operator, "/api/v1/operations/partners/bcc-childrens/keys",
+                () => Packages.Json(new JsonObject { ["key"] = _factory.NewPartnerKey("bcc-childrens").PublicJwk })) { Ownership = Ownership.ForbiddenToOthers }),
+        },
+        new("POST /api/v1/operations/partners/{partner}/keys/{keyId}/revoke")
+        {
+            Role = Roles.DeliveriesOperate,
+            Arrange = () => Task.FromResult(new RouteRequest(GatewayFactory.Operator, "/api/v1/operations/partners/bcc-childrens/keys/some-key/revoke",
+                () => Packages.Json(new JsonObject())) { Ownership = Ownership.ForbiddenToOthers }),
+        },
     ];
 
     [Fact]

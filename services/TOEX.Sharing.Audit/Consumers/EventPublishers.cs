@@ -30,6 +30,8 @@ public static class EventPublishers
         [typeof(AcknowledgementOverdue)] = Gateway,
         [typeof(PackageRecalled)] = Gateway,
         [typeof(ReleaseFailed)] = Gateway,
+        [typeof(PartnerKeyRegistered)] = Gateway,
+        [typeof(PartnerKeyRevoked)] = Gateway,
     };
 
     public static string Of(Type type) => ByType.TryGetValue(type, out var publisher)

@@ -176,6 +176,7 @@ public static class Outbox
         typeof(PackageReleased), typeof(DecisionRejected), typeof(WebhookAttemptFailed), typeof(WebhookDelivered),
         typeof(WebhookDeadLettered), typeof(WebhookEndpointDisabled), typeof(WebhookRetryRequested),
         typeof(PackageAcknowledged), typeof(AcknowledgementOverdue), typeof(PackageRecalled), typeof(ConsultationRecorded), typeof(ReleaseFailed),
+        typeof(PartnerKeyRegistered), typeof(PartnerKeyRevoked),
     }.ToDictionary(t => t.Name);
 
     public static void Enqueue<T>(this GatewayDb db, T message, Guid messageId, DateTimeOffset now) where T : class

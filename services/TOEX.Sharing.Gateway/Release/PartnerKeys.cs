@@ -10,43 +10,78 @@ public sealed record PartnerKey(RecipientKey? Key, string? Problem);
 
 /// <summary>
 /// The partner registry's public keys: <c>PARTNER.jwks.json</c> in one folder, read again whenever the file changes.
-/// A partner without a usable key gets nothing: its copy is not sealed, so not released, and the reason is given for
+/// Each entry is a key set whose keys may carry a not-before and an expiry, and a list of revoked keys
+/// (<see cref="RecipientKeySet"/>); a copy is sealed to the partner's newest key valid at the instant of its release.
+/// A partner without a valid key gets nothing: its copy is not sealed, so not released, and the reason is given for
 /// that partner alone (a malformed file fails its own partner, never the package's other recipients).
+/// Changes go through <see cref="PartnerKeyRegistry"/>.
 /// </summary>
 public sealed class PartnerKeys(IOptions<GatewayOptions> options)
 {
-    private readonly string _directory = options.Value.PartnerKeysPath ?? Path.Combine(LocalPaths.Root(), "keys", "partners");
-    private readonly ConcurrentDictionary<string, (FileStamp Stamp, PartnerKey Key)> _keys = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (FileStamp Stamp, PartnerKeySetRead Read)> _sets = new(StringComparer.Ordinal);
 
-    public PartnerKey Find(string partner)
+    /// <summary>The registry folder.</summary>
+    public string Directory { get; } = options.Value.PartnerKeysPath ?? Path.Combine(LocalPaths.Root(), "keys", "partners");
+
+    /// <summary>The key the partner's copies are sealed to at <paramref name="now"/>, or why there is none.</summary>
+    public PartnerKey Find(string partner, DateTimeOffset now)
     {
-        if (partner.Length == 0 || partner.AsSpan().IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || partner.Contains("..", StringComparison.Ordinal))
+        var (set, problem) = Read(partner);
+        if (set is null)
         {
-            return new PartnerKey(null, "The partner id cannot name a key file.");
+            return new PartnerKey(null, problem);
         }
-        var file = Path.Combine(_directory, partner + ".jwks.json");
+        var (key, none) = set.Select(now);
+        return new PartnerKey(key, none);
+    }
+
+    /// <summary>The partner's key set as the registry holds it (empty when it has no file), or why it cannot be read.</summary>
+    public PartnerKeySetRead Read(string partner)
+    {
+        if (FileOf(partner) is not { } file)
+        {
+            return new PartnerKeySetRead(null, "The partner id cannot name a key file.");
+        }
         if (FileStamp.Of(file) is not { } stamp)
         {
-            _keys.TryRemove(partner, out _);
-            return new PartnerKey(null, "No encryption key is registered for this partner.");
+            _sets.TryRemove(partner, out _);
+            return new PartnerKeySetRead(RecipientKeySet.Empty(), null);
         }
-        if (_keys.TryGetValue(partner, out var cached) && cached.Stamp == stamp)
+        if (_sets.TryGetValue(partner, out var cached) && cached.Stamp == stamp)
         {
-            return cached.Key;
+            return cached.Read;
         }
-        PartnerKey key;
+        var read = ReadFile(partner, file);
+        _sets[partner] = (stamp, read);
+        return read;
+    }
+
+    /// <summary>The partner's file, or null when the id cannot name one.</summary>
+    public string? FileOf(string partner) =>
+        partner.Length == 0 || partner.AsSpan().IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || partner.Contains("..", StringComparison.Ordinal)
+            || partner.StartsWith('.')
+            ? null
+            : Path.Combine(Directory, partner + KeyFiles.PublicKeySetSuffix);
+
+    /// <summary>Reads the file now, whatever is cached (the registry's writer, under its lock).</summary>
+    internal static PartnerKeySetRead ReadFile(string partner, string file)
+    {
         try
         {
-            key = new PartnerKey(RecipientKey.FromJwks(File.ReadAllText(file)), null);
+            return new PartnerKeySetRead(RecipientKeySet.Parse(File.ReadAllText(file)), null);
+        }
+        catch (FileNotFoundException)
+        {
+            return new PartnerKeySetRead(RecipientKeySet.Empty(), null);
         }
         catch (Exception e) when (e is SealException or IOException or UnauthorizedAccessException)
         {
             // The reason names the file, never its content.
-            key = new PartnerKey(null, $"The partner's registered key set ({partner}.jwks.json) is unusable: {Describe(e)}");
+            return new PartnerKeySetRead(null, $"The partner's registered key set ({partner}{KeyFiles.PublicKeySetSuffix}) is unusable: "
+                + (e is SealException ? e.Message : "it cannot be read."));
         }
-        _keys[partner] = (stamp, key);
-        return key;
     }
-
-    private static string Describe(Exception e) => e is SealException ? e.Message : "it cannot be read.";
 }
+
+/// <summary>A partner's key set, or why its file cannot be used (then no key of it is used).</summary>
+public sealed record PartnerKeySetRead(RecipientKeySet? Set, string? Problem);

@@ -54,7 +54,7 @@ public sealed class Releaser(
     private bool Release(Submission submission, RecipientDecision decision, string policyVersion, RecipientState state,
         string authorisedBy, string? justification)
     {
-        var (key, problem) = partnerKeys.Find(decision.Recipient);
+        var (key, problem) = partnerKeys.Find(decision.Recipient, Now);
         if (key is null)
         {
             // Fail closed: no key, no copy, for this recipient alone; the reason is on its status and in the ledger.
@@ -95,7 +95,7 @@ public sealed class Releaser(
     {
         var reason = submission.RecallReason ?? throw new InvalidOperationException("The package is not recalled.");
         var recalledBy = $"originator {submission.RecalledBy}";
-        var (key, problem) = partnerKeys.Find(state.Partner);
+        var (key, problem) = partnerKeys.Find(state.Partner, Now);
         if (key is null)
         {
             Failed(submission, state.Partner, ItemKind.Recall, $"{problem} The recall notice was not sent.");
