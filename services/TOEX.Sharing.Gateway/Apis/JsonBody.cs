@@ -18,15 +18,9 @@ public static class JsonBody
 
     public static async Task<(JsonDocument? Document, IResult? Problem)> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
     {
-        if (!IsJson(request.ContentType))
+        if (UnsupportedMediaType(request.ContentType) is { } unsupported)
         {
-            return (null, Problems.Status(StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type",
-                "The body must be JSON (Content-Type: application/json)."));
-        }
-        if (!IsUtf8(request.ContentType))
-        {
-            return (null, Problems.Status(StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type",
-                "The body must be UTF-8 JSON: send charset=utf-8, or no charset."));
+            return (null, Problems.Status(StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", unsupported));
         }
         if (request.ContentLength > MaxBytes)
         {
@@ -123,22 +117,21 @@ public static class JsonBody
         }
     }
 
-    private static bool IsUtf8(string? contentType) =>
-        contentType is not null && Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var media)
-        && (!media.Charset.HasValue || media.Charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase)
-            || media.Charset.Equals("utf8", StringComparison.OrdinalIgnoreCase));
-
     private static ProblemHttpResult TooLarge() => Problems.Status(StatusCodes.Status413PayloadTooLarge, "payload-too-large",
         "The body is larger than 1 MiB.");
 
-    private static bool IsJson(string? contentType)
+    /// <summary>Why a body of <paramref name="contentType"/> is not read (null: JSON, in UTF-8).</summary>
+    private static string? UnsupportedMediaType(string? contentType)
     {
-        if (contentType is null || !Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var media))
+        if (contentType is null || !Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var media)
+            || !(string.Equals(media.MediaType.Value, "application/json", StringComparison.OrdinalIgnoreCase)
+                || (media.MediaType.Value?.EndsWith("+json", StringComparison.OrdinalIgnoreCase) ?? false)))
         {
-            return false;
+            return "The body must be JSON (Content-Type: application/json).";
         }
-        var type = media.MediaType.Value;
-        return string.Equals(type, "application/json", StringComparison.OrdinalIgnoreCase)
-            || (type?.EndsWith("+json", StringComparison.OrdinalIgnoreCase) ?? false);
+        return !media.Charset.HasValue || media.Charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase)
+            || media.Charset.Equals("utf8", StringComparison.OrdinalIgnoreCase)
+            ? null
+            : "The body must be UTF-8 JSON: send charset=utf-8, or no charset.";
     }
 }

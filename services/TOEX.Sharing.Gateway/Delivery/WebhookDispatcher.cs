@@ -161,11 +161,11 @@ public sealed class WebhookDispatcher(
                 else
                 {
                     var (endpoint, problem) = endpoints.Resolve(push.Recipient);
-                    var started = System.Diagnostics.Stopwatch.GetTimestamp();
+                    var started = time.GetTimestamp();
                     result = endpoint is null
                         ? new AttemptResult(false, null, problem)
                         : await client.SendAsync(endpoint, push.Id, WebhookBody.For(item), cancellationToken);
-                    ToexTelemetry.PushAttemptDuration.Record(ToexTelemetry.ElapsedMs(started),
+                    ToexTelemetry.PushAttemptDuration.Record(time.GetElapsedTime(started).TotalMilliseconds,
                         new KeyValuePair<string, object?>("result", result.Delivered ? "delivered" : "failed"));
                     activity?.SetTag("toex.webhook.delivered", result.Delivered);
                 }
