@@ -50,6 +50,9 @@ public sealed class GatewayFactory(string? rabbitMqUrl = null, TimeSpan? publish
     /// <summary>More configuration, applied last (set before the first client is created).</summary>
     public Dictionary<string, string?> Settings { get; } = [];
 
+    /// <summary>More configuration of the test harness's in-memory bus (e.g. a publish filter), when the bus is the harness.</summary>
+    public Action<IBusRegistrationContext, IInMemoryBusFactoryConfigurator>? ConfigureBus { get; set; }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment(Environment);
@@ -86,6 +89,14 @@ public sealed class GatewayFactory(string? rabbitMqUrl = null, TimeSpan? publish
                 {
                     bus.SetTestTimeouts(testTimeout: TimeSpan.FromSeconds(60), testInactivityTimeout: TimeSpan.FromSeconds(10));
                     bus.AddGatewayConsumers();
+                    if (ConfigureBus is { } configure)
+                    {
+                        bus.UsingInMemory((context, cfg) =>
+                        {
+                            configure(context, cfg);
+                            cfg.ConfigureEndpoints(context);
+                        });
+                    }
                 });
             });
         }

@@ -127,12 +127,15 @@ public static class PackagesApi
             var published = await PublishAsync(existing, package, blindIndex, publisher, options.Value, logger, cancellationToken);
             if (!published)
             {
-                // Nothing half-recorded: a submission the broker never confirmed is removed.
-                await db.Submissions.Where(s => s.Id == existing.Id && !s.Published).ExecuteDeleteAsync(CancellationToken.None);
+                // Unconfirmed is not unsent: the broker may have the message and confirm it late, and the package then
+                // goes on to be decided. The submission is kept (not yet published) under its id, so that the caller's
+                // retry with the same reference is the same package, published again under the same message id, and
+                // never a second package with the same content (a duplicate disclosure).
                 ToexTelemetry.Submissions.Add(1, new KeyValuePair<string, object?>("result", "broker-unavailable"));
                 http.Response.Headers.RetryAfter = options.Value.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
                 return Problems.Status(StatusCodes.Status503ServiceUnavailable, "broker-unavailable",
-                    "The message broker did not confirm the submission; nothing was recorded. Try again later.");
+                    "The message broker did not confirm the submission in time. Submit it again with the same reference: "
+                    + "it is one package, never two.");
             }
             await db.Submissions.Where(s => s.Id == existing.Id)
                 .ExecuteUpdateAsync(s => s.SetProperty(x => x.Published, true), CancellationToken.None);
