@@ -18,6 +18,20 @@ internal delegate bool JsonPicked(int name, ref Utf8JsonReader reader);
 /// </summary>
 internal static class JsonPick
 {
+    /// <summary>Reads from <paramref name="stream"/> (a response's content) through a pipe of its own, released at the end.</summary>
+    public static async Task ReadAsync(Stream stream, byte[][] names, JsonPicked picked, CancellationToken cancellationToken = default)
+    {
+        var pipe = PipeReader.Create(stream);
+        try
+        {
+            await ReadAsync(pipe, names, picked, cancellationToken);
+        }
+        finally
+        {
+            await pipe.CompleteAsync();
+        }
+    }
+
     public static async Task ReadAsync(PipeReader pipe, byte[][] names, JsonPicked picked, CancellationToken cancellationToken = default)
     {
         var state = new JsonReaderState();

@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
-using System.IO.Pipelines;
 using System.Text.Json;
 
 namespace TOEX.Sharing.Benchmarks.EndToEnd;
@@ -173,7 +172,7 @@ internal sealed class Phase(BenchStack stack, Workload workload, HttpClient http
                 return;
             }
             Guid? answered = null;
-            await JsonPick.ReadAsync(PipeReader.Create(await response.Content.ReadAsStreamAsync()), IdField, (int _, ref Utf8JsonReader value) =>
+            await JsonPick.ReadAsync(await response.Content.ReadAsStreamAsync(), IdField, (int _, ref Utf8JsonReader value) =>
             {
                 answered = value.CurrentDepth == 1 ? value.GetGuid() : null;
                 return answered is null;
@@ -229,7 +228,7 @@ internal sealed class Phase(BenchStack stack, Workload workload, HttpClient http
                     // cursor are read; the sealed copies are stepped over (each held only while it streams past).
                     items.Clear();
                     string? next = null;
-                    await JsonPick.ReadAsync(PipeReader.Create(await response.Content.ReadAsStreamAsync(stop)), FeedFields,
+                    await JsonPick.ReadAsync(await response.Content.ReadAsStreamAsync(stop), FeedFields,
                         (int field, ref Utf8JsonReader value) =>
                         {
                             if (field == 0 && value.CurrentDepth == 3)

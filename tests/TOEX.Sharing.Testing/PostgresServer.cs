@@ -49,7 +49,7 @@ public sealed class PostgresServer
             }
             return shared = (await TestInfrastructure.ChoiceAsync()).Source == InfrastructureSource.Containers
                 ? new PostgresServer(await Containers.StartPostgresAsync(cancellationToken), directory: null)
-                : await StartPrivateClusterAsync(cancellationToken);
+                : await StartPrivateClusterAsync(unsafeFast: true, "toex-test-pg", cancellationToken);
         }
         finally
         {
@@ -88,7 +88,7 @@ public sealed class PostgresServer
     /// which measure what a durable commit costs.
     /// </summary>
     public static Task<PostgresServer> StartPrivateAsync(bool unsafeFast, CancellationToken cancellationToken = default) =>
-        StartPrivateClusterAsync(cancellationToken, unsafeFast, "toex-pg");
+        StartPrivateClusterAsync(unsafeFast, "toex-pg", cancellationToken);
 
     /// <summary>The private cluster's server process (the postmaster; its backends are its children), or null for an external server.</summary>
     public int? PostmasterProcessId =>
@@ -96,8 +96,7 @@ public sealed class PostgresServer
             && int.TryParse(File.ReadLines(Path.Combine(Directory, "data", "postmaster.pid")).First().Trim(), CultureInfo.InvariantCulture, out var pid)
             ? pid : null;
 
-    private static async Task<PostgresServer> StartPrivateClusterAsync(
-        CancellationToken cancellationToken, bool unsafeFast = true, string folderPrefix = "toex-test-pg")
+    private static async Task<PostgresServer> StartPrivateClusterAsync(bool unsafeFast, string folderPrefix, CancellationToken cancellationToken)
     {
         var script = Path.Combine(RepoPaths.Root, "deploy", "postgres", "private-cluster.sh");
         for (var attempt = 1; ; attempt++)
