@@ -193,7 +193,7 @@ internal sealed class Phase(BenchStack stack, Workload workload, HttpClient http
                 stack.Arrivals.Expect(id, partner, tally);
             }
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException or JsonException)
         {
             Fail($"{package.Reference}: {e.GetType().Name} {e.Message}");
         }
@@ -262,9 +262,10 @@ internal sealed class Phase(BenchStack stack, Workload workload, HttpClient http
             {
                 return;
             }
-            catch (HttpRequestException e)
+            catch (Exception e) when (e is HttpRequestException or IOException or JsonException)
             {
-                errors.Enqueue($"feed of {partner}: {e.Message}");
+                // The page's body is streamed: a broken connection or a cut page surfaces while reading it.
+                errors.Enqueue($"feed of {partner}: {e.GetType().Name} {e.Message}");
             }
             if (!full)
             {
