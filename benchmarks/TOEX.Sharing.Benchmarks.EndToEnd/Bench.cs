@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Runtime.InteropServices;
+using System.Text;
 
 namespace TOEX.Sharing.Benchmarks.EndToEnd;
 
@@ -10,10 +12,10 @@ internal static class Bench
         Console.WriteLine("TOEX.Sharing end-to-end benchmark");
         Console.WriteLine($"  {string.Join(' ', Environment.GetCommandLineArgs().Skip(1))}");
         Console.WriteLine($"  {RuntimeInformation.FrameworkDescription}, {RuntimeInformation.OSDescription}, {ProcessStats.MachineLoad()}");
-        Console.WriteLine($"  mode {options.Mode}; {options.Clients} clients; {options.Recipients} recipients a package; "
+        Console.WriteLine($"  mode {options.Mode}; store {options.Store}; {options.Clients} clients; {options.Recipients} recipients a package; "
             + $"sizes {options.MinSize}-{options.MaxSize} B; seed {options.Seed}");
 
-        await using var stack = await BenchStack.StartBrokerAsync();
+        await using var stack = await BenchStack.StartBrokerAsync(options.Store);
         Console.WriteLine($"  RabbitMQ: private node (management API on for message counts), pid {stack.Broker.NodeProcessId}");
         BaselineResult[] baselines = [];
         var baselineCount = options.Mode == "throughput" || options.Mode == "all" ? options.Packages : options.Rate * Math.Min(options.RateSeconds, 60);
@@ -22,8 +24,8 @@ internal static class Bench
             Console.WriteLine();
             Console.WriteLine($"== Raw baseline: RabbitMQ.Client, persistent, publisher confirms, manual acks, {options.Clients} publishers ==");
             var sizes = Workload.Sizes(options, baselineCount);
-            baselines = [await RawBaseline.RunAsync(stack.Broker, sizes, options.Clients, "quorum"),
-                         await RawBaseline.RunAsync(stack.Broker, sizes, options.Clients, "classic")];
+            baselines = [await RawBaseline.RunAsync(stack.Broker, stack.BrokerProcess, sizes, options.Clients, "quorum"),
+                         await RawBaseline.RunAsync(stack.Broker, stack.BrokerProcess, sizes, options.Clients, "classic")];
             foreach (var b in baselines)
             {
                 Console.WriteLine(($"  {b.QueueType,-8} queue: {b.Messages} messages of {b.AverageBytes / 1024:0.0} KiB on average in {b.Elapsed.TotalSeconds:0.00} s: "
@@ -32,7 +34,9 @@ internal static class Bench
         }
 
         Console.WriteLine();
-        Console.WriteLine("Starting the gateway, PolicyDecision and the audit worker …");
+        Console.WriteLine(options.Store == ServiceDefaults.Stores.PostgreSql
+            ? "Starting a private PostgreSQL cluster (durable: fsync and synchronous commit on), the gateway, PolicyDecision and the audit worker …"
+            : "Starting the gateway, PolicyDecision and the audit worker (stores: SQLite files) …");
         await stack.StartServicesAsync();
         // For a profiler alongside (dotnet-trace collect -p PID, dotnet-counters monitor -p PID).
         Console.WriteLine("  " + string.Join(", ", stack.Measured.Select(p => $"{p.Name} pid {p.Pid}")));
@@ -73,6 +77,11 @@ internal static class Bench
             PrintMemory(results[^1]);
         }
         PrintTargets(options, results);
+        Console.WriteLine();
+        foreach (var result in results)
+        {
+            Console.WriteLine(Summary(options, result, baselines));
+        }
         return results.Any(r => r.Errors.Count > 0) ? 1 : 0;
     }
 
@@ -96,13 +105,27 @@ internal static class Bench
         var delivered = r.BrokerMessages.GetValueOrDefault("deliver_get");
         Console.WriteLine(($"  broker messages per package: {published / (double)Math.Max(1, r.Packages):0.00} published, "
             + $"{delivered / (double)Math.Max(1, r.Packages):0.00} delivered ({published} and {delivered} in all)"));
-        Console.WriteLine("  process              CPU s   CPU ms/package   peak MiB");
+        Console.WriteLine($"  {"process",-30}   CPU s   CPU ms/package   peak MiB");
         foreach (var (name, (cpu, peak)) in r.Processes)
         {
-            Console.WriteLine(($"  {name,-18} {cpu,7:0.0}   {cpu * 1000 / Math.Max(1, r.Packages),14:0.00}   {peak,8:0}"));
+            Console.WriteLine(($"  {name,-30} {cpu,7:0.0}   {cpu * 1000 / Math.Max(1, r.Packages),14:0.00}   {peak,8:0}"));
         }
-        var total = r.Processes.Where(p => p.Key != "benchmark client").Sum(p => p.Value.CpuSeconds);
-        Console.WriteLine(($"  {"services + broker",-18} {total,7:0.0}   {total * 1000 / Math.Max(1, r.Packages),14:0.00}"));
+        var total = ServerCpuSeconds(r);
+        var perPackage = 1000.0 / Math.Max(1, r.Packages);
+        Console.WriteLine(($"  {(stack.Postgres is null ? "services + broker" : "services + broker + postgresql"),-30} {total,7:0.0}   {total * perPackage,14:0.00}"));
+        // The machine as a whole over the same window (/proc/stat), so what the client and everything else took is visible.
+        var machine = r.Cpu.MachineBusySeconds;
+        Console.WriteLine(($"  {"machine (/proc/stat)",-30} {machine,7:0.0}   {machine * perPackage,14:0.00}   "
+            + $"{r.Cpu.MachineBusyPercent:0}% of {Environment.ProcessorCount} cores busy over {r.Cpu.MachineAllSeconds / Environment.ProcessorCount:0.0} s"));
+        Console.WriteLine(($"  other processes on the machine: {r.Cpu.OtherSeconds * perPackage:0.00} ms/package ({r.Cpu.OtherSeconds:0.0} CPU s; "
+            + "the machine's busy time less every process listed above)"));
+        var client = r.Processes.GetValueOrDefault("benchmark client").CpuSeconds;
+        if (machine > 0 && (client / machine > NoticeableShare || r.Cpu.OtherSeconds / machine > NoticeableShare))
+        {
+            Console.WriteLine(($"  NOTE: of the machine's busy CPU the benchmark client took {100 * client / machine:0}% and other processes "
+                + $"{100 * r.Cpu.OtherSeconds / machine:0}%: the services shared the cores, so their throughput and latency here are "
+                + "lower than on a machine of their own"));
+        }
         if (baselines.FirstOrDefault(b => b.QueueType == "quorum") is { } quorum)
         {
             Console.WriteLine(($"  ratio to the raw baseline (quorum queue, {quorum.MessagesPerSecond:0} msg/s): {r.PackagesPerSecond / quorum.MessagesPerSecond:0.000} "
@@ -168,7 +191,7 @@ internal static class Bench
         }
         if (options.Mode == "soak" && rate is not null)
         {
-            foreach (var name in new[] { "gateway", "policy-decision", "audit" })
+            foreach (var name in Services)
             {
                 var (first, last, slope) = Trend(rate, name);
                 var flat = last <= first * 1.10 || slope < 1;
@@ -179,6 +202,59 @@ internal static class Bench
     }
 
     private static string Verdict(bool met) => met ? "met" : "MISSED";
+
+    /// <summary>The three services (whose memory a soak watches).</summary>
+    private static readonly string[] Services = ["gateway", "policy-decision", "audit"];
+
+    /// <summary>A share of the machine's busy CPU above which the client's, or everything else's, is called out.</summary>
+    private const double NoticeableShare = 0.10;
+
+    /// <summary>CPU seconds of the system under test: the services, the broker and (with PostgreSQL) the database server.</summary>
+    private static double ServerCpuSeconds(PhaseResult r) => r.Processes.Where(p => BenchStack.IsServer(p.Key)).Sum(p => p.Value.CpuSeconds);
+
+    /// <summary>
+    /// One line per phase for a script: <c>summary key=value …</c>, numbers in the invariant culture, a field left out
+    /// where it does not apply (no <c>ratio</c> without the baseline, <c>rss_mb_*</c> only in a soak). README.md,
+    /// "Benchmarks", says what each field is.
+    /// </summary>
+    private static string Summary(BenchOptions options, PhaseResult r, BaselineResult[] baselines)
+    {
+        var perPackage = 1000.0 / Math.Max(1, r.Packages);
+        var line = new StringBuilder("summary");
+        void Field(string key, FormattableString value) => line.Append(' ').Append(key).Append('=').Append(value.ToString(CultureInfo.InvariantCulture));
+        var phase = r.Name.StartsWith("Throughput", StringComparison.Ordinal) ? "throughput" : options.Mode == "soak" ? "soak" : "rate";
+        Field("store", $"{options.Store}");
+        Field("phase", $"{phase}");
+        Field("packages_per_s", $"{r.PackagesPerSecond:0.0}");
+        if (r.LatenciesMs.Length > 0)
+        {
+            Field("p99_ms", $"{Percentile(r.LatenciesMs, 99):0}");
+        }
+        Field("cpu_ms_per_package", $"{ServerCpuSeconds(r) * perPackage:0.00}");
+        Field("gateway_cpu_ms_per_package", $"{r.Processes.GetValueOrDefault("gateway").CpuSeconds * perPackage:0.00}");
+        Field("machine_cpu_ms_per_package", $"{r.Cpu.MachineBusySeconds * perPackage:0.00}");
+        Field("broker_msgs_per_package", $"{r.BrokerMessages.GetValueOrDefault("publish") * perPackage / 1000:0.00}");
+        if (baselines.FirstOrDefault(b => b.QueueType == "quorum") is { } quorum)
+        {
+            Field("ratio", $"{r.PackagesPerSecond / quorum.MessagesPerSecond:0.000}");
+        }
+        Field("client_cpu_ms_per_package", $"{r.Processes.GetValueOrDefault("benchmark client").CpuSeconds * perPackage:0.00}");
+        Field("other_cpu_ms_per_package", $"{r.Cpu.OtherSeconds * perPackage:0.00}");
+        Field("machine_busy_pct", $"{r.Cpu.MachineBusyPercent:0}");
+        if (phase != "throughput")
+        {
+            Field("rate", $"{options.Rate}");
+        }
+        if (phase == "soak")
+        {
+            var services = Services.Select(name => Trend(r, name)).ToList();
+            Field("rss_mb_start", $"{services.Sum(t => t.First):0}");
+            Field("rss_mb_end", $"{services.Sum(t => t.Last):0}");
+        }
+        Field("packages", $"{r.Packages}");
+        Field("errors", $"{r.Errors.Count}");
+        return line.ToString();
+    }
 
     private static double Percentile(double[] sorted, double p) =>
         sorted.Length == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(p / 100 * sorted.Length) - 1, 0, sorted.Length - 1)];

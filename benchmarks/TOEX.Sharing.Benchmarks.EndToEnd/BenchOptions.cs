@@ -1,4 +1,5 @@
 using System.Globalization;
+using TOEX.Sharing.ServiceDefaults;
 
 namespace TOEX.Sharing.Benchmarks.EndToEnd;
 
@@ -17,6 +18,8 @@ internal sealed record BenchOptions
           --rate R            packages per second in the rate and soak runs [500]
           --duration S        seconds of the rate run [60]; of the soak run [600]
           --min-size B, --max-size B   package size range in bytes [2048, 16384]
+          --store sqlite|postgresql  the gateway's store and the audit ledger [sqlite]: SQLite files, or databases on a
+                              private PostgreSQL cluster started for the run (durable: fsync on, as in production)
           --no-baseline       skip the raw RabbitMQ.Client baseline
           --seed N            the workload's random seed [6]
         """;
@@ -30,6 +33,9 @@ internal sealed record BenchOptions
     public int MinSize { get; init; } = 2048;
     public int MaxSize { get; init; } = 16384;
     public bool Baseline { get; init; } = true;
+
+    /// <summary>The services' <c>Database</c> setting: <see cref="Stores.Sqlite"/> or <see cref="Stores.PostgreSql"/>.</summary>
+    public string Store { get; init; } = Stores.Sqlite;
     public int Seed { get; init; } = 6;
 
     public int RateSeconds => Duration ?? (Mode == "soak" ? 600 : 60);
@@ -55,6 +61,7 @@ internal sealed record BenchOptions
                     "--min-size" => options with { MinSize = Number() },
                     "--max-size" => options with { MaxSize = Number() },
                     "--no-baseline" => options with { Baseline = false },
+                    "--store" => options with { Store = Next() },
                     "--seed" => options with { Seed = Number() },
                     "-h" or "--help" => throw new FormatException(""),
                     var other => throw new FormatException($"unknown option {other}"),
@@ -69,6 +76,7 @@ internal sealed record BenchOptions
         error = options switch
         {
             { Mode: not ("all" or "throughput" or "rate" or "soak") } => "--mode must be all, throughput, rate or soak",
+            { Store: not (Stores.Sqlite or Stores.PostgreSql) } => $"--store must be {Stores.Sqlite} or {Stores.PostgreSql}",
             { Packages: < 1 } => "--packages must be at least 1",
             { Clients: < 1 or > 512 } => "--clients must be 1 to 512",
             { Recipients: < 1 or > 4 } => "--recipients must be 1 to 4",

@@ -1,5 +1,8 @@
 using System.Net.Http.Headers;
+using System.Data.Common;
 using Microsoft.Data.Sqlite;
+using Npgsql;
+using TOEX.Sharing.ServiceDefaults;
 using TOEX.Sharing.Sealing;
 using TOEX.Sharing.Testing;
 
@@ -8,8 +11,10 @@ namespace TOEX.Sharing.Benchmarks.EndToEnd;
 /// <summary>
 /// What the benchmark runs against: a private RabbitMQ node (management API on, for message counts), a virtual host of
 /// this run's own, and the gateway, PolicyDecision and the audit worker as separate processes of this configuration's
-/// build, each connecting as its own broker user, with keys, stores (SQLite) and a development issuer under a temporary
-/// folder. The services run as in production except for the development issuer, the clock (the reference region's
+/// build, each connecting as its own broker user, with keys, stores and a development issuer under a temporary folder.
+/// The gateway's store and the audit ledger are SQLite files there, or (<c>--store postgresql</c>) two databases on a
+/// private PostgreSQL cluster started for the run, durable as in production (fsync and synchronous commit on), whose
+/// processes are measured like the broker's. The services run as in production except for the development issuer, the clock (the reference region's
 /// agreements are in force at 2026-11-25) and the gateway's per-caller rate limit, raised for the benchmark's clients.
 /// </summary>
 internal sealed class BenchStack : IAsyncDisposable
@@ -23,13 +28,23 @@ internal sealed class BenchStack : IAsyncDisposable
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
     private readonly List<ChildProcess> processes = [];
 
-    private BenchStack(RabbitMqBroker broker, string root)
+    private BenchStack(RabbitMqBroker broker, string root, string store)
     {
         Broker = broker;
         Root = root;
+        Store = store;
     }
 
     public RabbitMqBroker Broker { get; }
+
+    /// <summary>The services' <c>Database</c> setting.</summary>
+    public string Store { get; }
+
+    /// <summary>The private PostgreSQL cluster with <c>--store postgresql</c>.</summary>
+    public PostgresServer? Postgres { get; private set; }
+
+    private string gatewayConnection = null!;
+    private string auditConnection = null!;
     public string Root { get; }
     public BrokerVhost Vhost { get; private set; } = null!;
     public Uri Gateway { get; private set; } = null!;
@@ -47,6 +62,10 @@ internal sealed class BenchStack : IAsyncDisposable
     private PushSink? pushSink;
 
     private string AuditDatabase => Path.Combine(Root, "audit.db");
+
+    /// <summary>The broker: its Erlang VM and the port programs it starts.</summary>
+    public MeasuredProcess BrokerProcess =>
+        new("rabbitmq", Broker.NodeProcessId ?? throw new InvalidOperationException("The broker's process id is unknown."), Tree: true);
     private string DevIssuerDirectory => Path.Combine(Root, "dev-issuer");
 
     /// <summary>The broker, the services and this process, for CPU and memory.</summary>
@@ -55,18 +74,35 @@ internal sealed class BenchStack : IAsyncDisposable
         new("gateway", GatewayProcess.Id),
         new("policy-decision", PolicyDecisionProcess.Id),
         new("audit", AuditProcess.Id),
-        new("rabbitmq", Broker.NodeProcessId ?? throw new InvalidOperationException("The broker's process id is unknown.")),
+        BrokerProcess,
+        .. Postgres is null ? Array.Empty<MeasuredProcess>() :
+            [new("postgresql", Postgres.PostmasterProcessId ?? throw new InvalidOperationException("The PostgreSQL server's process id is unknown."), Tree: true)],
         new("benchmark client", Environment.ProcessId),
     ];
 
-    public static async Task<BenchStack> StartBrokerAsync()
+    /// <summary>The measured processes that are the system under test (all but the benchmark client).</summary>
+    public static bool IsServer(string name) => name != "benchmark client";
+
+    public static async Task<BenchStack> StartBrokerAsync(string store)
     {
         var broker = await RabbitMqBroker.StartPrivateNodeWithManagementAsync();
-        return new BenchStack(broker, Directory.CreateTempSubdirectory("toex-bench-").FullName);
+        return new BenchStack(broker, Directory.CreateTempSubdirectory("toex-bench-").FullName, store);
     }
 
     public async Task StartServicesAsync()
     {
+        if (Store == Stores.PostgreSql)
+        {
+            // Stopped when this process exits (its watcher), like the tests' clusters; durable, unlike theirs.
+            Postgres = await PostgresServer.StartPrivateAsync(unsafeFast: false);
+            gatewayConnection = await Postgres.CreateDatabaseAsync("bench_gateway");
+            auditConnection = await Postgres.CreateDatabaseAsync("bench_audit");
+        }
+        else
+        {
+            gatewayConnection = $"Data Source={Path.Combine(Root, "gateway.db")}";
+            auditConnection = $"Data Source={AuditDatabase}";
+        }
         Vhost = await Broker.CreateVirtualHostAsync("bench");
         var partnerKeys = Path.Combine(Root, "partners");
         foreach (var partner in Partners)
@@ -108,7 +144,8 @@ internal sealed class BenchStack : IAsyncDisposable
         {
             ["ASPNETCORE_URLS"] = audit.ToString(),
             ["RabbitMq__Url"] = (await Broker.ServiceUriAsync(Vhost, "audit")).ToString(),
-            ["Audit__ConnectionString"] = $"Data Source={AuditDatabase}",
+            ["Audit__Database"] = Store,
+            ["Audit__ConnectionString"] = auditConnection,
             ["Audit__DecisionJwksPath"] = decisionJwks,
             ["Audit__BlindIndexKeyPath"] = blindIndexKey,
             ["Audit__KeyRingPath"] = Path.Combine(Root, "keys", "audit"),
@@ -120,7 +157,8 @@ internal sealed class BenchStack : IAsyncDisposable
         {
             ["ASPNETCORE_URLS"] = Gateway.ToString(),
             ["RabbitMq__Url"] = (await Broker.ServiceUriAsync(Vhost, "gateway")).ToString(),
-            ["Gateway__ConnectionString"] = $"Data Source={Path.Combine(Root, "gateway.db")}",
+            ["Gateway__Database"] = Store,
+            ["Gateway__ConnectionString"] = gatewayConnection,
             ["Gateway__KeyRingPath"] = Path.Combine(Root, "keys", "broker"),
             ["Gateway__PartnerKeysPath"] = partnerKeys,
             ["Gateway__DecisionJwksPath"] = decisionJwks,
@@ -169,18 +207,24 @@ internal sealed class BenchStack : IAsyncDisposable
         return new AuthenticationHeaderValue("Bearer", issuer.CreateToken(organisation, roles, subject, TimeSpan.FromHours(2)));
     }
 
-    /// <summary>How many entries the audit ledger holds, read from its store (read-only, beside the running audit worker).</summary>
+    /// <summary>
+    /// How many entries the audit ledger holds, read from its store beside the running audit worker: one past the last
+    /// index (entries are numbered from 0 without gaps, the tree's leaves), a lookup of the primary key's last row
+    /// however long the ledger has grown, where counting the rows would read them all.
+    /// </summary>
     public async Task<long> LedgerEntriesAsync()
     {
-        if (!File.Exists(AuditDatabase))
+        if (Store == Stores.Sqlite && !File.Exists(AuditDatabase))
         {
             return 0;
         }
-        await using var connection = new SqliteConnection($"Data Source={AuditDatabase};Mode=ReadOnly");
+        await using DbConnection connection = Store == Stores.PostgreSql
+            ? new NpgsqlConnection(auditConnection)
+            : new SqliteConnection(auditConnection + ";Mode=ReadOnly");
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
-        command.CommandText = """SELECT COUNT(*) FROM "Entries" """;
-        return (long)(await command.ExecuteScalarAsync())!;
+        command.CommandText = """SELECT COALESCE(MAX("Index") + 1, 0) FROM "Entries" """;
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>The recent output of every service, for a failure.</summary>
@@ -197,6 +241,7 @@ internal sealed class BenchStack : IAsyncDisposable
             await pushSink.DisposeAsync();
         }
         await Broker.DisposeAsync();
+        // The PostgreSQL cluster stops (and its folder goes) when this process exits.
         try
         {
             Directory.Delete(Root, recursive: true);

@@ -3,18 +3,20 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Text.Json.Nodes;
+using System.Text.Json;
 
 namespace TOEX.Sharing.Benchmarks.EndToEnd;
 
 /// <summary>What one phase measured.</summary>
 internal sealed record PhaseResult(
     string Name, int Packages, int Failed, int Permitted, TimeSpan SubmitTime, TimeSpan ToFeeds, TimeSpan? ToLedger,
-    double[] LatenciesMs, IReadOnlyDictionary<string, (double CpuSeconds, double PeakMiB)> Processes,
+    double[] LatenciesMs, CpuUse Cpu,
     IReadOnlyDictionary<string, long> BrokerMessages, IReadOnlyList<string> Errors, IReadOnlyList<(TimeSpan At, Dictionary<string, double> MiB)> Memory,
     string LoadBefore, string LoadAfter)
 {
     public double PackagesPerSecond => Packages / ToFeeds.TotalSeconds;
+
+    public IReadOnlyDictionary<string, (double CpuSeconds, double PeakMiB)> Processes => Cpu.Processes;
 }
 
 /// <summary>
@@ -24,16 +26,22 @@ internal sealed record PhaseResult(
 /// submit-to-delivery latency is measured per permitted copy, from the moment its submission began (in the fixed-rate
 /// run, the moment it was due, so a backlog counts) to the moment its partner had it (a feed read returned it, or its
 /// push arrived). The phase ends when every permitted copy has reached its partner and the ledger holds every entry
-/// the packages cause.
+/// the packages cause. The client keeps its own work small, since it shares the machine with what it measures: it reads
+/// only the fields it needs from responses, feed pages and pushes (<see cref="JsonPick"/>), and checks for the end
+/// with two counters (<see cref="ArrivalTally"/>, and the ledger's last index) rather than by walking what it sent.
 /// </summary>
 internal sealed class Phase(BenchStack stack, Workload workload, HttpClient http)
 {
     private static readonly TimeSpan FeedPoll = TimeSpan.FromMilliseconds(20);
+    private static readonly byte[][] IdField = ["id"u8.ToArray()];
+    private static readonly byte[][] FeedFields = ["packageId"u8.ToArray(), "next"u8.ToArray()];
 
     private readonly ConcurrentDictionary<Guid, long> submittedAt = new();
     private readonly ConcurrentDictionary<Guid, BenchPackage> accepted = new();
     private readonly ConcurrentQueue<string> errors = new();
+    private readonly ArrivalTally tally = new();
     private int failed;
+    private int expectedEntries;
 
     /// <summary>Feed cursors carry over from one phase to the next: each partner reads on from where it was.</summary>
     private static readonly ConcurrentDictionary<string, string> Cursors = new();
@@ -87,12 +95,12 @@ internal sealed class Phase(BenchStack stack, Workload workload, HttpClient http
         await Task.WhenAll(submitters);
         var submitTime = clock.Elapsed;
 
-        var permitted = accepted.Values.Sum(p => p.Permitted.Length);
+        var permitted = tally.ExpectedCount;
         var timeout = TimeSpan.FromSeconds(Math.Max(120, submitTime.TotalSeconds * 3));
         TimeSpan toFeeds;
         while (true)
         {
-            var seen = accepted.Values.Sum(p => p.Permitted.Count(partner => stack.Arrivals.TryGet(Guid(p), partner, out _)));
+            var seen = tally.ArrivedCount;
             if (seen >= permitted)
             {
                 toFeeds = clock.Elapsed;
@@ -107,9 +115,7 @@ internal sealed class Phase(BenchStack stack, Workload workload, HttpClient http
             await Task.Delay(20);
         }
 
-        // Every package's entries: its submission, one decision per recipient, and per permitted copy its release and its
-        // delivery (a pull partner's consultation of it, one entry per item read; or the push's webhook-delivered entry).
-        var expectedEntries = accepted.Values.Sum(p => 1 + p.Recipients + 2 * p.Permitted.Length);
+        var expectedEntries = Volatile.Read(ref this.expectedEntries);
         TimeSpan? toLedger = null;
         while (clock.Elapsed < toFeeds + timeout)
         {
@@ -131,7 +137,7 @@ internal sealed class Phase(BenchStack stack, Workload workload, HttpClient http
         }
         await stopPolling.CancelAsync();
         await Task.WhenAll(pollers);
-        var processes = await sampler.StopAsync();
+        var cpu = await sampler.StopAsync();
 
         var latencies = accepted.Values
             .SelectMany(p => p.Permitted.Select(partner => (Id: Guid(p), Partner: partner)))
@@ -141,7 +147,7 @@ internal sealed class Phase(BenchStack stack, Workload workload, HttpClient http
             .Order().ToArray();
         var brokerAfter = await SettledBrokerStatsAsync();
         var broker = brokerAfter.ToDictionary(kv => kv.Key, kv => kv.Value - brokerBefore.GetValueOrDefault(kv.Key));
-        return new PhaseResult(name, accepted.Count, failed, permitted, submitTime, toFeeds, toLedger, latencies, processes, broker,
+        return new PhaseResult(name, accepted.Count, failed, permitted, submitTime, toFeeds, toLedger, latencies, cpu, broker,
             [.. errors], sampler.Series, loadBefore, ProcessStats.MachineLoad());
     }
 
@@ -158,19 +164,36 @@ internal sealed class Phase(BenchStack stack, Workload workload, HttpClient http
                 Content = new ByteArrayContent(package.Body) { Headers = { ContentType = new("application/json") } },
             };
             request.Headers.Authorization = token;
-            using var response = await http.SendAsync(request);
-            var body = await response.Content.ReadAsStringAsync();
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
             if (response.StatusCode != HttpStatusCode.Accepted)
             {
+                var body = await response.Content.ReadAsStringAsync();
                 Fail($"{package.Reference}: {(int)response.StatusCode} {body[..Math.Min(body.Length, 300)]}");
                 return;
             }
-            var id = System.Guid.Parse((string)JsonNode.Parse(body)!["id"]!);
+            Guid? answered = null;
+            await JsonPick.ReadAsync(await response.Content.ReadAsStreamAsync(), IdField, (int _, ref Utf8JsonReader value) =>
+            {
+                answered = value.CurrentDepth == 1 ? value.GetGuid() : null;
+                return answered is null;
+            });
+            if (answered is not { } id)
+            {
+                Fail($"{package.Reference}: 202 without an id");
+                return;
+            }
             submittedAt[id] = due;
             ids[package] = id;
             accepted[id] = package;
+            // Every package's entries: its submission, one decision per recipient, and per permitted copy its release and its
+            // delivery (a pull partner's consultation of it, one entry per item read; or the push's webhook-delivered entry).
+            Interlocked.Add(ref expectedEntries, 1 + package.Recipients + 2 * package.Permitted.Length);
+            foreach (var partner in package.Permitted)
+            {
+                stack.Arrivals.Expect(id, partner, tally);
+            }
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException or JsonException)
         {
             Fail($"{package.Reference}: {e.GetType().Name} {e.Message}");
         }
@@ -189,6 +212,7 @@ internal sealed class Phase(BenchStack stack, Workload workload, HttpClient http
     private async Task PollAsync(string partner, CancellationToken stop)
     {
         var token = stack.Token(partner, $"{partner}-bench-reader", "Feed.Read");
+        var items = new List<Guid>(500);
         while (!stop.IsCancellationRequested)
         {
             var after = Cursors.GetValueOrDefault(partner, "0");
@@ -197,17 +221,36 @@ internal sealed class Phase(BenchStack stack, Workload workload, HttpClient http
             {
                 using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/feed?after={after}&limit=500");
                 request.Headers.Authorization = token;
-                using var response = await http.SendAsync(request, stop);
-                var now = Stopwatch.GetTimestamp();
+                using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, stop);
                 if (response.IsSuccessStatusCode)
                 {
-                    var page = JsonNode.Parse(await response.Content.ReadAsStringAsync(stop))!;
-                    var items = page["items"]!.AsArray();
-                    foreach (var item in items)
+                    // {"items": [{"cursor", "packageId", "kind", "sealed", "releasedAt"}, …], "next": "…"}: the ids and the
+                    // cursor are read; the sealed copies are stepped over (each held only while it streams past).
+                    items.Clear();
+                    string? next = null;
+                    await JsonPick.ReadAsync(await response.Content.ReadAsStreamAsync(stop), FeedFields,
+                        (int field, ref Utf8JsonReader value) =>
+                        {
+                            if (field == 0 && value.CurrentDepth == 3)
+                            {
+                                items.Add(value.GetGuid());
+                            }
+                            else if (field == 1 && value.CurrentDepth == 1)
+                            {
+                                next = value.GetString();
+                            }
+                            return true;
+                        }, stop);
+                    // Read once the whole page is in, as a partner would have it.
+                    var now = Stopwatch.GetTimestamp();
+                    foreach (var id in items)
                     {
-                        stack.Arrivals.Seen(System.Guid.Parse((string)item!["packageId"]!), partner, now);
+                        stack.Arrivals.Seen(id, partner, now);
                     }
-                    Cursors[partner] = (string)page["next"]!;
+                    if (next is not null)
+                    {
+                        Cursors[partner] = next;
+                    }
                     full = items.Count == 500;
                 }
                 else if (errors.Count < 10)
@@ -219,9 +262,10 @@ internal sealed class Phase(BenchStack stack, Workload workload, HttpClient http
             {
                 return;
             }
-            catch (HttpRequestException e)
+            catch (Exception e) when (e is HttpRequestException or IOException or JsonException)
             {
-                errors.Enqueue($"feed of {partner}: {e.Message}");
+                // The page's body is streamed: a broken connection or a cut page surfaces while reading it.
+                errors.Enqueue($"feed of {partner}: {e.GetType().Name} {e.Message}");
             }
             if (!full)
             {

@@ -19,7 +19,7 @@ internal sealed record BaselineResult(string QueueType, int Messages, double Ave
 /// </summary>
 internal static class RawBaseline
 {
-    public static async Task<BaselineResult> RunAsync(RabbitMqBroker broker, int[] sizes, int publishers, string queueType)
+    public static async Task<BaselineResult> RunAsync(RabbitMqBroker broker, MeasuredProcess brokerProcess, int[] sizes, int publishers, string queueType)
     {
         var vhost = await broker.CreateVirtualHostAsync($"bench-raw-{queueType}");
         try
@@ -48,7 +48,7 @@ internal static class RawBaseline
 
             var payloads = sizes.Distinct().ToDictionary(s => s, s => new ReadOnlyMemory<byte>(new byte[s]));
             var properties = new BasicProperties { Persistent = true, ContentType = "application/json" };
-            var brokerCpu = ProcessStats.CpuSeconds(broker.NodeProcessId!.Value);
+            var brokerCpu = brokerProcess.CpuSeconds();
             var clock = Stopwatch.StartNew();
             var next = -1;
             var tasks = Enumerable.Range(0, publishers).Select(_ => Task.Run(async () =>
@@ -66,7 +66,7 @@ internal static class RawBaseline
             await done.Task.WaitAsync(TimeSpan.FromMinutes(5));
             var elapsed = clock.Elapsed;
             return new BaselineResult(queueType, sizes.Length, sizes.Average(), elapsed,
-                ProcessStats.CpuSeconds(broker.NodeProcessId!.Value) - brokerCpu);
+                brokerProcess.CpuSeconds() - brokerCpu);
         }
         finally
         {

@@ -49,7 +49,7 @@ public sealed class PostgresServer
             }
             return shared = (await TestInfrastructure.ChoiceAsync()).Source == InfrastructureSource.Containers
                 ? new PostgresServer(await Containers.StartPostgresAsync(cancellationToken), directory: null)
-                : await StartPrivateClusterAsync(cancellationToken);
+                : await StartPrivateClusterAsync(unsafeFast: true, "toex-test-pg", cancellationToken);
         }
         finally
         {
@@ -82,15 +82,29 @@ public sealed class PostgresServer
         await command.ExecuteNonQueryAsync();
     }
 
-    private static async Task<PostgresServer> StartPrivateClusterAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// A new private cluster of this process's own (not the shared one), stopped when the process exits: durable
+    /// (fsync and synchronous commit on, as in production) unless <paramref name="unsafeFast"/>. For benchmarks,
+    /// which measure what a durable commit costs.
+    /// </summary>
+    public static Task<PostgresServer> StartPrivateAsync(bool unsafeFast, CancellationToken cancellationToken = default) =>
+        StartPrivateClusterAsync(unsafeFast, "toex-pg", cancellationToken);
+
+    /// <summary>The private cluster's server process (the postmaster; its backends are its children), or null for an external server.</summary>
+    public int? PostmasterProcessId =>
+        Directory is not null && File.Exists(Path.Combine(Directory, "data", "postmaster.pid"))
+            && int.TryParse(File.ReadLines(Path.Combine(Directory, "data", "postmaster.pid")).First().Trim(), CultureInfo.InvariantCulture, out var pid)
+            ? pid : null;
+
+    private static async Task<PostgresServer> StartPrivateClusterAsync(bool unsafeFast, string folderPrefix, CancellationToken cancellationToken)
     {
         var script = Path.Combine(RepoPaths.Root, "deploy", "postgres", "private-cluster.sh");
         for (var attempt = 1; ; attempt++)
         {
-            var directory = Path.Combine(Path.GetTempPath(), $"toex-test-pg-{Environment.ProcessId}-{attempt}");
+            var directory = Path.Combine(Path.GetTempPath(), $"{folderPrefix}-{Environment.ProcessId}-{attempt}");
             var port = FreePort.Next().ToString(CultureInfo.InvariantCulture);
             var result = await ProcessRunner.RunAsync("bash",
-                [script, "start", "--dir", directory, "--port", port, "--unsafe-fast",
+                [script, "start", "--dir", directory, "--port", port, .. unsafeFast ? ["--unsafe-fast"] : Array.Empty<string>(),
                  "--owner-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), "--remove-dir"],
                 TimeSpan.FromSeconds(120), cancellationToken);
             if (result.ExitCode == 0)
