@@ -39,7 +39,9 @@ public static class StandardWebhook
         {
             throw new SealException($"{TimestampHeader} is not a whole number of seconds.");
         }
-        if (now is { } instant && (instant - DateTimeOffset.FromUnixTimeSeconds(seconds)).Duration() > (tolerance ?? DefaultTolerance))
+        // A timestamp past the calendar's end (year 9999) is far from any clock, not an ArgumentOutOfRangeException (found by fuzzing).
+        if (now is { } instant && (seconds > DateTimeOffset.MaxValue.ToUnixTimeSeconds()
+            || (instant - DateTimeOffset.FromUnixTimeSeconds(seconds)).Duration() > (tolerance ?? DefaultTolerance)))
         {
             throw new SealException($"{TimestampHeader} is too far from the receiver's clock.");
         }
