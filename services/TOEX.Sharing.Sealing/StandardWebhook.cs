@@ -82,11 +82,24 @@ public static class StandardWebhook
             }
             if (JsonWebKeys.GetString(jwk, "kty", "webhook key") == "OKP" && JsonWebKeys.GetString(jwk, "crv", "webhook key") == "Ed25519"
                 && JsonWebKeys.GetString(jwk, "x", "webhook key") is { } x
-                && PublicKey.TryImport(SignatureAlgorithm.Ed25519, Base64Url.DecodeFromChars(x), KeyBlobFormat.RawPublicKey, out var key))
+                && PublicKey.TryImport(SignatureAlgorithm.Ed25519, Decode(x), KeyBlobFormat.RawPublicKey, out var key))
             {
                 keys.Add(key!);
             }
         }
         return keys.Count > 0 ? keys : throw new SealException("The webhook JWKS holds no Ed25519 key.");
+    }
+
+    private static byte[] Decode(string x)
+    {
+        try
+        {
+            return Base64Url.DecodeFromChars(x);
+        }
+        catch (FormatException)
+        {
+            // Found by fuzzing: a malformed key set is refused, not thrown through.
+            throw new SealException("The webhook JWKS holds an Ed25519 key whose 'x' is not base64url.");
+        }
     }
 }

@@ -18,10 +18,12 @@ command -v afl-fuzz >/dev/null 2>&1 || { echo "afl-fuzz is not installed (Debian
 
 # Built apart from the solution's output: instrumentation rewrites the assemblies in place.
 build=$work/build
-rm -rf "$build"
+rm -rf "$build" "$work/plain"
 mkdir -p "$work"
 (cd "$root" && dotnet tool restore >/dev/null)
 dotnet build "$here/TOEX.Sharing.Fuzz.csproj" -c Release -o "$build" -nologo -v quiet -p:UseSharedCompilation=false >/dev/null
+# An uninstrumented copy prints a crash's exception (instrumented code needs AFL's coverage map attached).
+cp -r "$build" "$work/plain"
 # Only the code under test: the gateway's body reader and validator, the contracts, and the sealing library.
 (cd "$root" && dotnet sharpfuzz "$build/TOEX.Sharing.Gateway.dll" TOEX.Sharing.Gateway.Apis.JsonBody TOEX.Sharing.Gateway.Validation)
 (cd "$root" && dotnet sharpfuzz "$build/TOEX.Sharing.Contracts.dll")
@@ -60,7 +62,7 @@ fuzz() { # target
       local copy=$here/crashes/$name/$(sha1sum "$file" | cut -c1-16)
       cp "$file" "$copy"
       echo "--- $copy"
-      dotnet "$build/TOEX.Sharing.Fuzz.dll" "$name" "$copy" 2>&1 | head -n 20 || true
+      dotnet "$work/plain/TOEX.Sharing.Fuzz.dll" "$name" "$copy" 2>&1 | head -n 20 || true
     done
     failed=1
   fi
