@@ -3,7 +3,7 @@
 # the checked-in seed corpus (corpus/TARGET). Fails if AFL records a crash (an exception other than the target's
 # documented refusal) or a hang, or did not run. Crashes are copied to crashes/TARGET/ (replayed by
 # TOEX.Sharing.Fuzz.Tests once committed) and printed with their exception.
-#   tests/TOEX.Sharing.Fuzz/run.sh all 60          # CI: 60 s per target
+#   tests/TOEX.Sharing.Fuzz/run.sh all 50          # CI: 50 s per target
 #   tests/TOEX.Sharing.Fuzz/run.sh package 3600    # by hand: an hour on the package parser
 # Needs Debian's afl++ (.ci/run installs it) and the local dotnet tool SharpFuzz.CommandLine (.config/dotnet-tools.json).
 set -euo pipefail
@@ -21,7 +21,7 @@ build=$work/build
 rm -rf "$build" "$work/plain"
 mkdir -p "$work"
 (cd "$root" && dotnet tool restore >/dev/null)
-dotnet build "$here/TOEX.Sharing.Fuzz.csproj" -c Release -o "$build" -nologo -v quiet -p:UseSharedCompilation=false >/dev/null
+dotnet build "$here/TOEX.Sharing.Fuzz.csproj" -c Release -o "$build" -nologo -v quiet >/dev/null
 # An uninstrumented copy prints a crash's exception (instrumented code needs AFL's coverage map attached).
 cp -r "$build" "$work/plain"
 # Only the code under test: the gateway's body reader and validator, the contracts, and the sealing library.
