@@ -36,12 +36,17 @@ internal sealed class JoseHeader
         try
         {
             var bytes = Base64Url.DecodeFromChars(compact.AsSpan(0, compact.IndexOf('.', StringComparison.Ordinal)));
+            // The parser does not check the UTF-8 inside strings; reading one later would throw (found by fuzzing).
+            if (!System.Text.Unicode.Utf8.IsValid(bytes))
+            {
+                throw new SealException($"The {what}'s header is not UTF-8 JSON.");
+            }
             using var document = JsonDocument.Parse(bytes, StrictJson);
             return document.RootElement.ValueKind == JsonValueKind.Object
                 ? new JoseHeader(document.RootElement.Clone(), what)
                 : throw new SealException($"The {what}'s header is not a JSON object.");
         }
-        catch (Exception exception) when (exception is FormatException or JsonException)
+        catch (Exception exception) when (exception is FormatException or JsonException or InvalidOperationException)
         {
             throw new SealException($"The {what}'s header is not base64url-encoded JSON.");
         }
@@ -49,10 +54,26 @@ internal sealed class JoseHeader
 
     public bool Has(string name) => root.TryGetProperty(name, out _);
 
-    public string? Get(string name) =>
-        !root.TryGetProperty(name, out var value) ? null
-        : value.ValueKind == JsonValueKind.String ? value.GetString()
-        : throw new SealException($"The {what}'s header member '{name}' is not a string.");
+    public string? Get(string name)
+    {
+        if (!root.TryGetProperty(name, out var value))
+        {
+            return null;
+        }
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            throw new SealException($"The {what}'s header member '{name}' is not a string.");
+        }
+        try
+        {
+            return value.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            // An escaped lone surrogate (found by fuzzing).
+            throw new SealException($"The {what}'s header member '{name}' is not Unicode text.");
+        }
+    }
 
     /// <summary>A member that is a JSON object (e.g. a JWE's <c>epk</c>), or null when absent.</summary>
     public JsonObject? GetObject(string name) =>

@@ -81,7 +81,7 @@ public static class JsonWebKeys
         {
             node = JsonNode.Parse(json, documentOptions: StrictJson);
         }
-        catch (JsonException)
+        catch (Exception exception) when (exception is JsonException or InvalidOperationException)
         {
             throw new SealException($"{what} is not valid JSON.");
         }
@@ -116,13 +116,23 @@ public static class JsonWebKeys
 
     internal static bool HasPrivateMembers(JsonObject jwk) => PrivateMembers.Any(jwk.ContainsKey);
 
-    internal static string? GetString(JsonObject jwk, string name, string what) =>
-        jwk[name] switch
+    internal static string? GetString(JsonObject jwk, string name, string what)
+    {
+        try
         {
-            null => null,
-            JsonValue value when value.TryGetValue<string>(out var text) => text,
-            _ => throw new SealException($"{what}: member '{name}' is not a string."),
-        };
+            return jwk[name] switch
+            {
+                null => null,
+                JsonValue value when value.TryGetValue<string>(out var text) => text,
+                _ => throw new SealException($"{what}: member '{name}' is not a string."),
+            };
+        }
+        catch (InvalidOperationException)
+        {
+            // A string that is not UTF-8 or holds an escaped lone surrogate (found by fuzzing).
+            throw new SealException($"{what}: member '{name}' is not Unicode text.");
+        }
+    }
 
     internal static KeyKind KindOf(JsonObject jwk, string what) =>
         GetString(jwk, "kty", what) switch

@@ -39,7 +39,9 @@ public static class StandardWebhook
         {
             throw new SealException($"{TimestampHeader} is not a whole number of seconds.");
         }
-        if (now is { } instant && (instant - DateTimeOffset.FromUnixTimeSeconds(seconds)).Duration() > (tolerance ?? DefaultTolerance))
+        // A timestamp past the calendar's end (year 9999) is far from any clock, not an ArgumentOutOfRangeException (found by fuzzing).
+        if (now is { } instant && (seconds > DateTimeOffset.MaxValue.ToUnixTimeSeconds()
+            || (instant - DateTimeOffset.FromUnixTimeSeconds(seconds)).Duration() > (tolerance ?? DefaultTolerance)))
         {
             throw new SealException($"{TimestampHeader} is too far from the receiver's clock.");
         }
@@ -80,11 +82,24 @@ public static class StandardWebhook
             }
             if (JsonWebKeys.GetString(jwk, "kty", "webhook key") == "OKP" && JsonWebKeys.GetString(jwk, "crv", "webhook key") == "Ed25519"
                 && JsonWebKeys.GetString(jwk, "x", "webhook key") is { } x
-                && PublicKey.TryImport(SignatureAlgorithm.Ed25519, Base64Url.DecodeFromChars(x), KeyBlobFormat.RawPublicKey, out var key))
+                && PublicKey.TryImport(SignatureAlgorithm.Ed25519, Decode(x), KeyBlobFormat.RawPublicKey, out var key))
             {
                 keys.Add(key!);
             }
         }
         return keys.Count > 0 ? keys : throw new SealException("The webhook JWKS holds no Ed25519 key.");
+    }
+
+    private static byte[] Decode(string x)
+    {
+        try
+        {
+            return Base64Url.DecodeFromChars(x);
+        }
+        catch (FormatException)
+        {
+            // Found by fuzzing: a malformed key set is refused, not thrown through.
+            throw new SealException("The webhook JWKS holds an Ed25519 key whose 'x' is not base64url.");
+        }
     }
 }

@@ -9,8 +9,9 @@ namespace TOEX.Sharing.Gateway.Apis;
 /// <summary>
 /// Reads a JSON request body within a size limit: a declared length over the limit is refused before a
 /// byte is read, an undeclared one is read only up to the limit. The body is I-JSON (RFC 7493): UTF-8 (a
-/// <c>charset</c> other than UTF-8 is refused with 415) and no object with a member name twice, since one parser
-/// would decide on the last value and another, downstream, read the first.
+/// <c>charset</c> other than UTF-8 is refused with 415), no object with a member name twice, since one parser
+/// would decide on the last value and another, downstream, read the first, and no string that is not Unicode text
+/// (lone surrogates, noncharacters) or holds U+0000.
 /// </summary>
 public static class JsonBody
 {
@@ -60,13 +61,10 @@ public static class JsonBody
             {
                 // The document keeps the memory it parses: give it its own copy, not the pooled buffer.
                 var document = JsonDocument.Parse(buffer.AsSpan(0, length).ToArray(), new JsonDocumentOptions { MaxDepth = 32 });
-                if (DuplicateMember(document.RootElement, "") is { } duplicate)
+                if (Violation(document.RootElement, "") is { } violation)
                 {
                     document.Dispose();
-                    return (null, Problems.Validation(new Dictionary<string, string[]>
-                    {
-                        [duplicate] = ["Appears more than once in its object: each member name must be unique (I-JSON, RFC 7493)."],
-                    }));
+                    return (null, Problems.Validation(new Dictionary<string, string[]> { [violation.Path] = [violation.Problem] }));
                 }
                 return (document, null);
             }
@@ -82,8 +80,12 @@ public static class JsonBody
         }
     }
 
-    /// <summary>The path of the first member whose name its object already has (<c>classification</c>, <c>subjects[0].name</c>), or null.</summary>
-    public static string? DuplicateMember(JsonElement element, string path)
+    /// <summary>
+    /// The first place the document is not I-JSON, with why (null: none): a member name its object already has
+    /// (<c>classification</c>, <c>subjects[0].name</c>), or a name or string that is not Unicode text (a lone surrogate, a
+    /// noncharacter: RFC 7493 §2.1) or holds U+0000, which no store keeps (PostgreSQL refuses it in text).
+    /// </summary>
+    public static (string Path, string Problem)? Violation(JsonElement element, string path)
     {
         switch (element.ValueKind)
         {
@@ -91,12 +93,25 @@ public static class JsonBody
                 var names = new HashSet<string>(StringComparer.Ordinal);
                 foreach (var member in element.EnumerateObject())
                 {
-                    var at = path.Length == 0 ? member.Name : $"{path}.{member.Name}";
-                    if (!names.Add(member.Name))
+                    string name;
+                    try
                     {
-                        return at;
+                        name = member.Name;
                     }
-                    if (DuplicateMember(member.Value, at) is { } inner)
+                    catch (InvalidOperationException)
+                    {
+                        return (path.Length == 0 ? "$" : path, "A member name is not Unicode text (a lone surrogate).");
+                    }
+                    var at = path.Length == 0 ? name : $"{path}.{name}";
+                    if (NotText(name) is { } badName)
+                    {
+                        return (at, "The member name " + badName);
+                    }
+                    if (!names.Add(name))
+                    {
+                        return (at, "Appears more than once in its object: each member name must be unique (I-JSON, RFC 7493).");
+                    }
+                    if (Violation(member.Value, at) is { } inner)
                     {
                         return inner;
                     }
@@ -106,15 +121,49 @@ public static class JsonBody
                 var index = 0;
                 foreach (var item in element.EnumerateArray())
                 {
-                    if (DuplicateMember(item, $"{(path.Length == 0 ? "$" : path)}[{index++}]") is { } inner)
+                    if (Violation(item, $"{(path.Length == 0 ? "$" : path)}[{index++}]") is { } inner)
                     {
                         return inner;
                     }
                 }
                 return null;
+            case JsonValueKind.String:
+                string text;
+                try
+                {
+                    text = element.GetString()!;
+                }
+                catch (InvalidOperationException)
+                {
+                    return (path.Length == 0 ? "$" : path, "Is not Unicode text (a lone surrogate).");
+                }
+                return NotText(text) is { } bad ? (path.Length == 0 ? "$" : path, "The value " + bad) : null;
             default:
                 return null;
         }
+    }
+
+    /// <summary>Why <paramref name="text"/> is not storable Unicode text (the rest of a sentence), or null.</summary>
+    private static string? NotText(string text)
+    {
+        var span = text.AsSpan();
+        while (!span.IsEmpty)
+        {
+            if (System.Text.Rune.DecodeFromUtf16(span, out var rune, out var used) != OperationStatus.Done)
+            {
+                return "is not Unicode text (a lone surrogate).";
+            }
+            if (rune.Value == 0)
+            {
+                return "holds U+0000 (NUL), which is not kept.";
+            }
+            if (rune.Value is >= 0xFDD0 and <= 0xFDEF || (rune.Value & 0xFFFE) == 0xFFFE)
+            {
+                return $"holds the noncharacter U+{rune.Value:X4} (I-JSON, RFC 7493).";
+            }
+            span = span[used..];
+        }
+        return null;
     }
 
     private static ProblemHttpResult TooLarge() => Problems.Status(StatusCodes.Status413PayloadTooLarge, "payload-too-large",

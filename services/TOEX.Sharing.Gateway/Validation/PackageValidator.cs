@@ -44,8 +44,8 @@ public static class PackageValidator
             }
         }
 
-        RequiredText(root, "reference", errors, MaxShortText);
-        RequiredText(root, "originator", errors, MaxShortText);
+        Identifier(RequiredText(root, "reference", errors, MaxShortText), "reference", errors);
+        Identifier(RequiredText(root, "originator", errors, MaxShortText), "originator", errors);
         RequiredEnum(root, "classification", Vocabulary.Classifications, errors);
         var handlingCode = RequiredEnum(root, "handlingCode", Vocabulary.HandlingCodes, errors);
         RequiredEnum(root, "sourceEvaluation", Vocabulary.SourceEvaluations, errors);
@@ -121,7 +121,7 @@ public static class PackageValidator
             {
                 errors.Add(path, $"At most {MaxShortText} characters.");
             }
-            else if (!seen.Add(recipient.GetString()!))
+            else if (Identifier(recipient.GetString(), path, errors) && !seen.Add(recipient.GetString()!))
             {
                 errors.Add(path, $"Duplicate recipient '{recipient.GetString()}'.");
             }
@@ -236,6 +236,20 @@ public static class PackageValidator
             return null;
         }
         return text;
+    }
+
+    /// <summary>
+    /// An id (reference, originator, partner) holds no control character and no bidirectional formatting character: it
+    /// must compare as it reads (an override can make one reference look like another). Free text may hold them.
+    /// </summary>
+    private static bool Identifier(string? text, string path, Errors errors)
+    {
+        if (text is not null && text.Any(c => char.IsControl(c) || c is '\u061C' or '\u200E' or '\u200F' or >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069'))
+        {
+            errors.Add(path, "Must not contain control or bidirectional formatting characters.");
+            return false;
+        }
+        return true;
     }
 
     private static void OptionalText(JsonElement obj, string name, Errors errors)
