@@ -41,21 +41,6 @@ public sealed class PoisonMessageTests(ITestOutputHelper output)
         var run = workload.RunAsync(0, packages, 4);
         await FaultRun.UntilAsync(stack, () => Task.FromResult(workload.Submitted >= packages / 4), TimeSpan.FromMinutes(5), "a quarter accepted");
 
-        // Every durable queue of the services dead-letters to its own service's exchange, at least once.
-        var queues = await QueuesAsync(broker, vhost);
-        log.Write($"queues: {string.Join(", ", queues.Select(q => $"{q.Name} ({q.DeliveryLimit}, {q.DeadLetterExchange ?? "-"}, {q.Strategy ?? "-"})"))}");
-        foreach (var queue in queues.Where(q => q.DeliveryLimit is not null))
-        {
-            // <service>-dead-letter for a queue <service>-…: within the service's own names on the broker.
-            Assert.EndsWith("-dead-letter", queue.DeadLetterExchange, StringComparison.Ordinal);
-            Assert.StartsWith(queue.DeadLetterExchange![..^"dead-letter".Length], queue.Name, StringComparison.Ordinal);
-            Assert.Equal("at-least-once", queue.Strategy);
-        }
-        Assert.Contains(queues, q => q.Name == "audit-dead-letter");
-        Assert.Contains(queues, q => q.Name == "gateway-dead-letter");
-        Assert.Contains(queues, q => q.Name == "policy-decision-dead-letter");
-        Assert.Contains(queues, q => q.Name == QuietAuditQueue && q.DeliveryLimit == AuditDeliveryLimit);
-
         var factory = new ConnectionFactory { Uri = vhost.AmqpUri };
         await using var connection = await factory.CreateConnectionAsync();
 
@@ -80,7 +65,7 @@ public sealed class PoisonMessageTests(ITestOutputHelper output)
         // 2. A message whose consumer process dies each time it is delivered. The audit worker is killed, so the only
         // consumer is this test's, which takes the message and drops its connection without settling it, again and again.
         await stack.KillAsync(Service.Audit);
-        log.Write("audit worker SIGKILLed; a poison message goes to " + QuietAuditQueue);
+        log.Write($"audit worker SIGKILLed after {workload.Submitted} packages accepted; a poison message goes to {QuietAuditQueue}");
         await using (var channel = await connection.CreateChannelAsync(new CreateChannelOptions(true, true)))
         {
             await channel.BasicPublishAsync("", QuietAuditQueue, mandatory: true,
@@ -123,9 +108,24 @@ public sealed class PoisonMessageTests(ITestOutputHelper output)
         await FaultRun.UntilAsync(stack, async () => (await Health.ReadAsync(stack.Audit)).Reason(DeadLettersCheck)?.Contains("audit-dead-letter 1", StringComparison.Ordinal) == true,
             TimeSpan.FromSeconds(60), "the audit worker's /health to name audit-dead-letter");
         var auditHealth = await Health.ReadAsync(stack.Audit);
-        log.Write($"audit /health after its restart: {auditHealth}");
+        log.Write($"audit /health after its restart ({workload.Submitted} packages accepted): {auditHealth}");
         Assert.Equal(HttpStatusCode.OK, auditHealth.Status);
         Assert.Contains("audit-sharing-decided-audit_error 1", auditHealth.Reason(DeadLettersCheck), StringComparison.Ordinal);
+
+        // Every durable queue of the services dead-letters to its own service's exchange, at least once.
+        var queues = await QueuesAsync(broker, vhost);
+        log.Write($"queues: {string.Join(", ", queues.Select(q => $"{q.Name} ({q.DeliveryLimit}, {q.DeadLetterExchange ?? "-"}, {q.Strategy ?? "-"})"))}");
+        foreach (var queue in queues.Where(q => q.DeliveryLimit is not null))
+        {
+            // <service>-dead-letter for a queue <service>-…: within the service's own names on the broker.
+            Assert.EndsWith("-dead-letter", queue.DeadLetterExchange, StringComparison.Ordinal);
+            Assert.StartsWith(queue.DeadLetterExchange![..^"dead-letter".Length], queue.Name, StringComparison.Ordinal);
+            Assert.Equal("at-least-once", queue.Strategy);
+        }
+        Assert.Contains(queues, q => q.Name == "audit-dead-letter");
+        Assert.Contains(queues, q => q.Name == "gateway-dead-letter");
+        Assert.Contains(queues, q => q.Name == "policy-decision-dead-letter");
+        Assert.Contains(queues, q => q.Name == QuietAuditQueue && q.DeliveryLimit == AuditDeliveryLimit);
 
         await run;
         log.Write($"all submitted: {workload.Summary}");
