@@ -45,7 +45,7 @@ public sealed class BrokerCrashTests(ITestOutputHelper output)
         await run;
         log.Write($"all submitted: {workload.Summary}");
 
-        var balance = await Balance.SettleAsync(() => stack.BalanceAsync(workload.Accepted), TimeSpan.FromMinutes(FaultRun.Size(3, 15)));
+        var balance = await stack.SettleAsync(workload.Accepted, TimeSpan.FromMinutes(FaultRun.Size(3, 15)));
         log.Write($"{balance.Line} | faults injected: {kills} broker kills | 202 answered during an outage: {falseAccepted}");
         Assert.Empty(workload.Errors);
         Assert.Equal(0, falseAccepted);

@@ -43,7 +43,7 @@ public sealed class DiskAlarmTests(ITestOutputHelper output)
         await broker.ControlAsync(default, "set_disk_free_limit", "50000000");
         log.Write($"disk alarm cleared after {FaultRun.Seconds(workload.Now - raised)}; {workload.Summary}");
         await run;
-        var balance = await Balance.SettleAsync(() => stack.BalanceAsync(workload.Accepted), TimeSpan.FromMinutes(FaultRun.Size(3, 15)));
+        var balance = await stack.SettleAsync(workload.Accepted, TimeSpan.FromMinutes(FaultRun.Size(3, 15)));
         log.Write(string.Create(CultureInfo.InvariantCulture,
             $"{balance.Line} | faults injected: 1 disk alarm | 202 answered to requests sent once /health reported the alarm: {acceptedDuringAlarm}"));
         Assert.Empty(workload.Errors);

@@ -291,6 +291,37 @@ public sealed class FaultServices : IAsyncDisposable
     /// <summary>The balance of the run so far (<see cref="Balance"/>).</summary>
     public Task<Balance> BalanceAsync(IReadOnlyCollection<Guid> accepted) => Balance.CountAsync(accepted, GatewayStore, AuditStore, Deliveries());
 
+    /// <summary>
+    /// The run's balance once it holds (or the last count at <paramref name="timeout"/>), and then the whole ledger
+    /// proved as an auditor proves it: the custodian's evidence bundle of every entry, checked offline by
+    /// <c>toex audit verify</c> against the audit service's published keys (every leaf hash, the chain of indexes, the
+    /// signed tree head and the consistency proofs). A ledger that does not verify fails the run.
+    /// </summary>
+    public async Task<Balance> SettleAsync(IReadOnlyCollection<Guid> accepted, TimeSpan timeout)
+    {
+        var balance = await Balance.SettleAsync(() => BalanceAsync(accepted), timeout);
+        if (!balance.Holds)
+        {
+            return balance;
+        }
+        using var auditor = Client(Audit, "rocu-wm", "Audit.Read");
+        auditor.Timeout = TimeSpan.FromMinutes(2);
+        var bundle = Path.Combine(Root, "evidence-bundle.json");
+        var jwks = Path.Combine(Root, "audit.published.jwks.json");
+        await File.WriteAllTextAsync(bundle, await auditor.GetStringAsync("/api/v1/audit/export"));
+        await File.WriteAllTextAsync(jwks, await auditor.GetStringAsync("/.well-known/jwks.json"));
+        var verified = await TOEX.Sharing.Cli.Tests.Toex.RunAsync(["audit", "verify", "--bundle", bundle, "--jwks", jwks]);
+        var whole = System.Text.RegularExpressions.Regex.Match(verified.Output, @"^Verified (\d+) entries \(indexes 0 to \d+\) against the tree head of size (\d+),",
+            System.Text.RegularExpressions.RegexOptions.Multiline);
+        var entries = whole.Success ? long.Parse(whole.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : -1;
+        if (verified.ExitCode != 0 || entries < balance.LedgerEntries || whole.Groups[2].Value != whole.Groups[1].Value)
+        {
+            throw new Xunit.Sdk.XunitException(
+                $"The whole ledger after the run does not verify (at least {balance.LedgerEntries} entries expected):{Environment.NewLine}{verified}");
+        }
+        return balance with { Ledger = $"all {entries} entries verified offline (toex audit verify)" };
+    }
+
     /// <summary>The last lines of each service, for a failure message.</summary>
     public string RecentOutput(int lines = 60) => string.Join(Environment.NewLine, _processes.Values.Select(p => p.FormatRecentOutput(lines)));
 

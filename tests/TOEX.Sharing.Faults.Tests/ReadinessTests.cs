@@ -77,7 +77,7 @@ public sealed class ReadinessTests(ITestOutputHelper output)
         log.Write($"after the broker's return: gateway ready in {FaultRun.Seconds(gatewayReady)}, audit ready in {FaultRun.Seconds(auditReady)}, "
             + $"a new package decided, released and in the ledger in {FaultRun.Seconds(resumed)}");
 
-        var balance = await Balance.SettleAsync(() => stack.BalanceAsync(workload.Accepted), TimeSpan.FromMinutes(2));
+        var balance = await stack.SettleAsync(workload.Accepted, TimeSpan.FromMinutes(2));
         log.Write(balance.Line);
         Assert.True(balance.Holds, balance.Report());
         Assert.True(gatewayReady <= ResumeLimit && auditReady <= ResumeLimit && resumed <= ResumeLimit + TimeSpan.FromSeconds(5),

@@ -39,7 +39,10 @@ public sealed record Balance(
     /// <summary>One line: the figures and whether they balance.</summary>
     public string Line => string.Create(CultureInfo.InvariantCulture,
         $"balance: accepted={Accepted} decided={Decided} | permitted={Permitted} delivered={Delivered} dead-lettered={DeadLettered} "
-        + $"withdrawn={Withdrawn} | events={Events} ledger-entries={LedgerEntries} | duplicates={Duplicates} lost={Lost} | {(Holds ? "BALANCED" : "NOT BALANCED")}");
+        + $"withdrawn={Withdrawn} | events={Events} ledger-entries={LedgerEntries} | duplicates={Duplicates} lost={Lost} | {(Holds ? "BALANCED" : "NOT BALANCED")}{(Ledger is null ? "" : " | ledger: " + Ledger)}");
+
+    /// <summary>How the whole ledger was proved after the run (e.g. its evidence bundle verified offline), when it was.</summary>
+    public string? Ledger { get; init; }
 
     /// <summary>The line and, when it does not balance, what is missing or doubled (at most 40 findings).</summary>
     public string Report() => Holds ? Line : Line + Environment.NewLine + string.Join(Environment.NewLine, Findings.Take(40));
