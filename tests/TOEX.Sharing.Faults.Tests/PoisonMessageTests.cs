@@ -129,7 +129,7 @@ public sealed class PoisonMessageTests(ITestOutputHelper output)
 
         await run;
         log.Write($"all submitted: {workload.Summary}");
-        var balance = await Balance.SettleAsync(() => stack.BalanceAsync(workload.Accepted), TimeSpan.FromMinutes(FaultRun.Size(3, 15)));
+        var balance = await stack.SettleAsync(workload.Accepted, TimeSpan.FromMinutes(FaultRun.Size(3, 15)));
         log.Write($"{balance.Line} | faults injected: 1 malformed SharingDecided (to 2 error queues), 1 message over its delivery limit "
             + "(to audit-dead-letter), 1 audit kill");
         Assert.Empty(workload.Errors);

@@ -59,7 +59,7 @@ public sealed class ServiceCrashTests(ITestOutputHelper output)
         await run;
         log.Write($"all submitted: {workload.Summary}");
 
-        var balance = await Balance.SettleAsync(() => stack.BalanceAsync(workload.Accepted), TimeSpan.FromMinutes(FaultRun.Size(3, 15)));
+        var balance = await stack.SettleAsync(workload.Accepted, TimeSpan.FromMinutes(FaultRun.Size(3, 15)));
         log.Write(string.Create(CultureInfo.InvariantCulture,
             $"{balance.Line} | faults injected: {faults.Count(f => f == Service.Gateway)} gateway, {faults.Count(f => f == Service.PolicyDecision)} "
             + $"PolicyDecision, {faults.Count(f => f == Service.Audit)} audit kills | seed {seed}"));
