@@ -6,11 +6,12 @@ namespace TOEX.Sharing.Faults.Tests;
 
 /// <summary>
 /// Item 3: the services on a three-node RabbitMQ cluster (private nodes on loopback ports, <c>RabbitMq:Nodes</c> naming
-/// all three), their queues quorum queues with a member on every node. One node is stopped mid-run (SIGKILL), started
-/// again, and once every queue is back on all three nodes another is stopped (cleanly); the first node stopped is the
-/// one every service connected to first. The services reconnect to the nodes left by themselves (none is restarted);
-/// every submission answered during a stop is 202 (the cluster still has a quorum, and the balance proves the package
-/// was kept) or 503 with Retry-After, never anything else; nothing is lost or doubled.
+/// all three), their queues quorum queues with a member on every node. One node is stopped mid-run (SIGKILL), half a
+/// segment of the run is submitted without it, it is started again, and once every queue is back on all three nodes
+/// another is stopped (cleanly) the same way; the first node stopped is the one every service connected to first. The
+/// services reconnect to the nodes left by themselves (none is restarted) and answer <c>/health</c> 200 again while the
+/// node is still down; every submission answered during a stop is 202 (the cluster still has a quorum, and the balance
+/// proves the package was kept) or 503 with Retry-After, never anything else; nothing is lost or doubled.
 /// </summary>
 public sealed class ClusterTests(ITestOutputHelper output)
 {
@@ -38,21 +39,25 @@ public sealed class ClusterTests(ITestOutputHelper output)
         var answeredDuringStops = (Accepted: 0, Refused: 0);
         for (var fault = 0; fault <= faults; fault++)
         {
-            // A segment of the run; each fault but the last strikes half-way through one, and the node stays down until
-            // the segment is done: it completes on the two nodes left.
-            var run = workload.RunAsync(fault * segment, (fault + 1) * segment, 8);
+            // A segment of the run. Each fault but the last strikes a quarter of the way through one, with submissions in
+            // flight; once that first half is done, the second half is submitted with the node still down: it completes
+            // on the two nodes left. The last segment runs on the whole cluster again.
+            var first = fault * segment;
+            var half = first + segment / 2;
             if (fault == faults)
             {
-                await run;
+                await workload.RunAsync(first, first + segment, 8);
                 break;
             }
+            var run = workload.RunAsync(first, half, 8);
             var node = cluster.Nodes[fault % RabbitMqCluster.Size];
             var kill = fault % 2 == 0;
-            var target = fault * segment + segment / 2;
+            var target = first + segment / 4;
             await FaultRun.UntilAsync(stack, () => Task.FromResult(workload.Submitted >= target || run.IsCompleted),
                 TimeSpan.FromMinutes(5), $"{target} packages accepted");
             var refusedBefore = workload.Unavailable;
             var down = workload.Now;
+            var acceptedBefore = workload.Submitted;
             if (kill)
             {
                 await cluster.KillNodeAsync(node);
@@ -61,14 +66,20 @@ public sealed class ClusterTests(ITestOutputHelper output)
             {
                 await cluster.StopNodeAsync(node);
             }
-            log.Write($"fault {fault + 1}: {node} {(kill ? "SIGKILLed" : "stopped (rabbitmqctl stop)")} after {workload.Submitted} packages accepted");
+            log.Write($"fault {fault + 1}: {node} {(kill ? "SIGKILLed" : "stopped (rabbitmqctl stop)")}: {acceptedBefore} packages accepted before, "
+                + $"{workload.Submitted} once it was down");
             await run;
+            await workload.RunAsync(half, first + segment, 8);
             var returning = workload.Now;
             var accepted = workload.AcceptedWithin(down, returning);
             answeredDuringStops = (answeredDuringStops.Accepted + accepted, answeredDuringStops.Refused + workload.Unavailable - refusedBefore);
             log.Write(string.Create(CultureInfo.InvariantCulture,
                 $"fault {fault + 1}: the segment completed on the two nodes left in {FaultRun.Seconds(returning - down)}: "
                 + $"{accepted} answered 202 and {workload.Unavailable - refusedBefore} answered 503 with Retry-After meanwhile; {workload.Summary}"));
+            // Ready again without the node: a load balancer sends them traffic while the cluster has a quorum.
+            await FaultRun.UntilAsync(stack, async () => (await Health.ReadAsync(stack.Gateway)).Ready && (await Health.ReadAsync(stack.Audit)).Ready,
+                TimeSpan.FromSeconds(60), $"the gateway's and the audit worker's /health to answer 200 with {node} down");
+            log.Write($"fault {fault + 1}: the gateway and the audit worker ready (/health 200) with {node} still down, {FaultRun.Seconds(workload.Now - down)} after it stopped");
 
             await cluster.StartNodeAsync(node);
             queues = await cluster.WaitUntilReplicatedAsync(vhost.Name, TimeSpan.FromMinutes(2));
@@ -90,20 +101,10 @@ public sealed class ClusterTests(ITestOutputHelper output)
         Assert.True((await Health.ReadAsync(stack.Audit)).Ready, "the audit worker's /health is 200 again");
     }
 
-    /// <summary>
-    /// The one classic queue the services declare on purpose: the gateway's request/response endpoint for the IG console's
-    /// referral previews (no retries, an officer's page waiting 15 s for the answer). While its home node is down a
-    /// preview is unavailable; no package, decision or ledger entry passes through it.
-    /// </summary>
-    private const string ClassicRequestQueue = "gateway-referral-preview";
-
-    /// <summary>
-    /// Every durable queue of the services but <see cref="ClassicRequestQueue"/> is a quorum queue with a member on each
-    /// node (their bus queues are temporary).
-    /// </summary>
+    /// <summary>Every durable queue of the services is a quorum queue with a member on each node (their bus queues are temporary).</summary>
     private static void AssertReplicated(IReadOnlyList<QueueReplicas> queues)
     {
-        var durable = queues.Where(q => !q.Name.Contains("-bus-", StringComparison.Ordinal) && q.Name != ClassicRequestQueue).ToList();
+        var durable = queues.Where(q => !q.Name.Contains("-bus-", StringComparison.Ordinal)).ToList();
         Assert.NotEmpty(durable);
         Assert.All(durable, q =>
         {
