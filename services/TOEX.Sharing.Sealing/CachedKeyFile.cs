@@ -17,8 +17,10 @@ public sealed class CachedKeyFile<T>(string path, Func<string, T> import) : IDis
     /// <summary>
     /// The keys as the file holds them now. Throws <see cref="FileNotFoundException"/> when the file is missing and
     /// whatever the import throws (e.g. <see cref="SealException"/>) when it cannot be read; the next use tries again.
+    /// <paramref name="reread"/> reads the file again even if it looks unchanged (a write within the file system's
+    /// timestamp resolution that kept its length).
     /// </summary>
-    public Lease Use()
+    public Lease Use(bool reread = false)
     {
         var file = new FileInfo(Path);
         if (!file.Exists)
@@ -29,7 +31,7 @@ public sealed class CachedKeyFile<T>(string path, Func<string, T> import) : IDis
         lock (gate)
         {
             ObjectDisposedException.ThrowIf(disposed, this);
-            if (current is null || current.Written != file.LastWriteTimeUtc || current.Length != file.Length)
+            if (reread || current is null || current.Written != file.LastWriteTimeUtc || current.Length != file.Length)
             {
                 var replaced = current;
                 current = new Version(import(File.ReadAllText(Path)), file.LastWriteTimeUtc, file.Length);

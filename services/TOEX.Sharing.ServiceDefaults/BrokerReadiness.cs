@@ -238,10 +238,61 @@ public sealed partial class BrokerMonitor(
 public sealed record ServiceName(string Name);
 
 /// <summary>
-/// <c>/health</c>: unhealthy (503), naming why, while the broker cannot take the service's messages
-/// (<see cref="BrokerStatus"/>) or the service's own endpoints are not consuming from it (MassTransit's bus health).
+/// Which of the service's receive endpoints consume from the broker now. MassTransit's own endpoint health cannot say:
+/// when a connection is lost, the old transport's consumer reports it has completed only once its in-flight messages
+/// are done, which can be after the next connection is already consuming, and MassTransit then shows the endpoint as
+/// stopped for good (readiness stayed 503 after the broker's return in about 1 fault run in 6). Here an endpoint
+/// consumes from its latest ready until it faults or stops; a completion says nothing about the current connection
+/// (every transport that stops on its own either faults first or is stopping).
 /// </summary>
-public sealed class BrokerHealthCheck(BrokerStatus status, IBusControl bus) : IHealthCheck
+public sealed partial class ConsumingEndpoints(ILogger<ConsumingEndpoints> logger) : IReceiveEndpointObserver
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Uri, bool> _consuming = new();
+
+    public bool IsConsuming(Uri inputAddress) => _consuming.TryGetValue(inputAddress, out var consuming) && consuming;
+
+    public Task Ready(ReceiveEndpointReady ready)
+    {
+        if (_consuming.TryGetValue(ready.InputAddress, out var before) && !before)
+        {
+            LogConsumingAgain(logger, Name(ready.InputAddress));
+        }
+        _consuming[ready.InputAddress] = true;
+        return Task.CompletedTask;
+    }
+
+    public Task Stopping(ReceiveEndpointStopping stopping)
+    {
+        _consuming[stopping.InputAddress] = false;
+        return Task.CompletedTask;
+    }
+
+    public Task Faulted(ReceiveEndpointFaulted faulted)
+    {
+        if (!_consuming.TryGetValue(faulted.InputAddress, out var before) || before)
+        {
+            LogNotConsuming(logger, Name(faulted.InputAddress), faulted.Exception?.GetType().Name ?? "", faulted.Exception?.Message ?? "");
+        }
+        _consuming[faulted.InputAddress] = false;
+        return Task.CompletedTask;
+    }
+
+    public Task Completed(ReceiveEndpointCompleted completed) => Task.CompletedTask;
+
+    private static string Name(Uri inputAddress) => inputAddress.AbsolutePath.Split('/')[^1];
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Endpoint {Endpoint} is not consuming ({Error}: {Detail}); readiness reports it until it reconnects")]
+    private static partial void LogNotConsuming(ILogger logger, string endpoint, string error, string detail);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Endpoint {Endpoint} is consuming again")]
+    private static partial void LogConsumingAgain(ILogger logger, string endpoint);
+}
+
+/// <summary>
+/// <c>/health</c>: unhealthy (503), naming why, while the broker cannot take the service's messages
+/// (<see cref="BrokerStatus"/>) or one of the service's own endpoints is not consuming from it (<see cref="ConsumingEndpoints"/>).
+/// </summary>
+public sealed class BrokerHealthCheck(BrokerStatus status, IBusControl bus, ConsumingEndpoints consuming) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
@@ -249,11 +300,11 @@ public sealed class BrokerHealthCheck(BrokerStatus status, IBusControl bus) : IH
         {
             return Task.FromResult(HealthCheckResult.Unhealthy(reason));
         }
-        var health = bus.CheckHealth();
-        if (health.Status != BusHealthStatus.Healthy)
+        var endpoints = bus.CheckHealth().Endpoints.Values.Select(e => e.InputAddress).ToList();
+        var waiting = endpoints.Where(address => !consuming.IsConsuming(address))
+            .Select(address => address.AbsolutePath.Split('/')[^1]).Order(StringComparer.Ordinal).ToList();
+        if (endpoints.Count == 0 || waiting.Count > 0)
         {
-            var waiting = health.Endpoints.Where(e => e.Value.Status != BusHealthStatus.Healthy)
-                .Select(e => e.Value.InputAddress.AbsolutePath.Split('/')[^1]).Order(StringComparer.Ordinal).ToList();
             return Task.FromResult(HealthCheckResult.Unhealthy(waiting.Count == 0
                 ? "The service is not yet consuming from the message broker."
                 : $"The service is not yet consuming from the message broker: {string.Join(", ", waiting)} reconnecting."));

@@ -72,6 +72,8 @@ public static class Messaging
         builder.Services.AddSingleton(new ServiceName(service));
         builder.Services.AddSingleton<BrokerStatus>();
         builder.Services.AddHostedService<BrokerMonitor>();
+        builder.Services.AddSingleton<ConsumingEndpoints>();
+        builder.Services.AddReceiveEndpointObserver(provider => provider.GetRequiredService<ConsumingEndpoints>());
         builder.Services.AddHealthChecks().AddCheck<BrokerHealthCheck>("broker", tags: [Extensions.ExplainTag]);
 
         builder.Services.AddMassTransit(bus =>

@@ -44,6 +44,31 @@ public sealed class CachedKeyFileTests : IDisposable
     }
 
     [Fact]
+    public void A_reread_imports_an_unchanged_looking_file_again_and_disposes_the_version_it_replaces()
+    {
+        var path = Write("keys.jwks.json", "one");
+        var stamp = File.GetLastWriteTimeUtc(path);
+        using var cache = new CachedKeyFile<Imported>(path, Import);
+        cache.Use().Dispose();
+
+        // Rewritten within the file system's timestamp resolution, same length: only a reread sees it.
+        File.WriteAllText(path, "two");
+        File.SetLastWriteTimeUtc(path, stamp);
+        using (var stale = cache.Use())
+        {
+            Assert.Equal("one", stale.Value.Text);
+        }
+        using (var reread = cache.Use(reread: true))
+        {
+            Assert.Equal("two", reread.Value.Text);
+        }
+
+        Assert.Equal(2, imports.Count);
+        Assert.True(imports[0].Disposed);
+        Assert.False(imports[1].Disposed);
+    }
+
+    [Fact]
     public void A_missing_file_or_a_failed_import_fails_that_use_and_the_next_use_tries_again()
     {
         var path = directory.Combine("later.jwks.json");

@@ -13,50 +13,50 @@ namespace TOEX.Sharing.Gateway.Release;
 public sealed class TrustedKeysUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
-/// A public JWKS file of another service and the verifier built from it, read again when the file changes (and when
-/// asked, so a key rotated since the last read is picked up at once).
+/// A public JWKS file of another service and the verifier built from it (<see cref="CachedKeyFile{T}"/>: read again when
+/// the file changes, and a replaced verifier disposed once no verification holds it).
 /// </summary>
-public sealed class TrustedKeyFile<TVerifier>(string path, string description, Func<string, TVerifier> create) where TVerifier : class
+public sealed class TrustedKeyFile<TVerifier>(string path, string description, Func<string, TVerifier> create) : IDisposable
+    where TVerifier : class, IDisposable
 {
-    private volatile Loaded? _loaded;
+    private readonly CachedKeyFile<TVerifier> _file = new(path, create);
 
-    private sealed record Loaded(TVerifier Verifier, FileStamp Stamp);
-
-    public TVerifier Current(bool forceReload = false)
+    /// <summary>Verifies with the keys as read; when that fails, reads them again (a key rotated since) and verifies once more.</summary>
+    public TResult Verify<TResult>(Func<TVerifier, TResult> verify)
     {
-        var stamp = FileStamp.Of(path) ?? throw new TrustedKeysUnavailableException($"{description} are not at {path}.");
-        if (!forceReload && _loaded is { } loaded && loaded.Stamp == stamp)
-        {
-            return loaded.Verifier;
-        }
         try
         {
-            var verifier = create(File.ReadAllText(path));
-            _loaded = new Loaded(verifier, stamp);
-            return verifier;
+            using var keys = Use(reread: false);
+            return verify(keys.Value);
+        }
+        catch (SealException)
+        {
+            using var keys = Use(reread: true);
+            return verify(keys.Value);
+        }
+    }
+
+    public void Dispose() => _file.Dispose();
+
+    private CachedKeyFile<TVerifier>.Lease Use(bool reread)
+    {
+        try
+        {
+            return _file.Use(reread);
+        }
+        catch (FileNotFoundException e)
+        {
+            throw new TrustedKeysUnavailableException($"{description} are not at {path}.", e);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or SealException)
         {
             throw new TrustedKeysUnavailableException($"{description} at {path} cannot be read: {e.Message}", e);
         }
     }
-
-    /// <summary>Verifies with the keys as read; when that fails, reads them again and verifies once more.</summary>
-    public TResult Verify<TResult>(Func<TVerifier, TResult> verify)
-    {
-        try
-        {
-            return verify(Current());
-        }
-        catch (SealException)
-        {
-            return verify(Current(forceReload: true));
-        }
-    }
 }
 
 /// <summary>Verifies decisions against PolicyDecision's public JWKS only (<c>Gateway:DecisionJwksPath</c>); a decision that fails is refused.</summary>
-public sealed class DecisionKeys(IOptions<GatewayOptions> options)
+public sealed class DecisionKeys(IOptions<GatewayOptions> options) : IDisposable
 {
     private readonly TrustedKeyFile<DecisionVerifier> _file = new(
         options.Value.DecisionJwksPath ?? Path.Combine(LocalPaths.Root(), "keys", "policy-decision.jwks.json"),
@@ -64,19 +64,23 @@ public sealed class DecisionKeys(IOptions<GatewayOptions> options)
 
     /// <summary>The verified decision; <see cref="SealException"/> when it does not verify, <see cref="TrustedKeysUnavailableException"/> when the keys cannot be read.</summary>
     public SignedDecision Verify(string jws) => _file.Verify(verifier => verifier.Verify(jws));
+
+    public void Dispose() => _file.Dispose();
 }
 
 /// <summary>
 /// Verifies IG officers' referral decisions against the audit service's public JWKS only (<c>Gateway:AuditJwksPath</c>):
 /// an unsigned or forged <c>ReferralDecided</c> releases nothing.
 /// </summary>
-public sealed class AuditKeys(IOptions<GatewayOptions> options)
+public sealed class AuditKeys(IOptions<GatewayOptions> options) : IDisposable
 {
     private readonly TrustedKeyFile<ReferralDecisionVerifier> _file = new(
         options.Value.AuditJwksPath ?? Path.Combine(LocalPaths.Root(), "keys", "audit.jwks.json"),
         "The audit service's public keys (Gateway:AuditJwksPath)", jwks => new ReferralDecisionVerifier(jwks));
 
     public SignedReferralDecision Verify(string jws) => _file.Verify(verifier => verifier.Verify(jws));
+
+    public void Dispose() => _file.Dispose();
 }
 
 /// <summary>When a file was last written and how long it is: a change to either means it must be read again.</summary>
