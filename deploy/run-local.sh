@@ -6,11 +6,13 @@
 # example: submits deploy/samples, shows what was pushed, reads a feed, recalls a package.
 # The services export traces, metrics and logs by OTLP to a local Aspire dashboard (one trace per package, from the
 # HTTP request through decision, release, delivery and the ledger), whose login URL is printed.
-# Ctrl-C stops everything (the private broker too, unless --keep-broker).
+# Ctrl-C stops everything (the private broker too, unless --keep-broker). With --cluster the broker is a private
+# three-node RabbitMQ cluster under .local/rabbitmq-cluster (deploy/rabbitmq/private-cluster.sh, quorum queues on all
+# three nodes) and the services are given all three nodes (RabbitMq:Nodes): stop one and they carry on.
 #
-# Usage: deploy/run-local.sh [--no-example] [--keep-broker] [--no-dashboard]
+# Usage: deploy/run-local.sh [--no-example] [--keep-broker] [--no-dashboard] [--cluster]
 #   TOEX_GATEWAY_PORT (5080), TOEX_AUDIT_PORT (5081), TOEX_POLICY_DECISION_PORT (5082, its health only), TOEX_RECEIVER_PORT (5090), TOEX_RABBITMQ_NODE_PORT (5679),
-#   TOEX_DASHBOARD_PORT (18888), TOEX_OTLP_PORT (18890) choose ports. With OTEL_EXPORTER_OTLP_ENDPOINT already set,
+#   TOEX_DASHBOARD_PORT (18888), TOEX_OTLP_PORT (18890), TOEX_RABBITMQ_CLUSTER_PORTS (5691,5692,5693) choose ports. With OTEL_EXPORTER_OTLP_ENDPOINT already set,
 #   the services export there instead.
 set -euo pipefail
 
@@ -25,6 +27,7 @@ push_partners=(wmp staffs bcc-childrens safe-haven)
 example=1
 keep_broker=0
 dashboard=1
+cluster=0
 dashboard_port="${TOEX_DASHBOARD_PORT:-18888}"
 otlp_port="${TOEX_OTLP_PORT:-18890}"
 for arg in "$@"; do
@@ -32,7 +35,8 @@ for arg in "$@"; do
     --no-example) example=0 ;;
     --keep-broker) keep_broker=1 ;;
     --no-dashboard) dashboard=0 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --cluster) cluster=1 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "run-local: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -57,26 +61,45 @@ cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   if [[ $broker_started == 1 && $keep_broker == 0 ]]; then
-    "$root/deploy/rabbitmq/private-node.sh" stop --dir "$state/rabbitmq" || true
+    "$root/deploy/rabbitmq/$broker_script" stop --dir "$state/$broker_dir" || true
   fi
 }
 trap cleanup EXIT INT TERM
 
+broker_script=private-node.sh broker_dir=rabbitmq broker_what="a private RabbitMQ node" broker_label="private node"
+if [[ $cluster == 1 ]]; then
+  [[ -z "${TOEX_RABBITMQ_URL:-}" ]] || { echo "run-local: --cluster starts its own cluster; unset TOEX_RABBITMQ_URL." >&2; exit 2; }
+  broker_script=private-cluster.sh broker_dir=rabbitmq-cluster broker_what="a private three-node RabbitMQ cluster" broker_label="private cluster of three nodes"
+fi
 if [[ -n "${TOEX_RABBITMQ_URL:-}" ]]; then
   say "Using the broker at TOEX_RABBITMQ_URL"
   broker_url="$TOEX_RABBITMQ_URL"
 else
-  say "Starting a private RabbitMQ node under .local/rabbitmq"
-  broker_url="$("$root/deploy/rabbitmq/private-node.sh" start --dir "$state/rabbitmq")" || {
+  say "Starting $broker_what under .local/$broker_dir"
+  broker_url="$("$root/deploy/rabbitmq/$broker_script" start --dir "$state/$broker_dir")" || {
     echo "run-local: no RabbitMQ. Install Debian's package (sudo apt-get install rabbitmq-server) or set TOEX_RABBITMQ_URL=amqp://user:pass@host:5672/vhost." >&2
     exit 1
   }
   broker_started=1
   # Each service connects as its own user, confined to its own queues and exchanges (deploy/rabbitmq/definitions.json).
-  "$root/deploy/rabbitmq/private-node.sh" service-users --dir "$state/rabbitmq"
+  "$root/deploy/rabbitmq/$broker_script" service-users --dir "$state/$broker_dir"
+  # The gateway's referral-preview queue was a classic queue (on one node) before it became a quorum queue: a broker
+  # state of before that is given it again (it holds only requests of officers' pages, each answered or timed out).
+  if [[ $cluster == 1 ]]; then broker_ctl=("$root/deploy/rabbitmq/private-cluster.sh" node 1 ctl); else broker_ctl=("$root/deploy/rabbitmq/private-node.sh" ctl); fi
+  if "${broker_ctl[@]}" --dir "$state/$broker_dir" -- -q list_queues -p toex name type 2>/dev/null | grep -qE '^gateway-referral-preview[[:space:]]+classic$'; then
+    "${broker_ctl[@]}" --dir "$state/$broker_dir" -- -q delete_queue -p toex gateway-referral-preview >/dev/null
+  fi
+fi
+if [[ $cluster == 1 ]]; then
+  # The services connect to node 1 (RabbitMq:Url) and fail over to the others (RabbitMq:Nodes).
+  i=0
+  for node in $("$root/deploy/rabbitmq/private-cluster.sh" nodes --dir "$state/$broker_dir" | tail -n +2); do
+    export "RabbitMq__Nodes__$i=$node"
+    i=$((i + 1))
+  done
 fi
 service_url() { # service
-  if [[ -n "${TOEX_RABBITMQ_URL:-}" ]]; then echo "$TOEX_RABBITMQ_URL"; else "$root/deploy/rabbitmq/private-node.sh" service-url "$1" --dir "$state/rabbitmq"; fi
+  if [[ -n "${TOEX_RABBITMQ_URL:-}" ]]; then echo "$TOEX_RABBITMQ_URL"; else "$root/deploy/rabbitmq/$broker_script" service-url "$1" --dir "$state/$broker_dir"; fi
 }
 
 dashboard_url=""
@@ -171,7 +194,7 @@ cat <<MSG
 
   Gateway        $gateway   (API: /api/v1/..., keys: /.well-known/jwks.json, health: /health)
   Audit          $audit   (API: /api/v1/audit/entries)
-  RabbitMQ       ${broker_url%%@*}@…  (private node: .local/rabbitmq; services connect as their own users)
+  RabbitMQ       ${broker_url%%@*}@…  ($broker_label: .local/$broker_dir; services connect as their own users)
   Logs           $logs
   Traces         ${dashboard_url:-${OTEL_EXPORTER_OTLP_ENDPOINT:-(no dashboard: --no-dashboard, or it could not start)}}
   Sample partner nca (pull): what it reads is opened into $logs/sample-partner.log

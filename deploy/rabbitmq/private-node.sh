@@ -26,6 +26,8 @@
 #                     127.0.0.1:N (off by default: it adds a few seconds to start); 0 turns it off
 #   --timeout SECONDS (TOEX_RABBITMQ_NODE_TIMEOUT) how long start waits; default 120
 #   --owner-pid PID   stop the node (and with --remove-dir delete DIR) when process PID exits
+#   --shared-epmd     (TOEX_RABBITMQ_SHARED_EPMD=1) the epmd on --epmd-port is shared with other nodes (a cluster,
+#                     deploy/rabbitmq/private-cluster.sh): start neither kills it nor refuses its port as in use
 # Ports given once are remembered in DIR/node.env. Diagnostics go to stderr; stdout carries only
 # the requested value, so `url=$(private-node.sh start)` works.
 #
@@ -80,6 +82,8 @@ opt_management=${TOEX_RABBITMQ_MANAGEMENT_PORT:-}
 opt_timeout=${TOEX_RABBITMQ_NODE_TIMEOUT:-120}
 opt_owner=
 opt_remove_dir=false
+opt_shared_epmd=false
+[[ "${TOEX_RABBITMQ_SHARED_EPMD:-}" == 1 ]] && opt_shared_epmd=true
 while (($#)); do
   case "$1" in
     --dir) opt_dir=${2:?--dir needs a value}; shift 2 ;;
@@ -90,6 +94,7 @@ while (($#)); do
     --timeout) opt_timeout=${2:?--timeout needs a value}; shift 2 ;;
     --owner-pid) opt_owner=${2:?--owner-pid needs a value}; shift 2 ;;
     --remove-dir) opt_remove_dir=true; shift ;;
+    --shared-epmd) opt_shared_epmd=true; shift ;;
     -h | --help) usage ;;
     --) shift; positional+=("$@"); break ;;
     -*) die 2 "unknown option $1" ;;
@@ -266,9 +271,10 @@ start_node() {
     note "reusing $NODENAME (pid $pid) in $DIR"
   else
     rm -f "$PID_FILE"
-    kill_epmd
+    [[ "$opt_shared_epmd" == true ]] || kill_epmd
     for port in "$PORT" "$DIST_PORT" "$EPMD_PORT" "$MANAGEMENT_PORT"; do
       [[ "$port" == 0 ]] && continue
+      [[ "$port" == "$EPMD_PORT" && "$opt_shared_epmd" == true ]] && continue
       port_in_use "$port" && die 75 "port $port is already in use on 127.0.0.1 (pass other ports with --port/--dist-port/--epmd-port)"
     done
     write_config

@@ -363,7 +363,8 @@ public sealed class RabbitMqBroker : IAsyncDisposable
         return new BrokerVhost(name, uri, Host, Port, Username, Password);
     }
 
-    private static string UniqueName(string prefix)
+    /// <summary>A new virtual host's name: <c>&lt;prefix&gt;-&lt;UTC time&gt;-&lt;random&gt;</c>.</summary>
+    internal static string UniqueName(string prefix)
     {
         var clean = new string([.. (prefix ?? "").ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' ? c : '-')])
             .Trim('-', '.');
@@ -371,6 +372,9 @@ public sealed class RabbitMqBroker : IAsyncDisposable
         var time = TimeProvider.System.GetUtcNow().ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
         return $"{clean}-{time}-{Guid.NewGuid().ToString("N")[..8]}";
     }
+
+    /// <summary>A free loopback port for a private node (off the range rabbitmqctl takes its own distribution port from).</summary>
+    internal static int NextNodePort() => PrivateNode.NextPort();
 
     private PrivateNode RequireNode()
     {

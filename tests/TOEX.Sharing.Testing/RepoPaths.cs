@@ -22,6 +22,9 @@ public static class RepoPaths
     /// <summary><c>&lt;root&gt;/deploy/rabbitmq/private-node.sh</c>.</summary>
     public static string PrivateNodeScript => Path.Combine(Root, "deploy", "rabbitmq", "private-node.sh");
 
+    /// <summary><c>&lt;root&gt;/deploy/rabbitmq/private-cluster.sh</c>.</summary>
+    public static string PrivateClusterScript => Path.Combine(Root, "deploy", "rabbitmq", "private-cluster.sh");
+
     private static string FindRoot()
     {
         if (Environment.GetEnvironmentVariable(RootVariable) is { Length: > 0 } overridden)

@@ -90,7 +90,11 @@ public sealed class ReferralPreviewConsumer(
     }
 }
 
-/// <summary>A request/response endpoint: no retries (the officer's page waits), a short-lived queue of its own.</summary>
+/// <summary>
+/// A request/response endpoint: no retries (the officer's page waits). A quorum queue like every other, so that it is
+/// on each node of a cluster: a classic queue lives on one node, and while that node is down the gateway could not
+/// consume from it and reported itself not ready.
+/// </summary>
 public sealed class ReferralPreviewConsumerDefinition : ConsumerDefinition<ReferralPreviewConsumer>
 {
     public const string Queue = "gateway-referral-preview";
@@ -102,5 +106,10 @@ public sealed class ReferralPreviewConsumerDefinition : ConsumerDefinition<Refer
     {
         // Requests are sent to this endpoint's own exchange, never published: no exchange of the message type is bound.
         endpointConfigurator.ConfigureConsumeTopology = false;
+        if (endpointConfigurator is IRabbitMqReceiveEndpointConfigurator rabbit)
+        {
+            rabbit.SetQuorumQueue();
+            rabbit.SetQueueArgument("x-delivery-limit", 10);
+        }
     }
 }
