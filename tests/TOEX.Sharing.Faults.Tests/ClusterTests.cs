@@ -88,7 +88,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
         }
         log.Write($"all submitted: {workload.Summary}");
 
-        var balance = await Balance.SettleAsync(() => stack.BalanceAsync(workload.Accepted), TimeSpan.FromMinutes(FaultRun.Size(3, 15)));
+        var balance = await stack.SettleAsync(workload.Accepted, TimeSpan.FromMinutes(FaultRun.Size(3, 15)));
         log.Write(string.Create(CultureInfo.InvariantCulture,
             $"{balance.Line} | faults injected: {faults} cluster nodes stopped in turn | answered during the stops: "
             + $"{answeredDuringStops.Accepted} 202, {answeredDuringStops.Refused} 503 with Retry-After, {workload.Errors.Count} other, "
