@@ -1,9 +1,7 @@
 using System.Text;
-using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using TOEX.Sharing.Contracts;
 using TOEX.Sharing.Gateway.Apis;
-using TOEX.Sharing.Gateway.Validation;
 using TOEX.Sharing.Sealing;
 
 namespace TOEX.Sharing.Fuzz;
@@ -45,8 +43,8 @@ public static class FuzzTargets
     /// <summary>
     /// What the gateway does with a submission's body before anything is stored: read it as I-JSON within the size
     /// limit (JsonBody), validate it (PackageValidator), bind it, take its facts, its canonical form and its subjects'
-    /// blind indexes. Refusals are results (a problem), and the one documented exception is binding's JsonException,
-    /// which the gateway answers 400.
+    /// blind indexes (<see cref="PackagesApi.ParsePackageAsync"/>, the gateway's own). Refusals are results (a problem),
+    /// never exceptions.
     /// </summary>
     public static void PackageParser(byte[] data)
     {
@@ -54,30 +52,14 @@ public static class FuzzTargets
         context.Request.ContentType = "application/json";
         context.Request.ContentLength = data.Length;
         context.Request.Body = new MemoryStream(data, writable: false);
-        var (document, _) = JsonBody.ReadAsync(context.Request, CancellationToken.None).GetAwaiter().GetResult();
-        if (document is null)
+        var (package, _) = PackagesApi.ParsePackageAsync(context.Request, CancellationToken.None).GetAwaiter().GetResult();
+        if (package is null)
         {
             return;
         }
-        using (document)
-        {
-            if (PackageValidator.Validate(document.RootElement).Count > 0)
-            {
-                return;
-            }
-            IntelligencePackage package;
-            try
-            {
-                package = document.RootElement.Deserialize<IntelligencePackage>(ToexJson.Options)!;
-            }
-            catch (JsonException)
-            {
-                return;
-            }
-            _ = ToexJson.Serialize(package);
-            _ = package.ToFacts();
-            _ = BlindIndex.Value.Of(package.Subjects);
-        }
+        _ = ToexJson.Serialize(package);
+        _ = package.ToFacts();
+        _ = BlindIndex.Value.Of(package.Subjects);
     }
 
     /// <summary>

@@ -257,7 +257,34 @@ public static class PackagesApi
     /// <summary>Reads, validates and binds a package, and checks the caller speaks for its originator.</summary>
     private static async Task<(IntelligencePackage? Package, IResult? Problem)> ReadPackageAsync(HttpContext http, CancellationToken cancellationToken)
     {
-        var (document, problem) = await JsonBody.ReadAsync(http.Request, cancellationToken);
+        var (package, problem) = await ParsePackageAsync(http.Request, cancellationToken);
+        if (package is null)
+        {
+            return (null, problem);
+        }
+        if (package.Originator != http.User.Organisation())
+        {
+            // Names the field and what it must hold (the caller's own organisation); nothing about the other one.
+            var mismatch = Problems.Status(StatusCodes.Status403Forbidden, "originator-mismatch",
+                "The originator is not the caller's organisation.",
+                "Submit as your own organisation, or with a token of the originator's organisation.");
+            mismatch.ProblemDetails.Extensions["errors"] = new Dictionary<string, string[]>
+            {
+                ["originator"] = [$"Must be the caller's organisation, '{http.User.Organisation()}'."],
+            };
+            return (null, mismatch);
+        }
+        return (package, null);
+    }
+
+    /// <summary>
+    /// What the gateway does with a submission's body before it looks at the caller: read it as I-JSON within the size
+    /// limit (<see cref="JsonBody"/>), validate it (<see cref="PackageValidator"/>) and bind it. A refusal is the problem
+    /// to answer, never an exception (the fuzz target <c>package</c> drives this).
+    /// </summary>
+    public static async Task<(IntelligencePackage? Package, IResult? Problem)> ParsePackageAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        var (document, problem) = await JsonBody.ReadAsync(request, cancellationToken);
         if (document is null)
         {
             return (null, problem);
@@ -269,28 +296,14 @@ public static class PackagesApi
             {
                 return (null, Problems.Validation(errors));
             }
-            IntelligencePackage package;
             try
             {
-                package = document.RootElement.Deserialize<IntelligencePackage>(ToexJson.Options)!;
+                return (document.RootElement.Deserialize<IntelligencePackage>(ToexJson.Options)!, null);
             }
             catch (JsonException e)
             {
                 return (null, Problems.Validation(new Dictionary<string, string[]> { [e.Path ?? "$"] = ["Invalid value."] }));
             }
-            if (package.Originator != http.User.Organisation())
-            {
-                // Names the field and what it must hold (the caller's own organisation); nothing about the other one.
-                var mismatch = Problems.Status(StatusCodes.Status403Forbidden, "originator-mismatch",
-                    "The originator is not the caller's organisation.",
-                    "Submit as your own organisation, or with a token of the originator's organisation.");
-                mismatch.ProblemDetails.Extensions["errors"] = new Dictionary<string, string[]>
-                {
-                    ["originator"] = [$"Must be the caller's organisation, '{http.User.Organisation()}'."],
-                };
-                return (null, mismatch);
-            }
-            return (package, null);
         }
     }
 }
