@@ -75,6 +75,7 @@ public static class Messaging
         builder.Services.AddSingleton<ConsumingEndpoints>();
         builder.Services.AddReceiveEndpointObserver(provider => provider.GetRequiredService<ConsumingEndpoints>());
         builder.Services.AddHealthChecks().AddCheck<BrokerHealthCheck>("broker", tags: [Extensions.ExplainTag]);
+        builder.Services.AddDeadLetterWatch();
 
         builder.Services.AddMassTransit(bus =>
         {
@@ -126,8 +127,10 @@ public static class Messaging
 }
 
 /// <summary>
-/// How every TOEX consumer takes its messages: retried with exponential back-off, on a quorum queue with a delivery
-/// limit, then to its <c>_error</c> queue; never dropped. Subclasses change the numbers or add to the endpoint.
+/// How every TOEX consumer takes its messages: retried with exponential back-off, then to its <c>_error</c> queue; on a
+/// quorum queue with a delivery limit, beyond which the broker dead-letters the message (at least once) to the
+/// service's <c>&lt;service&gt;-dead-letter</c> queue (<see cref="DeadLetters"/>); never dropped. Subclasses change the
+/// numbers or add to the endpoint.
 /// </summary>
 public class DurableConsumerDefinition<TConsumer> : ConsumerDefinition<TConsumer> where TConsumer : class, IConsumer
 {
@@ -137,6 +140,10 @@ public class DurableConsumerDefinition<TConsumer> : ConsumerDefinition<TConsumer
 
     protected TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Deliveries of one message the broker makes before it dead-letters it. MassTransit retries in memory, so a
+    /// message is delivered again only when its consumer did not settle it: the process died or lost its connection.
+    /// </summary>
     protected int DeliveryLimit { get; init; } = 10;
 
     /// <summary>Exceptions that the same message would only raise again: straight to the error queue, no retry.</summary>
@@ -157,6 +164,12 @@ public class DurableConsumerDefinition<TConsumer> : ConsumerDefinition<TConsumer
         {
             rabbit.SetQuorumQueue();
             rabbit.SetQueueArgument("x-delivery-limit", DeliveryLimit);
+            // Without a dead-letter exchange a quorum queue drops a message over its delivery limit. At least once: the
+            // broker keeps it until the dead-letter queue confirms it (which needs reject-publish overflow; no length
+            // limit is set, so nothing is ever rejected for length).
+            rabbit.SetQueueArgument("x-dead-letter-exchange", DeadLetters.For(context.GetRequiredService<ServiceName>().Name));
+            rabbit.SetQueueArgument("x-dead-letter-strategy", "at-least-once");
+            rabbit.SetQueueArgument("x-overflow", "reject-publish");
         }
     }
 }
