@@ -109,6 +109,8 @@ public sealed class FaultServices : IAsyncDisposable
             ["Audit__BlindIndexKeyPath"] = Path.Combine(Root, "keys", "blind-index.key"),
             ["Limits__PermitsPerWindow"] = "1000000",
             ["Limits__PermitsPerWindowPerOrganisation"] = "10000000",
+            // The services' last lines (printed when a run fails) are their warnings and faults, not every SQL statement.
+            ["Logging__LogLevel__Microsoft.EntityFrameworkCore"] = "Warning",
         };
         for (var i = 0; i < options.Nodes.Count; i++)
         {
