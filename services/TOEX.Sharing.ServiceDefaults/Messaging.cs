@@ -149,6 +149,15 @@ public class DurableConsumerDefinition<TConsumer> : ConsumerDefinition<TConsumer
     /// <summary>Exceptions that the same message would only raise again: straight to the error queue, no retry.</summary>
     protected IReadOnlyList<Type> NotRetried { get; init; } = [];
 
+    /// <summary>
+    /// How long a message is tried again while its store is unavailable (<see cref="StoreFailures.IsTransient"/>: a database
+    /// restarting or unreachable), every <see cref="StoreRetryInterval"/>, before the ordinary retries count it: an outage of
+    /// the store is waited for, not turned into error-queue messages.
+    /// </summary>
+    protected TimeSpan StoreOutage { get; init; } = TimeSpan.FromMinutes(2);
+
+    protected TimeSpan StoreRetryInterval { get; init; } = TimeSpan.FromSeconds(1);
+
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
         IConsumerConfigurator<TConsumer> consumerConfigurator, IRegistrationContext context)
     {
@@ -159,6 +168,13 @@ public class DurableConsumerDefinition<TConsumer> : ConsumerDefinition<TConsumer
             {
                 retry.Ignore([.. NotRetried]);
             }
+            // Waited for inside (below); past the store's outage, to the error queue.
+            retry.Ignore<Exception>(StoreFailures.IsTransient);
+        });
+        endpointConfigurator.UseMessageRetry(retry =>
+        {
+            retry.Handle<Exception>(StoreFailures.IsTransient);
+            retry.Interval((int)Math.Ceiling(StoreOutage / StoreRetryInterval), StoreRetryInterval);
         });
         if (endpointConfigurator is IRabbitMqReceiveEndpointConfigurator rabbit)
         {

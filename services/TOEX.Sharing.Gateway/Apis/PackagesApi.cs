@@ -105,9 +105,10 @@ public static class PackagesApi
             {
                 await db.SaveChangesAsync(cancellationToken);
             }
-            catch (DbUpdateException)
+            catch (DbUpdateException e) when (!StoreFailures.IsTransient(e))
             {
-                // The same reference arrived concurrently: answer as for a repeated submission.
+                // The same reference arrived concurrently: answer as for a repeated submission. (A store cut off meanwhile
+                // is not that: 503, and the caller's retry finds the submission if its commit got through.)
                 db.ChangeTracker.Clear();
                 existing = await db.Submissions.AsNoTracking()
                     .SingleAsync(s => s.Originator == package.Originator && s.Reference == package.Reference, cancellationToken);
