@@ -57,14 +57,22 @@ internal sealed partial class StoreUnavailableHandler(ILogger<StoreUnavailableHa
         {
             return false;
         }
-        LogUnavailable(logger, httpContext.Request.Method, httpContext.Request.Path, exception.GetType().Name,
-            (exception as PostgresException ?? exception.InnerException as PostgresException)?.SqlState);
+        LogUnavailable(logger, httpContext.Request.Method, httpContext.Request.Path, exception.GetType().Name, SqlState(exception));
         httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
         httpContext.Response.Headers.RetryAfter = StoreFailures.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
         await Problems.Status(StatusCodes.Status503ServiceUnavailable, "store-unavailable",
             "The service's store is unavailable for a moment. Try the request again after Retry-After.")
             .ExecuteAsync(httpContext);
         return true;
+    }
+
+    private static string? SqlState(Exception? exception)
+    {
+        while (exception is not null and not PostgresException)
+        {
+            exception = exception.InnerException;
+        }
+        return (exception as PostgresException)?.SqlState;
     }
 
     [LoggerMessage(LogLevel.Warning, "{Method} {Path} answered 503: the store is unavailable ({ExceptionType}, SQL state {SqlState})")]
