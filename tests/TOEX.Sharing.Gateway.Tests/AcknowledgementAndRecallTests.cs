@@ -214,7 +214,7 @@ public abstract class AcknowledgementAndRecallTests(StoreKind store)
         {
             var lease = push.Clock.GetUtcNow().AddMinutes(1).ToUnixTimeMilliseconds();
             await scope.ServiceProvider.GetRequiredService<GatewayDb>().Webhooks.Where(w => w.PackageId == id && w.Recipient == "bcc-childrens")
-                .ExecuteUpdateAsync(w => w.SetProperty(x => x.State, "sending").SetProperty(x => x.LeaseUntilUnixMs, lease));
+                .ExecuteUpdateAsync(w => w.SetProperty(x => x.State, PushState.Sending).SetProperty(x => x.LeaseUntilUnixMs, lease));
         }
 
         var recall = await RecallAsync(push, id);

@@ -13,7 +13,7 @@ using TOEX.Sharing.ServiceDefaults;
 namespace TOEX.Sharing.Gateway.Apis;
 
 public sealed record PushView(
-    Guid WebhookId, string Kind, string State, int Attempts, DateTimeOffset? NextAttemptAt, int? LastStatusCode, string? LastError,
+    Guid WebhookId, ItemKind Kind, PushState State, int Attempts, DateTimeOffset? NextAttemptAt, int? LastStatusCode, string? LastError,
     DateTimeOffset? DeliveredAt, int Retries);
 
 public sealed record PushEntry(Guid PackageId, string Recipient, PushView Push);
@@ -40,12 +40,12 @@ public static class DeliveriesApi
     public static async Task<Results<Ok<IReadOnlyList<PushEntry>>, ValidationProblem>> List(
         string? state, string? limit, GatewayDb db, CancellationToken cancellationToken)
     {
-        state ??= PushState.DeadLettered;
+        var wanted = state is null ? PushState.DeadLettered : StateText.Parse<PushState>(state);
         var take = 100;
         var errors = new Dictionary<string, string[]>();
-        if (state is not (PushState.Pending or PushState.Sending or PushState.Delivered or PushState.DeadLettered or PushState.Cancelled))
+        if (wanted is null)
         {
-            errors["state"] = ["One of pending, sending, delivered, dead-lettered, cancelled."];
+            errors["state"] = [$"One of {string.Join(", ", Enum.GetValues<PushState>().Select(s => s.Text()))}."];
         }
         if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out take) || take < 1 || take > 500))
         {
@@ -55,7 +55,7 @@ public static class DeliveriesApi
         {
             return Problems.Validation(errors);
         }
-        var pushes = await db.Webhooks.AsNoTracking().Where(w => w.State == state)
+        var pushes = await db.Webhooks.AsNoTracking().Where(w => w.State == wanted)
             .OrderBy(w => w.CreatedAtUnixMs).ThenBy(w => w.FeedCursor).Take(take).ToListAsync(cancellationToken);
         return TypedResults.Ok<IReadOnlyList<PushEntry>>([.. pushes.Select(w => new PushEntry(w.PackageId, w.Recipient, ToView(w)))]);
     }
@@ -78,7 +78,7 @@ public static class DeliveriesApi
         if (dead.Count == 0)
         {
             return Problems.Status(StatusCodes.Status409Conflict, "not-dead-lettered",
-                "No push of this package to this partner is dead-lettered.", $"Its pushes are {string.Join(", ", all.Select(w => w.State))}.");
+                "No push of this package to this partner is dead-lettered.", $"Its pushes are {string.Join(", ", all.Select(w => w.State.Text()))}.");
         }
 
         var now = time.GetUtcNow();
@@ -101,7 +101,7 @@ public static class DeliveriesApi
                 WebhookId = push.Id,
                 PackageId = push.PackageId,
                 Recipient = push.Recipient,
-                Kind = push.Kind,
+                Kind = push.Kind.Text(),
                 RequestedBy = by,
                 Reason = reason,
                 EndpointReenabled = endpoint is not null,

@@ -11,7 +11,7 @@ using TOEX.Sharing.ServiceDefaults;
 
 namespace TOEX.Sharing.Gateway.Apis;
 
-public sealed record FeedEntry(string Cursor, Guid PackageId, string Kind, string Sealed, DateTimeOffset ReleasedAt);
+public sealed record FeedEntry(string Cursor, Guid PackageId, ItemKind Kind, string Sealed, DateTimeOffset ReleasedAt);
 
 public sealed record FeedPage(IReadOnlyList<FeedEntry> Items, string Next);
 
@@ -93,7 +93,7 @@ public static class FeedApi
                 PackageId = i.PackageId,
                 Originator = originators.GetValueOrDefault(i.PackageId, "unknown"),
                 Recipient = recipient,
-                Kind = i.Kind,
+                Kind = i.Kind.Text(),
                 Cursor = i.Position,
             })],
             new Dictionary<string, string>
@@ -108,7 +108,7 @@ public static class FeedApi
             var logger = loggers.CreateLogger(typeof(FeedApi).FullName!);
             foreach (var item in items.Where(i => i.DeliveredAt is null))
             {
-                logger.LogInformation("Feed item {Cursor} ({Kind} of package {PackageId}) delivered to {Recipient}", item.Cursor, item.Kind, item.PackageId, recipient);
+                logger.LogInformation("Feed item {Cursor} ({Kind} of package {PackageId}) delivered to {Recipient}", item.Cursor, item.Kind.Text(), item.PackageId, recipient);
             }
         }
         return TypedResults.Ok(new FeedPage(
@@ -147,19 +147,18 @@ public static class FeedApi
         Guid packageId, string? kind, ClaimsPrincipal user, GatewayDb db, OutboxSignal outbox, TimeProvider time,
         ILoggerFactory loggers, CancellationToken cancellationToken)
     {
-        kind ??= ItemKind.Package;
-        if (kind is not (ItemKind.Package or ItemKind.Recall))
+        if ((kind is null ? ItemKind.Package : StateText.Parse<ItemKind>(kind)) is not { } item)
         {
             return Problems.Validation(new Dictionary<string, string[]> { ["kind"] = ["Either package (the default) or recall."] });
         }
-        if (!await Acknowledgements.RecordAsync(db, packageId, user.Organisation(), kind, user.Actor(), "feed", time.GetUtcNow(), cancellationToken))
+        if (!await Acknowledgements.RecordAsync(db, packageId, user.Organisation(), item, user.Actor(), "feed", time.GetUtcNow(), cancellationToken))
         {
             return TypedResults.NotFound();
         }
         await db.SaveChangesAsync(cancellationToken);
         outbox.Notify();
         loggers.CreateLogger(typeof(FeedApi).FullName!).LogInformation(
-            "Package {PackageId}: {Kind} acknowledged by {Recipient} on its feed", packageId, kind, user.Organisation());
+            "Package {PackageId}: {Kind} acknowledged by {Recipient} on its feed", packageId, item.Text(), user.Organisation());
         return TypedResults.NoContent();
     }
 }

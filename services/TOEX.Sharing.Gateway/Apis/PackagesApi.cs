@@ -23,19 +23,19 @@ public sealed record SubmissionAccepted(Guid Id, string Status);
 /// those of its push), the <c>channel</c> (push or pull), the push itself, and the acknowledgement it owes.
 /// </summary>
 public sealed record DeliveryView(
-    string State, int Attempts, string? LastError, string Channel, PushView? Push, AcknowledgementView? Acknowledgement);
+    DeliveryState State, int Attempts, string? LastError, string Channel, PushView? Push, AcknowledgementView? Acknowledgement);
 
 public sealed record AcknowledgementView(bool Required, DateTimeOffset? DueAt, DateTimeOffset? AcknowledgedAt, bool Overdue);
 
 /// <summary>What a recall did for one recipient: notified (with the notice's push, and its acknowledgement) or withdrawn.</summary>
-public sealed record RecipientRecallView(string Action, PushView? Push, DateTimeOffset? AcknowledgedAt);
+public sealed record RecipientRecallView(RecallAction Action, PushView? Push, DateTimeOffset? AcknowledgedAt);
 
 public sealed record RecallView(DateTimeOffset At, string By, string Reason);
 
 public sealed record ReferralState(Guid Id, string? Decision, string? DecidedBy, DateTimeOffset? DecidedAt, string? Justification);
 
 public sealed record RecipientView(
-    string Partner, string? Outcome, string? Agreement, IReadOnlyList<Reason> Reasons,
+    string Partner, Outcome? Outcome, string? Agreement, IReadOnlyList<Reason> Reasons,
     IReadOnlyList<Obligation> Obligations, DeliveryView Delivery, ReferralState? Referral, RecipientRecallView? Recall);
 
 public sealed record PackageView(

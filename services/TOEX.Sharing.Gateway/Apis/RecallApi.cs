@@ -129,10 +129,10 @@ public static class RecallApi
     /// sent is cancelled, and the feed item is withdrawn unless a read already returned it. A push under way is
     /// left to finish: pending.
     /// </summary>
-    private static async Task<string> TakeBackAsync(GatewayDb db, Guid packageId, string partner, DateTimeOffset now, CancellationToken cancellationToken)
+    private static async Task<RecallAction> TakeBackAsync(GatewayDb db, Guid packageId, string partner, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var webhookId = Releaser.WebhookId(packageId, partner, ItemKind.Package);
-        var push = await db.Webhooks.AsNoTracking().Where(w => w.Id == webhookId).Select(w => w.State).SingleOrDefaultAsync(cancellationToken);
+        var push = await db.Webhooks.AsNoTracking().Where(w => w.Id == webhookId).Select(w => (PushState?)w.State).SingleOrDefaultAsync(cancellationToken);
         if (push == PushState.Delivered)
         {
             return RecallAction.Notified;
@@ -153,7 +153,7 @@ public static class RecallApi
 
     private static RecallAccepted Summary(Submission submission)
     {
-        List<string> With(string action) => [.. submission.Recipients.Where(r => r.RecallAction == action).OrderBy(r => r.Position).Select(r => r.Partner)];
+        List<string> With(RecallAction action) => [.. submission.Recipients.Where(r => r.RecallAction == action).OrderBy(r => r.Position).Select(r => r.Partner)];
         return new(submission.Id, submission.Status, With(RecallAction.Notified), With(RecallAction.Withdrawn), With(RecallAction.Pending));
     }
 

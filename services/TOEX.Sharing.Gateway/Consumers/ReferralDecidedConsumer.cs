@@ -66,11 +66,11 @@ public sealed class ReferralDecidedConsumer(
         state.ReferralDecidedAt = message.DecidedAt;
         if (message.Decision == "approved")
         {
-            state.Outcome = "permit";
+            state.Outcome = Outcome.Permit;
             var decision = new RecipientDecision
             {
                 Recipient = state.Partner,
-                Outcome = "permit",
+                Outcome = Outcome.Permit.Text(),
                 Agreement = state.Agreement,
                 Reasons = state.ReasonsJson is null ? [] : ToexJson.Deserialize<List<Reason>>(state.ReasonsJson),
                 Obligations = state.ObligationsJson is null ? [] : ToexJson.Deserialize<List<Obligation>>(state.ObligationsJson),
@@ -80,7 +80,7 @@ public sealed class ReferralDecidedConsumer(
         }
         else
         {
-            state.Outcome = "deny";
+            state.Outcome = Outcome.Deny;
             state.DeliveryState = DeliveryState.Withheld;
         }
         await releaser.CommitAsync(context.CancellationToken);

@@ -66,17 +66,19 @@ public sealed class SharingDecidedConsumer(
         foreach (var recipientDecision in decision.Decisions)
         {
             var state = submission.Recipients.Single(r => r.Partner == recipientDecision.Recipient);
-            state.Outcome = recipientDecision.Outcome;
+            // Verified above: every outcome names one.
+            var outcome = StateText.Parse<Outcome>(recipientDecision.Outcome)!.Value;
+            state.Outcome = outcome;
             state.Agreement = recipientDecision.Agreement;
             state.ReasonsJson = ToexJson.Serialize(recipientDecision.Reasons);
             state.ObligationsJson = ToexJson.Serialize(recipientDecision.Obligations);
-            switch (recipientDecision.Outcome)
+            switch (outcome)
             {
-                case "permit":
+                case Outcome.Permit:
                     await releaser.ReleaseAsync(submission, recipientDecision, decision.PolicyVersion, state, authorisedBy: "policy-decision",
                         justification: null, context.CancellationToken);
                     break;
-                case "refer":
+                case Outcome.Refer:
                     state.DeliveryState = DeliveryState.AwaitingReferral;
                     state.ReferralId = DerivedId.From(submission.Id, $"referral/{state.Partner}");
                     state.ReferredAtUnixMs = now.ToUnixTimeMilliseconds();
@@ -111,7 +113,7 @@ public sealed class SharingDecidedConsumer(
             _ when decision.ContentHash != submission.ContentHash => "the decision is for other content",
             _ when !decision.Decisions.Select(d => d.Recipient).Order(StringComparer.Ordinal)
                 .SequenceEqual(submission.Recipients.Select(r => r.Partner).Order(StringComparer.Ordinal)) => "the decision's recipients differ from the package's",
-            _ when decision.Decisions.Any(d => d.Outcome is not ("permit" or "refer" or "deny")) => "the decision has an unknown outcome",
+            _ when decision.Decisions.Any(d => StateText.Parse<Outcome>(d.Outcome) is null) => "the decision has an unknown outcome",
             _ => null,
         };
         return why is null ? decision : null;

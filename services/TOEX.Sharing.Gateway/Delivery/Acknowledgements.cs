@@ -13,7 +13,7 @@ public static class Acknowledgements
     /// Records the recipient's acknowledgement of its item (once: the first is the one on record) and the event
     /// saying so; false when the recipient has no such item. Saved with the caller's changes.
     /// </summary>
-    public static async Task<bool> RecordAsync(GatewayDb db, Guid packageId, string recipient, string kind, string acknowledgedBy,
+    public static async Task<bool> RecordAsync(GatewayDb db, Guid packageId, string recipient, ItemKind kind, string acknowledgedBy,
         string channel, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var item = await db.Feed.SingleOrDefaultAsync(
@@ -28,7 +28,7 @@ public static class Acknowledgements
         }
         item.AcknowledgedAt = now;
         item.AcknowledgedBy = acknowledgedBy;
-        ServiceDefaults.ToexTelemetry.Deliveries.Add(1, new("channel", channel), new("event", "ack"), new("kind", kind));
+        ServiceDefaults.ToexTelemetry.Deliveries.Add(1, new("channel", channel), new("event", "ack"), new("kind", kind.Text()));
         item.DeliveredAt ??= now;
         var state = await db.Recipients.SingleOrDefaultAsync(r => r.PackageId == packageId && r.Partner == recipient, cancellationToken);
         if (state is not null && kind == ItemKind.Package)
@@ -48,11 +48,11 @@ public static class Acknowledgements
         {
             PackageId = packageId,
             Recipient = recipient,
-            Kind = kind,
+            Kind = kind.Text(),
             AcknowledgedBy = acknowledgedBy,
             Channel = channel,
             At = now,
-        }, DerivedId.From(packageId, $"acknowledged/{recipient}/{kind}"), now);
+        }, DerivedId.From(packageId, $"acknowledged/{recipient}/{kind.Text()}"), now);
         return true;
     }
 

@@ -152,7 +152,7 @@ public sealed class WebhookDispatcher(
                 activity = ToexTelemetry.StartLinkedTo("gateway.webhook", push.TraceParent);
                 activity?.SetTag("toex.package_id", push.PackageId.ToString());
                 activity?.SetTag("toex.recipient", push.Recipient);
-                activity?.SetTag("toex.item_kind", push.Kind);
+                activity?.SetTag("toex.item_kind", push.Kind.Text());
 
                 if (await db.WebhookEndpoints.AnyAsync(e => e.Partner == push.Recipient && e.DisabledAtUnixMs != null, cancellationToken))
                 {
@@ -212,7 +212,7 @@ public sealed class WebhookDispatcher(
         {
             // Settled elsewhere meanwhile (its lapsed claim was taken over): this outcome is not the one on record.
             logger.LogWarning("Webhook {WebhookId}: the attempt ended after its claim was no longer held ({State}); its outcome is not recorded",
-                id, push.State);
+                id, push.State.Text());
             return;
         }
         var submission = await db.Submissions.SingleAsync(s => s.Id == push.PackageId, cancellationToken);
@@ -266,7 +266,7 @@ public sealed class WebhookDispatcher(
             recalled.RecallAction = RecallAction.Withdrawn;
             recalled.DeliveryState = DeliveryState.Withdrawn;
         }
-        logger.LogInformation("Recall of package {PackageId} settled for {Recipient}: {RecallAction}", push.PackageId, push.Recipient, recalled.RecallAction);
+        logger.LogInformation("Recall of package {PackageId} settled for {Recipient}: {RecallAction}", push.PackageId, push.Recipient, recalled.RecallAction.Value.Text());
         await releaser.CommitAsync(cancellationToken);
     }
 
@@ -275,7 +275,7 @@ public sealed class WebhookDispatcher(
     {
         push.State = PushState.Delivered;
         push.DeliveredAtUnixMs = now.ToUnixTimeMilliseconds();
-        ToexTelemetry.Deliveries.Add(1, new("channel", "push"), new("event", "delivered"), new("kind", push.Kind));
+        ToexTelemetry.Deliveries.Add(1, new("channel", "push"), new("event", "delivered"), new("kind", push.Kind.Text()));
         push.LastError = null;
         item.DeliveredAt ??= now;
         if (push.Kind == ItemKind.Package)
@@ -292,13 +292,13 @@ public sealed class WebhookDispatcher(
             WebhookId = push.Id,
             PackageId = push.PackageId,
             Recipient = push.Recipient,
-            Kind = push.Kind,
+            Kind = push.Kind.Text(),
             Attempt = push.Attempts,
             StatusCode = result.StatusCode!.Value,
             At = now,
         }, DerivedId.From(push.Id, "delivered"), now);
         logger.LogInformation("Webhook {WebhookId} ({Kind} of package {PackageId}) delivered to {Recipient} on attempt {Attempt}, acknowledged: {Acknowledged}",
-            push.Id, push.Kind, push.PackageId, push.Recipient, push.Attempts, result.Acknowledged);
+            push.Id, push.Kind.Text(), push.PackageId, push.Recipient, push.Attempts, result.Acknowledged);
         if (result.Acknowledged)
         {
             await Acknowledgements.RecordAsync(db, push.PackageId, push.Recipient, push.Kind, $"{push.Recipient} webhook endpoint", "push", now, cancellationToken);
@@ -327,7 +327,7 @@ public sealed class WebhookDispatcher(
             WebhookId = push.Id,
             PackageId = push.PackageId,
             Recipient = push.Recipient,
-            Kind = push.Kind,
+            Kind = push.Kind.Text(),
             Attempt = push.Attempts,
             StatusCode = result.StatusCode,
             Error = result.Error ?? "unknown",
@@ -344,7 +344,7 @@ public sealed class WebhookDispatcher(
         }
         else if (next is { } at)
         {
-            ToexTelemetry.Retries.Add(1, new KeyValuePair<string, object?>("kind", push.Kind));
+            ToexTelemetry.Retries.Add(1, new KeyValuePair<string, object?>("kind", push.Kind.Text()));
             push.State = PushState.Pending;
             push.NextAttemptAtUnixMs = at.ToUnixTimeMilliseconds();
         }
@@ -379,7 +379,7 @@ public sealed class WebhookDispatcher(
     private async Task DeadLetterAsync(GatewayDb db, WebhookDelivery push, string reason, DateTimeOffset now, CancellationToken cancellationToken)
     {
         push.State = PushState.DeadLettered;
-        ToexTelemetry.DeadLetters.Add(1, new KeyValuePair<string, object?>("kind", push.Kind));
+        ToexTelemetry.DeadLetters.Add(1, new KeyValuePair<string, object?>("kind", push.Kind.Text()));
         push.LeaseUntilUnixMs = null;
         push.LastError = reason;
         if (push.Kind == ItemKind.Package)
@@ -395,12 +395,12 @@ public sealed class WebhookDispatcher(
             WebhookId = push.Id,
             PackageId = push.PackageId,
             Recipient = push.Recipient,
-            Kind = push.Kind,
+            Kind = push.Kind.Text(),
             Attempts = push.Attempts,
             Reason = reason,
             At = now,
         }, DerivedId.From(push.Id, $"dead-lettered/{push.Retries}"), now);
         logger.LogError("Webhook {WebhookId} ({Kind} of package {PackageId}) to {Recipient} dead-lettered after {Attempts} attempts: {Reason}",
-            push.Id, push.Kind, push.PackageId, push.Recipient, push.Attempts, reason);
+            push.Id, push.Kind.Text(), push.PackageId, push.Recipient, push.Attempts, reason);
     }
 }

@@ -128,7 +128,7 @@ public sealed class HeldReleases(IServiceScopeFactory scopes, HeldReleasesSignal
             var decision = new RecipientDecision
             {
                 Recipient = state.Partner,
-                Outcome = "permit",
+                Outcome = Outcome.Permit.Text(),
                 Agreement = state.Agreement,
                 Reasons = state.ReasonsJson is null ? [] : ToexJson.Deserialize<List<Reason>>(state.ReasonsJson),
                 Obligations = state.ObligationsJson is null ? [] : ToexJson.Deserialize<List<Obligation>>(state.ObligationsJson),

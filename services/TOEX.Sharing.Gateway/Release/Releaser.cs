@@ -81,7 +81,7 @@ public sealed class Releaser(
 
         Released(submission, package, decision.Recipient, ItemKind.Package, decision.Agreement, policyVersion, authorisedBy, justification,
             [.. decision.Obligations.Where(o => o.Type == "sanitise").SelectMany(o => o.Fields ?? [])], sealedCopy);
-        ToexTelemetry.Releases.Add(1, new("kind", ItemKind.Package), new("authority", authorisedBy == "policy-decision" ? "policy-decision" : "ig-officer"));
+        ToexTelemetry.Releases.Add(1, new("kind", ItemKind.Package.Text()), new("authority", authorisedBy == "policy-decision" ? "policy-decision" : "ig-officer"));
         ToexTelemetry.ReleaseLatency.Record((Now - submission.SubmittedAt).TotalMilliseconds);
         logger.LogInformation("Package {PackageId} released to {Recipient} under {Agreement}", submission.Id, decision.Recipient, decision.Agreement);
         return true;
@@ -104,7 +104,7 @@ public sealed class Releaser(
         var package = ToexJson.Deserialize<IntelligencePackage>(vault.Open(submission.Id, submission.PackageJson));
         var notice = new JsonObject
         {
-            ["kind"] = ItemKind.Recall,
+            ["kind"] = ItemKind.Recall.Text(),
             ["packageId"] = submission.Id,
             ["reference"] = submission.Reference,
             ["originator"] = submission.Originator,
@@ -115,13 +115,13 @@ public sealed class Releaser(
         };
         var digest = Add(submission, state.Partner, ItemKind.Recall, notice, key);
         Released(submission, package, state.Partner, ItemKind.Recall, state.Agreement, submission.PolicyVersion ?? "", recalledBy, reason, [], digest);
-        ToexTelemetry.Releases.Add(1, new("kind", ItemKind.Recall), new("authority", "originator"));
+        ToexTelemetry.Releases.Add(1, new("kind", ItemKind.Recall.Text()), new("authority", "originator"));
         logger.LogInformation("Recall notice for package {PackageId} released to {Recipient}", submission.Id, state.Partner);
         return true;
     }
 
     /// <summary>A copy that could not be sealed for its recipient: the event that puts the reason in the ledger.</summary>
-    private void Failed(Submission submission, string recipient, string kind, string reason)
+    private void Failed(Submission submission, string recipient, ItemKind kind, string reason)
     {
         Enqueue(new ReleaseFailed
         {
@@ -129,16 +129,16 @@ public sealed class Releaser(
             Reference = submission.Reference,
             Originator = submission.Originator,
             Recipient = recipient,
-            Kind = kind,
+            Kind = kind.Text(),
             Reason = reason,
             At = Now,
-        }, DerivedId.From(submission.Id, $"release-failed/{recipient}/{kind}/{submission.Version}"));
+        }, DerivedId.From(submission.Id, $"release-failed/{recipient}/{kind.Text()}/{submission.Version}"));
         ToexTelemetry.ReleasesWithheld.Add(1, new KeyValuePair<string, object?>("why", "no-partner-key"));
-        logger.LogError("{Kind} of package {PackageId} not released to {Recipient}: no usable partner key", kind, submission.Id, recipient);
+        logger.LogError("{Kind} of package {PackageId} not released to {Recipient}: no usable partner key", kind.Text(), submission.Id, recipient);
     }
 
     /// <summary>The release event of the item just added (its feed cursor is filled in on commit).</summary>
-    private void Released(Submission submission, IntelligencePackage package, string recipient, string kind, string? agreement,
+    private void Released(Submission submission, IntelligencePackage package, string recipient, ItemKind kind, string? agreement,
         string policyVersion, string authorisedBy, string? justification, IReadOnlyList<string> withheld, string digest) =>
         _pending[^1] = (_pending[^1].Item, new PackageReleased
         {
@@ -146,7 +146,7 @@ public sealed class Releaser(
             Reference = submission.Reference,
             Originator = submission.Originator,
             Recipient = recipient,
-            Kind = kind,
+            Kind = kind.Text(),
             Agreement = agreement,
             Purpose = package.Purpose,
             LawfulBasis = package.LawfulBasis,
@@ -160,13 +160,13 @@ public sealed class Releaser(
         });
 
     /// <summary>Seals <paramref name="content"/> for the recipient and puts it on its feed; returns the sealed copy's digest.</summary>
-    private string Add(Submission submission, string recipient, string kind, JsonObject content, RecipientKey key)
+    private string Add(Submission submission, string recipient, ItemKind kind, JsonObject content, RecipientKey key)
     {
         string sealedCopy;
         using (var activity = ToexTelemetry.Source.StartActivity("gateway.seal"))
         {
             activity?.SetTag("toex.recipient", recipient);
-            activity?.SetTag("toex.item_kind", kind);
+            activity?.SetTag("toex.item_kind", kind.Text());
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
             sealedCopy = sealer.Seal(Encoding.UTF8.GetBytes(content.ToJsonString(ToexJson.Options)), key);
             ToexTelemetry.SealDuration.Record(ToexTelemetry.ElapsedMs(started));
@@ -188,7 +188,7 @@ public sealed class Releaser(
     public void Enqueue<T>(T message, Guid messageId) where T : class => db.Enqueue(message, messageId, Now);
 
     /// <summary>The push of a feed item: one per item, its id the <c>webhook-id</c> of every attempt.</summary>
-    public static Guid WebhookId(Guid packageId, string recipient, string kind) => DerivedId.From(packageId, $"webhook/{recipient}/{kind}");
+    public static Guid WebhookId(Guid packageId, string recipient, ItemKind kind) => DerivedId.From(packageId, $"webhook/{recipient}/{kind.Text()}");
 
     /// <summary>
     /// Writes everything in one transaction: the store assigns feed cursors, then the release events and pushes
@@ -213,7 +213,7 @@ public sealed class Releaser(
         var queued = false;
         foreach (var (item, released) in _pending)
         {
-            Enqueue(released with { FeedCursor = item.Position }, DerivedId.From(item.PackageId, $"released/{item.Recipient}/{item.Kind}"));
+            Enqueue(released with { FeedCursor = item.Position }, DerivedId.From(item.PackageId, $"released/{item.Recipient}/{item.Kind.Text()}"));
             if (endpoints.IsPush(item.Recipient))
             {
                 var now = Now.ToUnixTimeMilliseconds();
