@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using TOEX.Sharing.Gateway.Consumers;
+using TOEX.Sharing.Gateway.Core;
 using TOEX.Sharing.Gateway.Data;
 using TOEX.Sharing.Gateway.Delivery;
 using TOEX.Sharing.Gateway.Release;
@@ -87,6 +88,7 @@ public static class Extensions
         builder.Services.AddSingleton(services => new WebhookSigningKey(services.GetRequiredService<KeyCustodies>()
             .SigningRing(KeyPurpose.WebhookSigning, options.KeyPath ?? LocalPaths.KeyRing("webhook"))));
         builder.Services.AddSingleton<WebhookEndpoints>();
+        builder.Services.AddSingleton<IPushPartners>(services => services.GetRequiredService<WebhookEndpoints>());
         builder.Services.AddSingleton<RetrySchedule>();
         builder.Services.AddSingleton<WebhookSignal>();
         // No retry or resilience handler: the dispatcher's own schedule decides when to try again.

@@ -6,6 +6,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using TOEX.Sharing.Contracts;
 using TOEX.Sharing.Gateway.Data;
+using TOEX.Sharing.Gateway.Core;
 using TOEX.Sharing.Gateway.Release;
 using TOEX.Sharing.Sealing;
 using TOEX.Sharing.Testing;

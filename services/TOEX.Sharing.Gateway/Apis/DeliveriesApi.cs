@@ -6,6 +6,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using TOEX.Sharing.Contracts;
 using TOEX.Sharing.Gateway.Data;
+using TOEX.Sharing.Gateway.Core;
 using TOEX.Sharing.Gateway.Delivery;
 using TOEX.Sharing.Gateway.Release;
 using TOEX.Sharing.ServiceDefaults;
@@ -82,7 +83,6 @@ public static class DeliveriesApi
         }
 
         var now = time.GetUtcNow();
-        var nowMs = now.ToUnixTimeMilliseconds();
         var endpoint = await db.WebhookEndpoints.SingleOrDefaultAsync(e => e.Partner == partner && e.DisabledAtUnixMs != null, cancellationToken);
         if (endpoint is not null)
         {
@@ -90,12 +90,10 @@ public static class DeliveriesApi
             endpoint.DisabledReason = null;
         }
         var by = http.User.Actor();
+        var state = await db.Recipients.SingleOrDefaultAsync(r => r.PackageId == id && r.Partner == partner, cancellationToken);
         foreach (var push in dead)
         {
-            push.State = PushState.Pending;
-            push.Retries++;
-            push.NextAttemptAtUnixMs = nowMs;
-            push.HorizonEndsAtUnixMs = nowMs + (long)options.Value.Horizon.TotalMilliseconds;
+            RecipientLife.PushRetried(push, state, now, options.Value.Horizon);
             db.Enqueue(new WebhookRetryRequested
             {
                 WebhookId = push.Id,
@@ -107,11 +105,6 @@ public static class DeliveriesApi
                 EndpointReenabled = endpoint is not null,
                 At = now,
             }, DerivedId.From(push.Id, $"retry/{push.Retries}"), now);
-        }
-        var state = await db.Recipients.SingleOrDefaultAsync(r => r.PackageId == id && r.Partner == partner, cancellationToken);
-        if (state is { DeliveryState: DeliveryState.DeadLettered })
-        {
-            state.DeliveryState = DeliveryState.Released;
         }
         await db.SaveChangesAsync(cancellationToken);
         outbox.Notify();

@@ -5,7 +5,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using TOEX.Sharing.Contracts;
 using TOEX.Sharing.Gateway.Data;
-using TOEX.Sharing.Gateway.Delivery;
+using TOEX.Sharing.Gateway.Core;
 using TOEX.Sharing.Gateway.Release;
 using TOEX.Sharing.ServiceDefaults;
 
@@ -79,7 +79,7 @@ public static class FeedApi
             .Take(take)
             .Select(f => new { f.Cursor, f.Position, f.PackageId, f.Kind, f.Sealed, f.ReleasedAt, f.DeliveredAt })
             .ToListAsync(cancellationToken);
-        var items = await MarkDeliveredAsync(db, recipient, candidates.Where(i => i.DeliveredAt is null).Select(i => i.Cursor).ToList(),
+        var items = await RecipientLife.FeedReadAsync(db, recipient, candidates.Where(i => i.DeliveredAt is null).Select(i => i.Cursor).ToList(),
             time.GetUtcNow(), cancellationToken) is { Count: > 0 } withdrawn
             ? [.. candidates.Where(i => !withdrawn.Contains(i.Cursor))]
             : candidates;
@@ -114,29 +114,6 @@ public static class FeedApi
         return TypedResults.Ok(new FeedPage(
             [.. items.Select(i => new FeedEntry(i.Position.ToString(CultureInfo.InvariantCulture), i.PackageId, i.Kind, i.Sealed, i.ReleasedAt))],
             next.ToString(CultureInfo.InvariantCulture)));
-    }
-
-    /// <summary>
-    /// Marks the items a read returns as delivered (the recipient has them from now on). Returns those a recall
-    /// withdrew between the query and this step: they are not served.
-    /// </summary>
-    private static async Task<HashSet<long>> MarkDeliveredAsync(GatewayDb db, string recipient, List<long> cursors, DateTimeOffset now,
-        CancellationToken cancellationToken)
-    {
-        if (cursors.Count == 0)
-        {
-            return [];
-        }
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        await db.Feed.Where(f => cursors.Contains(f.Cursor) && f.DeliveredAt == null && f.WithdrawnAt == null)
-            .ExecuteUpdateAsync(f => f.SetProperty(x => x.DeliveredAt, now), cancellationToken);
-        var packages = await db.Feed.Where(f => cursors.Contains(f.Cursor) && f.Kind == ItemKind.Package && f.WithdrawnAt == null)
-            .Select(f => f.PackageId).ToListAsync(cancellationToken);
-        await db.Recipients.Where(r => r.Partner == recipient && packages.Contains(r.PackageId) && r.DeliveryState == DeliveryState.Released)
-            .ExecuteUpdateAsync(r => r.SetProperty(x => x.DeliveryState, DeliveryState.Delivered).SetProperty(x => x.DeliveredAt, now), cancellationToken);
-        var withdrawn = await db.Feed.Where(f => cursors.Contains(f.Cursor) && f.WithdrawnAt != null).Select(f => f.Cursor).ToListAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return [.. withdrawn];
     }
 
     /// <summary>

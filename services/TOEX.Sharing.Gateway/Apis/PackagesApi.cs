@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using TOEX.Sharing.Contracts;
+using TOEX.Sharing.Gateway.Core;
 using TOEX.Sharing.Gateway.Data;
 using TOEX.Sharing.Gateway.Delivery;
 using TOEX.Sharing.Gateway.Validation;
@@ -93,12 +94,7 @@ public static class PackagesApi
                 // Encrypted at rest under the package's own data key: the store alone reveals nothing of it.
                 PackageJson = vault.Protect(id, canonical),
                 Status = SubmissionStatus.Submitted,
-                Recipients = [.. package.Recipients.Select((r, i) => new RecipientState
-                {
-                    Partner = r,
-                    Position = i,
-                    DeliveryState = DeliveryState.Pending,
-                })],
+                Recipients = [.. package.Recipients.Select(RecipientLife.Submitted)],
             };
             db.Submissions.Add(existing);
             try

@@ -3,6 +3,7 @@ using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using TOEX.Sharing.Contracts;
+using TOEX.Sharing.Gateway.Core;
 using TOEX.Sharing.Gateway.Data;
 using TOEX.Sharing.Gateway.Release;
 using TOEX.Sharing.Sealing;
@@ -74,14 +75,7 @@ public sealed class ReferralPreviewConsumer(
             });
             return;
         }
-        var decision = new RecipientDecision
-        {
-            Recipient = state!.Partner,
-            Outcome = Outcome.Permit.Text(),
-            Agreement = state.Agreement,
-            Reasons = state.ReasonsJson is null ? [] : ToexJson.Deserialize<List<Reason>>(state.ReasonsJson),
-            Obligations = state.ObligationsJson is null ? [] : ToexJson.Deserialize<List<Obligation>>(state.ObligationsJson),
-        };
+        var decision = RecipientLife.PermitOf(state!);
         var copy = RecipientCopy.Build(submission!.Id, vault.Open(submission.Id, submission.PackageJson), decision, submission.PolicyVersion ?? "", time.GetUtcNow());
         var sealedCopy = sealer.Seal(ToexJson.SerializeToUtf8Bytes(copy), key);
         logger.LogInformation("Referral {ReferralId} of package {PackageId}: preview of {Recipient}'s copy sealed for the audit service, asked by {Officer}",

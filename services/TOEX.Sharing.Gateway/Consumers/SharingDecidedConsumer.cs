@@ -3,6 +3,7 @@ using System.Text;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using TOEX.Sharing.Contracts;
+using TOEX.Sharing.Gateway.Core;
 using TOEX.Sharing.Gateway.Data;
 using TOEX.Sharing.Gateway.Release;
 using TOEX.Sharing.Sealing;
@@ -47,8 +48,7 @@ public sealed class SharingDecidedConsumer(
             submission.RejectionReason = why;
             foreach (var recipient in submission.Recipients)
             {
-                recipient.DeliveryState = DeliveryState.Withheld;
-                recipient.LastError = "The decision failed verification; nothing was released.";
+                RecipientLife.DecisionRejected(recipient);
             }
             releaser.Enqueue(new DecisionRejected { PackageId = submission.Id, Why = why!, RejectedAt = now },
                 DerivedId.From(context.MessageId ?? submission.Id, "decision-rejected"));
@@ -68,24 +68,12 @@ public sealed class SharingDecidedConsumer(
             var state = submission.Recipients.Single(r => r.Partner == recipientDecision.Recipient);
             // Verified above: every outcome names one.
             var outcome = StateText.Parse<Outcome>(recipientDecision.Outcome)!.Value;
-            state.Outcome = outcome;
-            state.Agreement = recipientDecision.Agreement;
-            state.ReasonsJson = ToexJson.Serialize(recipientDecision.Reasons);
-            state.ObligationsJson = ToexJson.Serialize(recipientDecision.Obligations);
-            switch (outcome)
+            RecipientLife.Decided(state, outcome, recipientDecision.Agreement, ToexJson.Serialize(recipientDecision.Reasons),
+                ToexJson.Serialize(recipientDecision.Obligations), now);
+            if (outcome == Outcome.Permit)
             {
-                case Outcome.Permit:
-                    await releaser.ReleaseAsync(submission, recipientDecision, decision.PolicyVersion, state, authorisedBy: "policy-decision",
-                        justification: null, context.CancellationToken);
-                    break;
-                case Outcome.Refer:
-                    state.DeliveryState = DeliveryState.AwaitingReferral;
-                    state.ReferralId = DerivedId.From(submission.Id, $"referral/{state.Partner}");
-                    state.ReferredAtUnixMs = now.ToUnixTimeMilliseconds();
-                    break;
-                default:
-                    state.DeliveryState = DeliveryState.Withheld;
-                    break;
+                await releaser.ReleaseAsync(submission, recipientDecision, decision.PolicyVersion, state, authorisedBy: "policy-decision",
+                    justification: null, context.CancellationToken);
             }
         }
 

@@ -13,7 +13,7 @@ public enum Outcome
     Deny,
 }
 
-/// <summary>Where a recipient's copy is in its life (see <c>Core.RecipientLife</c> for the transitions).</summary>
+/// <summary>Where a recipient's copy is in its life (the recipient's life, in the core, owns the transitions).</summary>
 [JsonConverter(typeof(StateJson<DeliveryState>))]
 public enum DeliveryState
 {

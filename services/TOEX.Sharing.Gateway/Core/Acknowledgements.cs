@@ -4,7 +4,7 @@ using TOEX.Sharing.Gateway.Data;
 using TOEX.Sharing.Gateway.Release;
 using TOEX.Sharing.ServiceDefaults;
 
-namespace TOEX.Sharing.Gateway.Delivery;
+namespace TOEX.Sharing.Gateway.Core;
 
 /// <summary>A recipient's acknowledgements (of a package or a recall notice), and those that fall overdue.</summary>
 public static class Acknowledgements
@@ -31,18 +31,9 @@ public static class Acknowledgements
         ServiceDefaults.ToexTelemetry.Deliveries.Add(1, new("channel", channel), new("event", "ack"), new("kind", kind.Text()));
         item.DeliveredAt ??= now;
         var state = await db.Recipients.SingleOrDefaultAsync(r => r.PackageId == packageId && r.Partner == recipient, cancellationToken);
-        if (state is not null && kind == ItemKind.Package)
+        if (state is not null)
         {
-            state.DeliveredAt ??= now;
-            state.AcknowledgedAt = now;
-            if (state.RecallAction is null)
-            {
-                state.DeliveryState = DeliveryState.Acknowledged;
-            }
-        }
-        else if (state is not null)
-        {
-            state.RecallAcknowledgedAt = now;
+            RecipientLife.Acknowledged(state, kind, now);
         }
         db.Enqueue(new PackageAcknowledged
         {
@@ -74,7 +65,7 @@ public static class Acknowledgements
         var originators = await db.Submissions.Where(s => ids.Contains(s.Id)).ToDictionaryAsync(s => s.Id, s => s.Originator, cancellationToken);
         foreach (var state in overdue)
         {
-            state.OverdueAt = now;
+            RecipientLife.Overdue(state, now);
             db.Enqueue(new AcknowledgementOverdue
             {
                 PackageId = state.PackageId,

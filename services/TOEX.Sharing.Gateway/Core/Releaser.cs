@@ -5,11 +5,11 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using TOEX.Sharing.Contracts;
 using TOEX.Sharing.Gateway.Data;
-using TOEX.Sharing.Gateway.Delivery;
+using TOEX.Sharing.Gateway.Release;
 using TOEX.Sharing.Sealing;
 using TOEX.Sharing.ServiceDefaults;
 
-namespace TOEX.Sharing.Gateway.Release;
+namespace TOEX.Sharing.Gateway.Core;
 
 /// <summary>
 /// Releases a recipient's copy: builds it from the decision's obligations, seals it for that recipient
@@ -18,7 +18,7 @@ namespace TOEX.Sharing.Gateway.Release;
 /// approved referral, and for a recall notice.
 /// </summary>
 public sealed class Releaser(
-    GatewayDb db, PartnerKeys partnerKeys, PackageSealer sealer, PackageVault vault, AuditGate auditGate, WebhookEndpoints endpoints,
+    GatewayDb db, PartnerKeys partnerKeys, PackageSealer sealer, PackageVault vault, AuditGate auditGate, IPushPartners endpoints,
     IOptions<GatewayOptions> options, IOptions<WebhookOptions> webhooks, OutboxSignal outbox, WebhookSignal pushes, TimeProvider time,
     ILogger<Releaser> logger)
 {
@@ -42,8 +42,7 @@ public sealed class Releaser(
         var lag = await AuditLagAsync(cancellationToken);
         if (lag.Holding)
         {
-            state.DeliveryState = DeliveryState.Held;
-            state.LastError = lag.Reason;
+            RecipientLife.Held(state, lag.Reason!);
             ToexTelemetry.ReleasesWithheld.Add(1, new KeyValuePair<string, object?>("why", "audit-ledger-lag"));
             logger.LogWarning("Package {PackageId} held for {Recipient}: the audit ledger lags by {Lag}", submission.Id, decision.Recipient, lag.Lag);
             return false;
@@ -58,9 +57,8 @@ public sealed class Releaser(
         if (key is null)
         {
             // Fail closed: no key, no copy, for this recipient alone; the reason is on its status and in the ledger.
-            state.DeliveryState = DeliveryState.Failed;
-            state.LastError = $"{problem} Nothing was released.";
-            Failed(submission, decision.Recipient, ItemKind.Package, state.LastError);
+            RecipientLife.Failed(state, $"{problem} Nothing was released.");
+            Failed(submission, decision.Recipient, ItemKind.Package, state.LastError!);
             return false;
         }
 
@@ -70,14 +68,8 @@ public sealed class Releaser(
         var package = ToexJson.Deserialize<IntelligencePackage>(body);
         var copy = RecipientCopy.Build(submission.Id, body, decision, policyVersion, Now);
         var sealedCopy = Add(submission, decision.Recipient, ItemKind.Package, copy, key);
-        state.DeliveryState = DeliveryState.Released;
-        state.ReleasedAt = Now;
-        state.Attempts = 1;
-        state.LastError = null;
-        if (decision.Obligations.Any(o => o.Type == "acknowledge"))
-        {
-            state.AcknowledgementDueAtUnixMs = (Now + options.Value.AcknowledgementDeadline).ToUnixTimeMilliseconds();
-        }
+        RecipientLife.Released(state, Now,
+            decision.Obligations.Any(o => o.Type == "acknowledge") ? Now + options.Value.AcknowledgementDeadline : null);
 
         Released(submission, package, decision.Recipient, ItemKind.Package, decision.Agreement, policyVersion, authorisedBy, justification,
             [.. decision.Obligations.Where(o => o.Type == "sanitise").SelectMany(o => o.Fields ?? [])], sealedCopy);
@@ -187,9 +179,6 @@ public sealed class Releaser(
     /// <summary>Records an event to publish once the transaction commits.</summary>
     public void Enqueue<T>(T message, Guid messageId) where T : class => db.Enqueue(message, messageId, Now);
 
-    /// <summary>The push of a feed item: one per item, its id the <c>webhook-id</c> of every attempt.</summary>
-    public static Guid WebhookId(Guid packageId, string recipient, ItemKind kind) => DerivedId.From(packageId, $"webhook/{recipient}/{kind.Text()}");
-
     /// <summary>
     /// Writes everything in one transaction: the store assigns feed cursors, then the release events and pushes
     /// that name them are recorded beside the items. Wakes the outbox and the webhook dispatcher once committed.
@@ -216,20 +205,7 @@ public sealed class Releaser(
             Enqueue(released with { FeedCursor = item.Position }, DerivedId.From(item.PackageId, $"released/{item.Recipient}/{item.Kind.Text()}"));
             if (endpoints.IsPush(item.Recipient))
             {
-                var now = Now.ToUnixTimeMilliseconds();
-                db.Webhooks.Add(new WebhookDelivery
-                {
-                    Id = WebhookId(item.PackageId, item.Recipient, item.Kind),
-                    Recipient = item.Recipient,
-                    PackageId = item.PackageId,
-                    Kind = item.Kind,
-                    FeedCursor = item.Cursor,
-                    State = PushState.Pending,
-                    CreatedAtUnixMs = now,
-                    NextAttemptAtUnixMs = now,
-                    HorizonEndsAtUnixMs = now + (long)webhooks.Value.Horizon.TotalMilliseconds,
-                    TraceParent = ToexTelemetry.CurrentTraceParent(),
-                });
+                db.Webhooks.Add(RecipientLife.PushQueued(item, Now, webhooks.Value.Horizon, ToexTelemetry.CurrentTraceParent()));
                 queued = true;
             }
         }
