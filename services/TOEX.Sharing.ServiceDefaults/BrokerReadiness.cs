@@ -118,6 +118,7 @@ public sealed partial class BrokerMonitor(
             TopologyRecoveryEnabled = false,
             RequestedConnectionTimeout = settings.ProbeTimeout,
             ContinuationTimeout = settings.ProbeTimeout,
+            RequestedHeartbeat = settings.Heartbeat,
             ClientProvidedName = $"{service.Name}-broker-monitor",
         };
         if (url.Scheme == "amqps")
