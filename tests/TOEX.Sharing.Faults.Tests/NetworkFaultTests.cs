@@ -95,9 +95,9 @@ public sealed class NetworkFaultTests(ITestOutputHelper output)
         {
             var first = cycle * segment;
             await AtAsync(stack, workload, submitting, first + segment / 5);
-            var reset = proxies.ResetAll();
-            faults.Add($"{reset} connections reset");
-            log.Write($"cycle {cycle + 1}: {reset} connections to the {where} reset after {workload.Submitted} accepted; {workload.Summary}");
+            var (reset, rounds) = await ResetRepeatedlyAsync(proxies);
+            faults.Add($"{reset} connections reset in {rounds} rounds");
+            log.Write($"cycle {cycle + 1}: {reset} connections to the {where} reset in {rounds} rounds after {workload.Submitted} accepted; {workload.Summary}");
 
             await AtAsync(stack, workload, submitting, first + 2 * segment / 5);
             proxies.SetLatency(Latency);
@@ -159,6 +159,29 @@ public sealed class NetworkFaultTests(ITestOutputHelper output)
         Assert.True((await Health.ReadAsync(stack.Audit)).Ready, "the audit worker's /health is 200 again");
         return (falseAccepted, recovery, balance);
     }
+
+    /// <summary>
+    /// Resets every open connection, again every 100 ms, until at least <see cref="ResetsPerFault"/> were cut (or 10 s
+    /// passed): the broker's connections are all open at once, while a push holds one only for its request.
+    /// </summary>
+    private static async Task<(int Reset, int Rounds)> ResetRepeatedlyAsync(Proxies proxies)
+    {
+        var (reset, rounds) = (0, 0);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (reset < ResetsPerFault && clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            reset += proxies.ResetAll();
+            rounds++;
+            if (reset < ResetsPerFault)
+            {
+                // The pace of the fault, not a wait for something to happen.
+                await Task.Delay(TimeSpan.FromMilliseconds(100));
+            }
+        }
+        return (reset, rounds);
+    }
+
+    private const int ResetsPerFault = 8;
 
     private static Task AtAsync(FaultServices stack, Workload workload, Task submitting, int accepted) =>
         FaultRun.UntilAsync(stack, () => Task.FromResult(workload.Submitted >= accepted || submitting.IsCompleted),
