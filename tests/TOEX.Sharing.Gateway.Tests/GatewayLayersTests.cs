@@ -43,7 +43,8 @@ public sealed partial class GatewayLayersTests
             Assert.True(Ranks.ContainsKey(folder!), $"The gateway's folder {folder} has no rank in {nameof(GatewayLayersTests)}: say where it sits.");
             foreach (var file in Directory.GetFiles(Path.Combine(Gateway, folder!), "*.cs", SearchOption.AllDirectories))
             {
-                Assert.Contains($"namespace TOEX.Sharing.Gateway.{folder};", File.ReadAllText(file), StringComparison.Ordinal);
+                // A subfolder's namespace extends its folder's (Data/Migrations/Sqlite: TOEX.Sharing.Gateway.Data.Migrations.Sqlite).
+                Assert.Matches($@"(?m)^namespace TOEX\.Sharing\.Gateway\.{folder}(;|\.[A-Za-z.]+;?\r?$)", File.ReadAllText(file));
             }
         }
     }
