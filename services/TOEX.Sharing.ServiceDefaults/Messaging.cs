@@ -187,15 +187,27 @@ public class DurableConsumerDefinition<TConsumer> : ConsumerDefinition<TConsumer
         });
         if (endpointConfigurator is IRabbitMqReceiveEndpointConfigurator rabbit)
         {
-            rabbit.SetQuorumQueue();
-            rabbit.SetQueueArgument("x-delivery-limit", DeliveryLimit);
-            // Without a dead-letter exchange a quorum queue drops a message over its delivery limit. At least once: the
-            // broker keeps it until the dead-letter queue confirms it (which needs reject-publish overflow; no length
-            // limit is set, so nothing is ever rejected for length).
-            rabbit.SetQueueArgument("x-dead-letter-exchange", DeadLetters.For(context.GetRequiredService<ServiceName>().Name));
-            rabbit.SetQueueArgument("x-dead-letter-strategy", "at-least-once");
-            rabbit.SetQueueArgument("x-overflow", "reject-publish");
+            rabbit.SetDurableQueue(context.GetRequiredService<ServiceName>(), DeliveryLimit);
         }
+    }
+}
+
+/// <summary>The one shape of every durable endpoint's queue on RabbitMQ.</summary>
+public static class DurableQueues
+{
+    /// <summary>
+    /// A quorum queue (on every node of a cluster) that the broker redelivers at most <paramref name="deliveryLimit"/>
+    /// times, then dead-letters to the service's <c>&lt;service&gt;-dead-letter</c>: without a dead-letter exchange a quorum
+    /// queue drops a message over its delivery limit. At least once: the broker keeps it until the dead-letter queue
+    /// confirms it (which needs reject-publish overflow; no length limit is set, so nothing is ever rejected for length).
+    /// </summary>
+    public static void SetDurableQueue(this IRabbitMqReceiveEndpointConfigurator rabbit, ServiceName service, int deliveryLimit)
+    {
+        rabbit.SetQuorumQueue();
+        rabbit.SetQueueArgument("x-delivery-limit", deliveryLimit);
+        rabbit.SetQueueArgument("x-dead-letter-exchange", DeadLetters.For(service.Name));
+        rabbit.SetQueueArgument("x-dead-letter-strategy", "at-least-once");
+        rabbit.SetQueueArgument("x-overflow", "reject-publish");
     }
 }
 

@@ -51,8 +51,7 @@ public sealed class NetworkFaultTests(ITestOutputHelper output)
             },
         });
         var run = await RunAsync(stack, proxies, log, "broker", "B", BrokerHole,
-            () => broker.ControlAsync(default, "list_queues", "-p", vhost.Name, "name", "messages_ready", "messages_unacknowledged", "consumers"),
-            wholeBalance: false);
+            () => broker.ControlAsync(default, "list_queues", "-p", vhost.Name, "name", "messages_ready", "messages_unacknowledged", "consumers"));
         Assert.Equal(0, run.FalseAccepted);
         // Found by their own heartbeats (RabbitMq:Heartbeat, 10 s): with RabbitMQ's 60 s the services took 151 s to come back.
         Assert.True(run.Recovery < RecoveryLimit, $"the services came back {FaultRun.Seconds(run.Recovery)} after the network healed, not within {FaultRun.Seconds(RecoveryLimit)}");
@@ -82,7 +81,7 @@ public sealed class NetworkFaultTests(ITestOutputHelper output)
     /// connection reset; latency added until the next fifth; then a black hole of <paramref name="hole"/>, healed.
     /// </summary>
     private static async Task<(int FalseAccepted, TimeSpan Recovery, Balance Balance)> RunAsync(FaultServices stack, Proxies proxies, RunLog log,
-        string where, string prefix, TimeSpan hole, Func<Task<string>> queues, bool wholeBalance = true)
+        string where, string prefix, TimeSpan hole, Func<Task<string>> queues)
     {
         var cycles = FaultRun.Size(1, 3);
         var segment = FaultRun.Size(250, 600);
@@ -157,16 +156,6 @@ public sealed class NetworkFaultTests(ITestOutputHelper output)
         }
         Assert.Empty(workload.Errors);
         Assert.Equal(packages, balance.Accepted);
-        if (!wholeBalance)
-        {
-            // What holds on the broker route today (the note of branch netfault): every package accepted is decided and
-            // nothing is doubled. Not yet: some of the audit worker's receive endpoints do not come back after the
-            // faults (their queues left with 0 consumers, e.g. 1,211 webhook-delivered events waiting), so events go
-            // unledgered and the audit-lag hold may keep releases back.
-            Assert.Equal(balance.Accepted, balance.Decided);
-            Assert.Equal(0, balance.Duplicates);
-            return (falseAccepted, recovery, balance);
-        }
         Assert.True(balance.Holds, balance.Report());
         Assert.True((await Health.ReadAsync(stack.Gateway)).Ready, "the gateway's /health is 200 again");
         Assert.True((await Health.ReadAsync(stack.Audit)).Ready, "the audit worker's /health is 200 again");

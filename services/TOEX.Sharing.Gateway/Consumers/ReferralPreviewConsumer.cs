@@ -85,9 +85,10 @@ public sealed class ReferralPreviewConsumer(
 }
 
 /// <summary>
-/// A request/response endpoint: no retries (the officer's page waits). A quorum queue like every other, so that it is
-/// on each node of a cluster: a classic queue lives on one node, and while that node is down the gateway could not
-/// consume from it and reported itself not ready.
+/// A request/response endpoint: no retries (the officer's page waits). A durable queue like every other
+/// (<see cref="DurableQueues.SetDurableQueue"/>), so that it is on each node of a cluster (a classic queue lives on one
+/// node, and while that node was down the gateway could not consume from it and reported itself not ready) and a request
+/// past its delivery limit is dead-lettered, not dropped.
 /// </summary>
 public sealed class ReferralPreviewConsumerDefinition : ConsumerDefinition<ReferralPreviewConsumer>
 {
@@ -102,8 +103,7 @@ public sealed class ReferralPreviewConsumerDefinition : ConsumerDefinition<Refer
         endpointConfigurator.ConfigureConsumeTopology = false;
         if (endpointConfigurator is IRabbitMqReceiveEndpointConfigurator rabbit)
         {
-            rabbit.SetQuorumQueue();
-            rabbit.SetQueueArgument("x-delivery-limit", 10);
+            rabbit.SetDurableQueue(context.GetRequiredService<ServiceName>(), 10);
         }
     }
 }
