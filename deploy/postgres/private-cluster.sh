@@ -7,7 +7,8 @@
 # Usage: private-cluster.sh COMMAND [options]
 #   start [--owner-pid PID [--remove-dir]]  initialise (once) and start the cluster, wait until it
 #                                           accepts connections, print its Npgsql connection string
-#   stop [--remove-dir]                     stop the cluster (and delete DIR)
+#   stop [--immediate] [--remove-dir]       stop the cluster (and delete DIR); --immediate: at once, cutting
+#                                           every connection, recovered from the WAL at the next start
 #   status                                  exit 0 if running, 3 if not
 # Options (or environment):
 #   --dir DIR        (TOEX_POSTGRES_DIR)   state folder; default <repo>/.local/postgres
@@ -58,6 +59,7 @@ opt_port=${TOEX_POSTGRES_PORT:-}
 opt_owner=
 opt_remove_dir=false
 opt_fast=false
+opt_mode=fast
 positional=()
 while (($#)); do
   case "$1" in
@@ -66,6 +68,7 @@ while (($#)); do
     --owner-pid) opt_owner=${2:?--owner-pid needs a value}; shift 2 ;;
     --remove-dir) opt_remove_dir=true; shift ;;
     --unsafe-fast) opt_fast=true; shift ;;
+    --immediate) opt_mode=immediate; shift ;;
     -h | --help) usage ;;
     -*) die 2 "unknown option $1" ;;
     *) positional+=("$1"); shift ;;
@@ -134,7 +137,7 @@ start_watcher() {
 
 stop_cluster() {
   if [[ -f "$DATA/postmaster.pid" ]]; then
-    as_owner "$BIN/pg_ctl" stop -D "$DATA" -m fast -w -t 60 >/dev/null 2>&1 || true
+    as_owner "$BIN/pg_ctl" stop -D "$DATA" -m "$opt_mode" -w -t 60 >/dev/null 2>&1 || true
   fi
 }
 

@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using TOEX.Sharing.Gateway.Consumers;
+using TOEX.Sharing.Gateway.Core;
 using TOEX.Sharing.Gateway.Data;
 using TOEX.Sharing.Gateway.Delivery;
 using TOEX.Sharing.Gateway.Release;
@@ -32,7 +33,7 @@ public static class Extensions
         builder.AddToexOpenApi("TOEX.Sharing gateway", "Submit intelligence packages, read their status, recall them, simulate decisions, "
             + "read and acknowledge a partner's feed, operate push delivery, list releases. See API.md.");
 
-        builder.Services.AddDbContext<GatewayDb>(db => db.UseStore(options.Database, options.ConnectionString, "gateway"));
+        builder.Services.AddDbContext<GatewayDb>(db => db.UseStore(options.Database, options.ConnectionString, "gateway").UseGatewayMigrations());
         builder.Services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: [ServiceDefaults.Extensions.ExplainTag])
             .AddCheck<AuditLedgerHealthCheck>("audit-ledger", tags: [ServiceDefaults.Extensions.ExplainTag]);
 
@@ -87,6 +88,7 @@ public static class Extensions
         builder.Services.AddSingleton(services => new WebhookSigningKey(services.GetRequiredService<KeyCustodies>()
             .SigningRing(KeyPurpose.WebhookSigning, options.KeyPath ?? LocalPaths.KeyRing("webhook"))));
         builder.Services.AddSingleton<WebhookEndpoints>();
+        builder.Services.AddSingleton<IPushPartners>(services => services.GetRequiredService<WebhookEndpoints>());
         builder.Services.AddSingleton<RetrySchedule>();
         builder.Services.AddSingleton<WebhookSignal>();
         // No retry or resilience handler: the dispatcher's own schedule decides when to try again.
@@ -98,38 +100,12 @@ public static class Extensions
         builder.Services.AddHostedService<WebhookDispatcher>();
     }
 
-    /// <summary>Creates the store's schema if it is new.</summary>
+    /// <summary>Creates the store's schema if it is new, upgrades it by its migrations otherwise.</summary>
     public static async Task InitialiseStoreAsync(this WebApplication app)
     {
         await using var scope = app.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<GatewayDb>();
-        await Stores.EnsureCreatedAsync(db, CancellationToken.None);
-        if (db.Database.IsSqlite())
-        {
-            // A store made before the audit confirmed events (EnsureCreated leaves it as it was): add the column,
-            // taking the events it had already sent as recorded (the reconciliation check tells if one was not).
-            var columns = await db.Database.SqlQueryRaw<string>("""SELECT name AS "Value" FROM pragma_table_info('Outbox')""").ToListAsync();
-            if (!columns.Contains("ConfirmedAt"))
-            {
-                await db.Database.ExecuteSqlRawAsync("""
-                    ALTER TABLE "Outbox" ADD COLUMN "ConfirmedAt" TEXT NULL;
-                    UPDATE "Outbox" SET "ConfirmedAt" = "SentAt";
-                    CREATE INDEX IF NOT EXISTS "IX_Outbox_ConfirmedAt_Sequence" ON "Outbox" ("ConfirmedAt", "Sequence");
-                    """);
-            }
-        }
-        try
-        {
-            // A store made before push delivery lacks its table and columns: say so instead of failing later.
-            _ = await db.Webhooks.AnyAsync() || await db.Feed.AnyAsync(f => f.WithdrawnAt != null)
-                || await db.Submissions.AnyAsync(s => s.Version < 0);
-        }
-        catch (System.Data.Common.DbException e)
-        {
-            throw new InvalidOperationException("The gateway's store predates push delivery and recall (no Webhooks table, "
-                + "Feed.WithdrawnAt or Submissions.Version column). Move the old store aside (a local run: delete .local/data/gateway.db).", e);
-        }
-        await AddTracingAsync(db);
+        await GatewayStore.MigrateAsync(db, CancellationToken.None);
         await EncryptBodiesAtRestAsync(db, scope.ServiceProvider.GetRequiredService<PackageVault>());
     }
 
@@ -153,85 +129,6 @@ public static class Extensions
             await db.SaveChangesAsync();
             db.ChangeTracker.Clear();
         }
-    }
-
-    /// <summary>A store made before submissions kept their submitter as a person (separation of duties): adds the column.</summary>
-    private static async Task AddSubmitterPersonAsync(GatewayDb db)
-    {
-        if (db.Database.IsSqlite())
-        {
-            var columns = await db.Database.SqlQueryRaw<string>("""SELECT name AS "Value" FROM pragma_table_info('Submissions')""").ToListAsync();
-            if (!columns.Contains("SubmittedByPerson"))
-            {
-                await db.Database.ExecuteSqlRawAsync("""ALTER TABLE "Submissions" ADD COLUMN "SubmittedByPerson" TEXT NULL;""");
-            }
-            return;
-        }
-        await db.Database.ExecuteSqlRawAsync("""ALTER TABLE "Submissions" ADD COLUMN IF NOT EXISTS "SubmittedByPerson" text NULL;""");
-    }
-
-    /// <summary>
-    /// A store made before feed cursors were per recipient: each item gets its place in its recipient's feed, in the
-    /// order the items were released. A partner's cursor from before is a store-wide number, larger than its own
-    /// feed's end, which the feed refuses (400 naming <c>after</c>): the partner starts again from the beginning.
-    /// </summary>
-    private static async Task AddFeedPositionsAsync(GatewayDb db)
-    {
-        if (db.Database.IsSqlite())
-        {
-            var feed = await db.Database.SqlQueryRaw<string>("""SELECT name AS "Value" FROM pragma_table_info('Feed')""").ToListAsync();
-            if (feed.Contains("Position"))
-            {
-                return;
-            }
-            await db.Database.ExecuteSqlRawAsync("""
-                ALTER TABLE "Feed" ADD COLUMN "Position" INTEGER NOT NULL DEFAULT 0;
-                UPDATE "Feed" SET "Position" = (SELECT COUNT(*) FROM "Feed" AS f WHERE f."Recipient" = "Feed"."Recipient" AND f."Cursor" <= "Feed"."Cursor");
-                CREATE UNIQUE INDEX IF NOT EXISTS "IX_Feed_Recipient_Position" ON "Feed" ("Recipient", "Position");
-                """);
-            return;
-        }
-        await db.Database.ExecuteSqlRawAsync("""
-            ALTER TABLE "Feed" ADD COLUMN IF NOT EXISTS "Position" bigint NOT NULL DEFAULT 0;
-            UPDATE "Feed" AS f SET "Position" = p.position
-                FROM (SELECT "Cursor", ROW_NUMBER() OVER (PARTITION BY "Recipient" ORDER BY "Cursor") AS position FROM "Feed") AS p
-                WHERE f."Cursor" = p."Cursor" AND f."Position" = 0;
-            CREATE UNIQUE INDEX IF NOT EXISTS "IX_Feed_Recipient_Position" ON "Feed" ("Recipient", "Position");
-            """);
-    }
-
-    /// <summary>
-    /// A store made before events and pushes kept their trace, or before the indexes that find held copies and due
-    /// acknowledgements (EnsureCreated leaves it as it was): adds the columns and the indexes.
-    /// </summary>
-    private static async Task AddTracingAsync(GatewayDb db)
-    {
-        if (db.Database.IsSqlite())
-        {
-            var outbox = await db.Database.SqlQueryRaw<string>("""SELECT name AS "Value" FROM pragma_table_info('Outbox')""").ToListAsync();
-            if (!outbox.Contains("TraceParent"))
-            {
-                await db.Database.ExecuteSqlRawAsync("""ALTER TABLE "Outbox" ADD COLUMN "TraceParent" TEXT NULL;""");
-            }
-            var webhooks = await db.Database.SqlQueryRaw<string>("""SELECT name AS "Value" FROM pragma_table_info('Webhooks')""").ToListAsync();
-            if (!webhooks.Contains("TraceParent"))
-            {
-                await db.Database.ExecuteSqlRawAsync("""ALTER TABLE "Webhooks" ADD COLUMN "TraceParent" TEXT NULL;""");
-            }
-        }
-        else
-        {
-            await db.Database.ExecuteSqlRawAsync("""
-                ALTER TABLE "Outbox" ADD COLUMN IF NOT EXISTS "TraceParent" text NULL;
-                ALTER TABLE "Webhooks" ADD COLUMN IF NOT EXISTS "TraceParent" text NULL;
-                """);
-        }
-        await AddFeedPositionsAsync(db);
-        await AddSubmitterPersonAsync(db);
-        await db.Database.ExecuteSqlRawAsync("""
-            CREATE INDEX IF NOT EXISTS "IX_Recipients_DeliveryState" ON "Recipients" ("DeliveryState");
-            CREATE INDEX IF NOT EXISTS "IX_Recipients_AcknowledgementDueAtUnixMs" ON "Recipients" ("AcknowledgementDueAtUnixMs");
-            """);
     }
 }
 

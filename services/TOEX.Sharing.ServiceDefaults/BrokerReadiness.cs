@@ -118,6 +118,7 @@ public sealed partial class BrokerMonitor(
             TopologyRecoveryEnabled = false,
             RequestedConnectionTimeout = settings.ProbeTimeout,
             ContinuationTimeout = settings.ProbeTimeout,
+            RequestedHeartbeat = settings.Heartbeat,
             ClientProvidedName = $"{service.Name}-broker-monitor",
         };
         if (url.Scheme == "amqps")
@@ -157,7 +158,12 @@ public sealed partial class BrokerMonitor(
     private async Task WatchAsync(ConnectionFactory factory, List<AmqpTcpEndpoint> endpoints, string exchange, TimeSpan timeout,
         CancellationToken stoppingToken)
     {
-        await using var connection = await factory.CreateConnectionAsync(endpoints, factory.ClientProvidedName, stoppingToken);
+        // The whole opening (TCP, the AMQP handshake, the channel and its exchange) within twice the probe timeout: a peer that
+        // accepts the connection and then says nothing (a black-holed network) held the handshake for good, and the
+        // service refused every submission from then on although the broker was back.
+        using var opening = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        opening.CancelAfter(timeout * 2);
+        await using var connection = await factory.CreateConnectionAsync(endpoints, factory.ClientProvidedName, opening.Token);
         var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var unblocked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var blocked = false;
@@ -182,8 +188,8 @@ public sealed partial class BrokerMonitor(
             return Task.CompletedTask;
         };
         await using var channel = await connection.CreateChannelAsync(
-            new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), stoppingToken);
-        await channel.ExchangeDeclareAsync(exchange, ExchangeType.Fanout, durable: false, autoDelete: false, cancellationToken: stoppingToken);
+            new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), opening.Token);
+        await channel.ExchangeDeclareAsync(exchange, ExchangeType.Fanout, durable: false, autoDelete: false, cancellationToken: opening.Token);
         var body = "probe"u8.ToArray();
         while (!closed.Task.IsCompleted)
         {

@@ -24,6 +24,7 @@ public static class Extensions
     {
         builder.Services.AddSingleton(Clock(builder));
         builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<StoreUnavailableHandler>();
         builder.Services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy(), [LiveTag]);
         builder.ConfigureOpenTelemetry();
         return builder;

@@ -22,6 +22,14 @@ public sealed class RabbitMqOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00", ErrorMessage = "RabbitMq:ReconnectInterval must be between 100 ms and 1 min.")]
     public TimeSpan ReconnectInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// The AMQP heartbeat every connection to the broker asks for. A connection whose peer falls silent (a black-holed
+    /// network, a firewall that lost the flow) is closed, and reconnected, after about two heartbeats without a frame;
+    /// with RabbitMQ's own 60 s that took 2-3 minutes, with submissions refused and consumers stopped all along.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00", ErrorMessage = "RabbitMq:Heartbeat must be between 1 s and 10 min.")]
+    public TimeSpan Heartbeat { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How long the readiness probe waits to connect, or for the broker to confirm its message, before it reports the broker unavailable.</summary>
     [Range(typeof(TimeSpan), "00:00:00.500", "00:01:00", ErrorMessage = "RabbitMq:ProbeTimeout must be between 500 ms and 1 min.")]
     public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(5);
@@ -75,6 +83,7 @@ public static class Messaging
         builder.Services.AddSingleton<ConsumingEndpoints>();
         builder.Services.AddReceiveEndpointObserver(provider => provider.GetRequiredService<ConsumingEndpoints>());
         builder.Services.AddHealthChecks().AddCheck<BrokerHealthCheck>("broker", tags: [Extensions.ExplainTag]);
+        builder.Services.AddDeadLetterWatch();
 
         builder.Services.AddMassTransit(bus =>
         {
@@ -96,6 +105,7 @@ public static class Messaging
                         h.Password(Uri.UnescapeDataString(credentials[1]));
                     }
                     h.PublisherConfirmation = true;
+                    h.Heartbeat(options.Heartbeat);
                     if (options.Nodes.Count > 0)
                     {
                         h.UseCluster(cluster =>
@@ -126,8 +136,10 @@ public static class Messaging
 }
 
 /// <summary>
-/// How every TOEX consumer takes its messages: retried with exponential back-off, on a quorum queue with a delivery
-/// limit, then to its <c>_error</c> queue; never dropped. Subclasses change the numbers or add to the endpoint.
+/// How every TOEX consumer takes its messages: retried with exponential back-off, then to its <c>_error</c> queue; on a
+/// quorum queue with a delivery limit, beyond which the broker dead-letters the message (at least once) to the
+/// service's <c>&lt;service&gt;-dead-letter</c> queue (<see cref="DeadLetters"/>); never dropped. Subclasses change the
+/// numbers or add to the endpoint.
 /// </summary>
 public class DurableConsumerDefinition<TConsumer> : ConsumerDefinition<TConsumer> where TConsumer : class, IConsumer
 {
@@ -137,10 +149,23 @@ public class DurableConsumerDefinition<TConsumer> : ConsumerDefinition<TConsumer
 
     protected TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Deliveries of one message the broker makes before it dead-letters it. MassTransit retries in memory, so a
+    /// message is delivered again only when its consumer did not settle it: the process died or lost its connection.
+    /// </summary>
     protected int DeliveryLimit { get; init; } = 10;
 
     /// <summary>Exceptions that the same message would only raise again: straight to the error queue, no retry.</summary>
     protected IReadOnlyList<Type> NotRetried { get; init; } = [];
+
+    /// <summary>
+    /// How long a message is tried again while its store is unavailable (<see cref="StoreFailures.IsTransient"/>: a database
+    /// restarting or unreachable), every <see cref="StoreRetryInterval"/>, before the ordinary retries count it: an outage of
+    /// the store is waited for, not turned into error-queue messages.
+    /// </summary>
+    protected TimeSpan StoreOutage { get; init; } = TimeSpan.FromMinutes(2);
+
+    protected TimeSpan StoreRetryInterval { get; init; } = TimeSpan.FromSeconds(1);
 
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
         IConsumerConfigurator<TConsumer> consumerConfigurator, IRegistrationContext context)
@@ -152,12 +177,37 @@ public class DurableConsumerDefinition<TConsumer> : ConsumerDefinition<TConsumer
             {
                 retry.Ignore([.. NotRetried]);
             }
+            // Waited for inside (below); past the store's outage, to the error queue.
+            retry.Ignore<Exception>(StoreFailures.IsTransient);
+        });
+        endpointConfigurator.UseMessageRetry(retry =>
+        {
+            retry.Handle<Exception>(StoreFailures.IsTransient);
+            retry.Interval((int)Math.Ceiling(StoreOutage / StoreRetryInterval), StoreRetryInterval);
         });
         if (endpointConfigurator is IRabbitMqReceiveEndpointConfigurator rabbit)
         {
-            rabbit.SetQuorumQueue();
-            rabbit.SetQueueArgument("x-delivery-limit", DeliveryLimit);
+            rabbit.SetDurableQueue(context.GetRequiredService<ServiceName>(), DeliveryLimit);
         }
+    }
+}
+
+/// <summary>The one shape of every durable endpoint's queue on RabbitMQ.</summary>
+public static class DurableQueues
+{
+    /// <summary>
+    /// A quorum queue (on every node of a cluster) that the broker redelivers at most <paramref name="deliveryLimit"/>
+    /// times, then dead-letters to the service's <c>&lt;service&gt;-dead-letter</c>: without a dead-letter exchange a quorum
+    /// queue drops a message over its delivery limit. At least once: the broker keeps it until the dead-letter queue
+    /// confirms it (which needs reject-publish overflow; no length limit is set, so nothing is ever rejected for length).
+    /// </summary>
+    public static void SetDurableQueue(this IRabbitMqReceiveEndpointConfigurator rabbit, ServiceName service, int deliveryLimit)
+    {
+        rabbit.SetQuorumQueue();
+        rabbit.SetQueueArgument("x-delivery-limit", deliveryLimit);
+        rabbit.SetQueueArgument("x-dead-letter-exchange", DeadLetters.For(service.Name));
+        rabbit.SetQueueArgument("x-dead-letter-strategy", "at-least-once");
+        rabbit.SetQueueArgument("x-overflow", "reject-publish");
     }
 }
 

@@ -47,6 +47,10 @@ public sealed class BrokerCrashTests(ITestOutputHelper output)
 
         var balance = await stack.SettleAsync(workload.Accepted, TimeSpan.FromMinutes(FaultRun.Size(3, 15)));
         log.Write($"{balance.Line} | faults injected: {kills} broker kills | 202 answered during an outage: {falseAccepted}");
+        if (!balance.Holds)
+        {
+            log.Write(await FaultRun.PostMortemAsync(broker, vhost, stack));
+        }
         Assert.Empty(workload.Errors);
         Assert.Equal(0, falseAccepted);
         Assert.Equal(packages, balance.Accepted);

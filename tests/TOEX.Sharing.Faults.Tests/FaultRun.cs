@@ -27,6 +27,64 @@ public static class FaultRun
         return (broker, await broker.CreateVirtualHostAsync("faults"));
     }
 
+    /// <summary>
+    /// What a run that does not balance leaves to look at: each of the run's queues (messages, ready, unacknowledged,
+    /// consumers) and the services' last lines.
+    /// </summary>
+    public static async Task<string> PostMortemAsync(RabbitMqBroker broker, BrokerVhost vhost, FaultServices stack)
+    {
+        string queues;
+        try
+        {
+            queues = await broker.ControlAsync(default, "list_queues", "-p", vhost.Name, "name", "messages", "messages_ready",
+                "messages_unacknowledged", "consumers", "--timeout", "60");
+        }
+        catch (Exception e)
+        {
+            queues = $"(queues not listed: {e.Message})";
+        }
+        return $"queues:{Environment.NewLine}{queues}{Environment.NewLine}{await FaultsInErrorQueuesAsync(vhost, queues)}{stack.RecentOutput(120)}";
+    }
+
+    /// <summary>Why each message waiting in an error queue failed (MassTransit's fault headers), read and put back.</summary>
+    private static async Task<string> FaultsInErrorQueuesAsync(BrokerVhost vhost, string listing)
+    {
+        var report = new System.Text.StringBuilder();
+        try
+        {
+            var factory = new RabbitMQ.Client.ConnectionFactory { Uri = vhost.AmqpUri };
+            await using var connection = await factory.CreateConnectionAsync();
+            var errorQueues = listing.Split('\n').Select(line => line.Split('\t')[0].Trim()).Where(name => name.EndsWith("_error", StringComparison.Ordinal));
+            foreach (var queue in errorQueues)
+            {
+                await using var channel = await connection.CreateChannelAsync();
+                RabbitMQ.Client.BasicGetResult? got;
+                try
+                {
+                    got = await channel.BasicGetAsync(queue, autoAck: false);
+                }
+                catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
+                {
+                    continue;
+                }
+                if (got is null)
+                {
+                    continue;
+                }
+                var headers = got.BasicProperties.Headers ?? new Dictionary<string, object?>();
+                string Header(string name) => headers.TryGetValue(name, out var value) && value is byte[] bytes
+                    ? System.Text.Encoding.UTF8.GetString(bytes) : value?.ToString() ?? "";
+                report.AppendLine(CultureInfo.InvariantCulture, $"{queue}: {Header("MT-Fault-ExceptionType")}: {Header("MT-Fault-Message")}");
+                await channel.BasicNackAsync(got.DeliveryTag, false, requeue: true);
+            }
+        }
+        catch (Exception e)
+        {
+            report.AppendLine(CultureInfo.InvariantCulture, $"(error queues not read: {e.Message})");
+        }
+        return report.ToString();
+    }
+
     /// <summary>Waits until <paramref name="condition"/> holds, failing with the services' output.</summary>
     public static Task UntilAsync(FaultServices stack, Func<Task<bool>> condition, TimeSpan timeout, string what) =>
         UntilAsync(stack, condition, timeout, () => what);

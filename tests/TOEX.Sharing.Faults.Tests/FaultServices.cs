@@ -26,12 +26,16 @@ public sealed class FaultStackOptions
     /// <summary>Where the push partners' webhooks go (default: the stack's own receiver).</summary>
     public Func<Uri, Uri>? PartnerEndpoint { get; init; }
 
+    /// <summary>A PostgreSQL server for the gateway's and the audit worker's stores (a database each); SQLite files when null.</summary>
+    public PostgresServer? Postgres { get; init; }
+
     /// <summary>More settings of every service (environment variables).</summary>
     public Dictionary<string, string?> Settings { get; init; } = [];
 }
 
 /// <summary>
-/// The three services as separate processes for a fault run: their own keys, SQLite stores and development issuer,
+/// The three services as separate processes for a fault run: their own keys, stores (SQLite files, or databases on
+/// <see cref="FaultStackOptions.Postgres"/>) and development issuer,
 /// the clock at <see cref="StartsAt"/>, the push partners (wmp, staffs, bcc-childrens, safe-haven) answered by one
 /// receiver that records every webhook, and the pull partner nca reading its feed all along. Any service can be killed
 /// (SIGKILL, whatever it was doing) and started again on the same store and port.
@@ -92,8 +96,8 @@ public sealed class FaultServices : IAsyncDisposable
             await File.WriteAllTextAsync(Path.Combine(partnerKeys, partner + ".webhook.json"),
                 new JsonObject { ["endpoint"] = endpoint.ToString(), ["localDevelopment"] = true }.ToJsonString());
         }
-        GatewayStore = TestStore.Create(StoreKind.Sqlite, Root, "gateway");
-        AuditStore = TestStore.Create(StoreKind.Sqlite, Root, "audit");
+        GatewayStore = options.Postgres is { } postgres ? await TestStore.CreateAsync(postgres, "gateway") : TestStore.Create(StoreKind.Sqlite, Root, "gateway");
+        AuditStore = options.Postgres is { } server ? await TestStore.CreateAsync(server, "audit") : TestStore.Create(StoreKind.Sqlite, Root, "audit");
 
         var decisionJwks = Path.Combine(Root, "policy-decision.jwks.json");
         var auditJwks = Path.Combine(Root, "audit.jwks.json");
@@ -109,6 +113,8 @@ public sealed class FaultServices : IAsyncDisposable
             ["Audit__BlindIndexKeyPath"] = Path.Combine(Root, "keys", "blind-index.key"),
             ["Limits__PermitsPerWindow"] = "1000000",
             ["Limits__PermitsPerWindowPerOrganisation"] = "10000000",
+            // The services' last lines (printed when a run fails) are their warnings and faults, not every SQL statement.
+            ["Logging__LogLevel__Microsoft.EntityFrameworkCore"] = "Warning",
         };
         for (var i = 0; i < options.Nodes.Count; i++)
         {

@@ -6,6 +6,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using TOEX.Sharing.Contracts;
 using TOEX.Sharing.Gateway.Data;
+using TOEX.Sharing.Gateway.Core;
 using TOEX.Sharing.Gateway.Release;
 using TOEX.Sharing.Sealing;
 using TOEX.Sharing.Testing;
@@ -214,7 +215,7 @@ public abstract class AcknowledgementAndRecallTests(StoreKind store)
         {
             var lease = push.Clock.GetUtcNow().AddMinutes(1).ToUnixTimeMilliseconds();
             await scope.ServiceProvider.GetRequiredService<GatewayDb>().Webhooks.Where(w => w.PackageId == id && w.Recipient == "bcc-childrens")
-                .ExecuteUpdateAsync(w => w.SetProperty(x => x.State, "sending").SetProperty(x => x.LeaseUntilUnixMs, lease));
+                .ExecuteUpdateAsync(w => w.SetProperty(x => x.State, PushState.Sending).SetProperty(x => x.LeaseUntilUnixMs, lease));
         }
 
         var recall = await RecallAsync(push, id);

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using TOEX.Sharing.Contracts;
 using TOEX.Sharing.Gateway.Data;
+using TOEX.Sharing.Gateway.Core;
 using TOEX.Sharing.Gateway.Delivery;
 using TOEX.Sharing.Sealing;
 using TOEX.Sharing.Testing;

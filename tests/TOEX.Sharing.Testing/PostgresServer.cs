@@ -21,11 +21,14 @@ public sealed class PostgresServer
     private static PostgresServer? shared;
     private static int databaseCount;
 
-    private PostgresServer(string connectionString, string? directory)
+    private PostgresServer(string connectionString, string? directory, bool unsafeFast = false)
     {
         AdminConnectionString = connectionString;
         Directory = directory;
+        _unsafeFast = unsafeFast;
     }
+
+    private readonly bool _unsafeFast;
 
     /// <summary>A connection string to the server's maintenance database, for a user that may create databases.</summary>
     public string AdminConnectionString { get; }
@@ -96,9 +99,41 @@ public sealed class PostgresServer
             && int.TryParse(File.ReadLines(Path.Combine(Directory, "data", "postmaster.pid")).First().Trim(), CultureInfo.InvariantCulture, out var pid)
             ? pid : null;
 
+    /// <summary>
+    /// Stops this private cluster as an operator's restart would: <paramref name="immediate"/>, at once (every connection
+    /// cut, no checkpoint: recovered from the WAL at the next start); otherwise fast (each session ended with 57P01
+    /// admin shutdown, then a checkpoint). Its data folder and port stay, for <see cref="StartAgainAsync"/>.
+    /// </summary>
+    public async Task StopAsync(bool immediate, CancellationToken cancellationToken = default)
+    {
+        var result = await ProcessRunner.RunAsync("bash", [Script, "stop", "--dir", PrivateDirectory, .. immediate ? ["--immediate"] : Array.Empty<string>()],
+            TimeSpan.FromSeconds(90), cancellationToken);
+        if (result.ExitCode != 0 || PostmasterProcessId is not null)
+        {
+            throw new InvalidOperationException($"The private PostgreSQL cluster did not stop (exit code {result.ExitCode}).\n{result.StandardError.Trim()}");
+        }
+    }
+
+    /// <summary>Starts this private cluster again on the same data folder and port, once it accepts connections.</summary>
+    public async Task StartAgainAsync(CancellationToken cancellationToken = default)
+    {
+        var port = new NpgsqlConnectionStringBuilder(AdminConnectionString).Port.ToString(CultureInfo.InvariantCulture);
+        var result = await ProcessRunner.RunAsync("bash",
+            [Script, "start", "--dir", PrivateDirectory, "--port", port, .. _unsafeFast ? ["--unsafe-fast"] : Array.Empty<string>()],
+            TimeSpan.FromSeconds(120), cancellationToken);
+        if (result.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"The private PostgreSQL cluster did not start again (exit code {result.ExitCode}).\n{result.StandardError.Trim()}");
+        }
+    }
+
+    private string PrivateDirectory => Directory ?? throw new InvalidOperationException("Only a private cluster of the tests' own is stopped and started.");
+
+    private static string Script => Path.Combine(RepoPaths.Root, "deploy", "postgres", "private-cluster.sh");
+
     private static async Task<PostgresServer> StartPrivateClusterAsync(bool unsafeFast, string folderPrefix, CancellationToken cancellationToken)
     {
-        var script = Path.Combine(RepoPaths.Root, "deploy", "postgres", "private-cluster.sh");
+        var script = Script;
         for (var attempt = 1; ; attempt++)
         {
             var directory = Path.Combine(Path.GetTempPath(), $"{folderPrefix}-{Environment.ProcessId}-{attempt}");
@@ -109,7 +144,7 @@ public sealed class PostgresServer
                 TimeSpan.FromSeconds(120), cancellationToken);
             if (result.ExitCode == 0)
             {
-                var server = new PostgresServer(result.StandardOutput.Trim().Split('\n')[^1].Trim(), directory);
+                var server = new PostgresServer(result.StandardOutput.Trim().Split('\n')[^1].Trim(), directory, unsafeFast);
                 AppDomain.CurrentDomain.ProcessExit += (_, _) => ProcessRunner.RunAsync("bash",
                     [script, "stop", "--dir", directory, "--remove-dir"], TimeSpan.FromSeconds(60), CancellationToken.None)
                     .GetAwaiter().GetResult();

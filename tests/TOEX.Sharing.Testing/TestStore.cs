@@ -48,6 +48,10 @@ public sealed class TestStore : IDisposable
         return new TestStore(kind, server.CreateDatabaseAsync(name).GetAwaiter().GetResult(), server);
     }
 
+    /// <summary>A store named <paramref name="name"/>: a new database on <paramref name="server"/> (e.g. a private cluster a test restarts).</summary>
+    public static async Task<TestStore> CreateAsync(PostgresServer server, string name) =>
+        new(StoreKind.PostgreSql, await server.CreateDatabaseAsync(name), server);
+
     /// <summary>Runs SQL on the store directly (quote identifiers: <c>"Entries"."Index"</c>, valid on both).</summary>
     public async Task ExecuteAsync(string sql)
     {

@@ -6,6 +6,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using TOEX.Sharing.Contracts;
 using TOEX.Sharing.Gateway.Data;
+using TOEX.Sharing.Gateway.Core;
 using TOEX.Sharing.Gateway.Delivery;
 using TOEX.Sharing.Gateway.Release;
 using TOEX.Sharing.ServiceDefaults;
@@ -13,7 +14,7 @@ using TOEX.Sharing.ServiceDefaults;
 namespace TOEX.Sharing.Gateway.Apis;
 
 public sealed record PushView(
-    Guid WebhookId, string Kind, string State, int Attempts, DateTimeOffset? NextAttemptAt, int? LastStatusCode, string? LastError,
+    Guid WebhookId, ItemKind Kind, PushState State, int Attempts, DateTimeOffset? NextAttemptAt, int? LastStatusCode, string? LastError,
     DateTimeOffset? DeliveredAt, int Retries);
 
 public sealed record PushEntry(Guid PackageId, string Recipient, PushView Push);
@@ -40,12 +41,12 @@ public static class DeliveriesApi
     public static async Task<Results<Ok<IReadOnlyList<PushEntry>>, ValidationProblem>> List(
         string? state, string? limit, GatewayDb db, CancellationToken cancellationToken)
     {
-        state ??= PushState.DeadLettered;
+        var wanted = state is null ? PushState.DeadLettered : StateText.Parse<PushState>(state);
         var take = 100;
         var errors = new Dictionary<string, string[]>();
-        if (state is not (PushState.Pending or PushState.Sending or PushState.Delivered or PushState.DeadLettered or PushState.Cancelled))
+        if (wanted is null)
         {
-            errors["state"] = ["One of pending, sending, delivered, dead-lettered, cancelled."];
+            errors["state"] = [$"One of {string.Join(", ", Enum.GetValues<PushState>().Select(s => s.Text()))}."];
         }
         if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out take) || take < 1 || take > 500))
         {
@@ -55,7 +56,7 @@ public static class DeliveriesApi
         {
             return Problems.Validation(errors);
         }
-        var pushes = await db.Webhooks.AsNoTracking().Where(w => w.State == state)
+        var pushes = await db.Webhooks.AsNoTracking().Where(w => w.State == wanted)
             .OrderBy(w => w.CreatedAtUnixMs).ThenBy(w => w.FeedCursor).Take(take).ToListAsync(cancellationToken);
         return TypedResults.Ok<IReadOnlyList<PushEntry>>([.. pushes.Select(w => new PushEntry(w.PackageId, w.Recipient, ToView(w)))]);
     }
@@ -78,11 +79,10 @@ public static class DeliveriesApi
         if (dead.Count == 0)
         {
             return Problems.Status(StatusCodes.Status409Conflict, "not-dead-lettered",
-                "No push of this package to this partner is dead-lettered.", $"Its pushes are {string.Join(", ", all.Select(w => w.State))}.");
+                "No push of this package to this partner is dead-lettered.", $"Its pushes are {string.Join(", ", all.Select(w => w.State.Text()))}.");
         }
 
         var now = time.GetUtcNow();
-        var nowMs = now.ToUnixTimeMilliseconds();
         var endpoint = await db.WebhookEndpoints.SingleOrDefaultAsync(e => e.Partner == partner && e.DisabledAtUnixMs != null, cancellationToken);
         if (endpoint is not null)
         {
@@ -90,28 +90,21 @@ public static class DeliveriesApi
             endpoint.DisabledReason = null;
         }
         var by = http.User.Actor();
+        var state = await db.Recipients.SingleOrDefaultAsync(r => r.PackageId == id && r.Partner == partner, cancellationToken);
         foreach (var push in dead)
         {
-            push.State = PushState.Pending;
-            push.Retries++;
-            push.NextAttemptAtUnixMs = nowMs;
-            push.HorizonEndsAtUnixMs = nowMs + (long)options.Value.Horizon.TotalMilliseconds;
+            RecipientLife.PushRetried(push, state, now, options.Value.Horizon);
             db.Enqueue(new WebhookRetryRequested
             {
                 WebhookId = push.Id,
                 PackageId = push.PackageId,
                 Recipient = push.Recipient,
-                Kind = push.Kind,
+                Kind = push.Kind.Text(),
                 RequestedBy = by,
                 Reason = reason,
                 EndpointReenabled = endpoint is not null,
                 At = now,
             }, DerivedId.From(push.Id, $"retry/{push.Retries}"), now);
-        }
-        var state = await db.Recipients.SingleOrDefaultAsync(r => r.PackageId == id && r.Partner == partner, cancellationToken);
-        if (state is { DeliveryState: DeliveryState.DeadLettered })
-        {
-            state.DeliveryState = DeliveryState.Released;
         }
         await db.SaveChangesAsync(cancellationToken);
         outbox.Notify();

@@ -5,13 +5,13 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using TOEX.Sharing.Contracts;
 using TOEX.Sharing.Gateway.Data;
-using TOEX.Sharing.Gateway.Delivery;
+using TOEX.Sharing.Gateway.Core;
 using TOEX.Sharing.Gateway.Release;
 using TOEX.Sharing.ServiceDefaults;
 
 namespace TOEX.Sharing.Gateway.Apis;
 
-public sealed record FeedEntry(string Cursor, Guid PackageId, string Kind, string Sealed, DateTimeOffset ReleasedAt);
+public sealed record FeedEntry(string Cursor, Guid PackageId, ItemKind Kind, string Sealed, DateTimeOffset ReleasedAt);
 
 public sealed record FeedPage(IReadOnlyList<FeedEntry> Items, string Next);
 
@@ -79,7 +79,7 @@ public static class FeedApi
             .Take(take)
             .Select(f => new { f.Cursor, f.Position, f.PackageId, f.Kind, f.Sealed, f.ReleasedAt, f.DeliveredAt })
             .ToListAsync(cancellationToken);
-        var items = await MarkDeliveredAsync(db, recipient, candidates.Where(i => i.DeliveredAt is null).Select(i => i.Cursor).ToList(),
+        var items = await RecipientLife.FeedReadAsync(db, recipient, candidates.Where(i => i.DeliveredAt is null).Select(i => i.Cursor).ToList(),
             time.GetUtcNow(), cancellationToken) is { Count: > 0 } withdrawn
             ? [.. candidates.Where(i => !withdrawn.Contains(i.Cursor))]
             : candidates;
@@ -93,7 +93,7 @@ public static class FeedApi
                 PackageId = i.PackageId,
                 Originator = originators.GetValueOrDefault(i.PackageId, "unknown"),
                 Recipient = recipient,
-                Kind = i.Kind,
+                Kind = i.Kind.Text(),
                 Cursor = i.Position,
             })],
             new Dictionary<string, string>
@@ -108,35 +108,12 @@ public static class FeedApi
             var logger = loggers.CreateLogger(typeof(FeedApi).FullName!);
             foreach (var item in items.Where(i => i.DeliveredAt is null))
             {
-                logger.LogInformation("Feed item {Cursor} ({Kind} of package {PackageId}) delivered to {Recipient}", item.Cursor, item.Kind, item.PackageId, recipient);
+                logger.LogInformation("Feed item {Cursor} ({Kind} of package {PackageId}) delivered to {Recipient}", item.Cursor, item.Kind.Text(), item.PackageId, recipient);
             }
         }
         return TypedResults.Ok(new FeedPage(
             [.. items.Select(i => new FeedEntry(i.Position.ToString(CultureInfo.InvariantCulture), i.PackageId, i.Kind, i.Sealed, i.ReleasedAt))],
             next.ToString(CultureInfo.InvariantCulture)));
-    }
-
-    /// <summary>
-    /// Marks the items a read returns as delivered (the recipient has them from now on). Returns those a recall
-    /// withdrew between the query and this step: they are not served.
-    /// </summary>
-    private static async Task<HashSet<long>> MarkDeliveredAsync(GatewayDb db, string recipient, List<long> cursors, DateTimeOffset now,
-        CancellationToken cancellationToken)
-    {
-        if (cursors.Count == 0)
-        {
-            return [];
-        }
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        await db.Feed.Where(f => cursors.Contains(f.Cursor) && f.DeliveredAt == null && f.WithdrawnAt == null)
-            .ExecuteUpdateAsync(f => f.SetProperty(x => x.DeliveredAt, now), cancellationToken);
-        var packages = await db.Feed.Where(f => cursors.Contains(f.Cursor) && f.Kind == ItemKind.Package && f.WithdrawnAt == null)
-            .Select(f => f.PackageId).ToListAsync(cancellationToken);
-        await db.Recipients.Where(r => r.Partner == recipient && packages.Contains(r.PackageId) && r.DeliveryState == DeliveryState.Released)
-            .ExecuteUpdateAsync(r => r.SetProperty(x => x.DeliveryState, DeliveryState.Delivered).SetProperty(x => x.DeliveredAt, now), cancellationToken);
-        var withdrawn = await db.Feed.Where(f => cursors.Contains(f.Cursor) && f.WithdrawnAt != null).Select(f => f.Cursor).ToListAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return [.. withdrawn];
     }
 
     /// <summary>
@@ -147,19 +124,18 @@ public static class FeedApi
         Guid packageId, string? kind, ClaimsPrincipal user, GatewayDb db, OutboxSignal outbox, TimeProvider time,
         ILoggerFactory loggers, CancellationToken cancellationToken)
     {
-        kind ??= ItemKind.Package;
-        if (kind is not (ItemKind.Package or ItemKind.Recall))
+        if ((kind is null ? ItemKind.Package : StateText.Parse<ItemKind>(kind)) is not { } item)
         {
             return Problems.Validation(new Dictionary<string, string[]> { ["kind"] = ["Either package (the default) or recall."] });
         }
-        if (!await Acknowledgements.RecordAsync(db, packageId, user.Organisation(), kind, user.Actor(), "feed", time.GetUtcNow(), cancellationToken))
+        if (!await Acknowledgements.RecordAsync(db, packageId, user.Organisation(), item, user.Actor(), "feed", time.GetUtcNow(), cancellationToken))
         {
             return TypedResults.NotFound();
         }
         await db.SaveChangesAsync(cancellationToken);
         outbox.Notify();
         loggers.CreateLogger(typeof(FeedApi).FullName!).LogInformation(
-            "Package {PackageId}: {Kind} acknowledged by {Recipient} on its feed", packageId, kind, user.Organisation());
+            "Package {PackageId}: {Kind} acknowledged by {Recipient} on its feed", packageId, item.Text(), user.Organisation());
         return TypedResults.NoContent();
     }
 }

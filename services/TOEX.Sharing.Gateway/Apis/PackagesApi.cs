@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using TOEX.Sharing.Contracts;
+using TOEX.Sharing.Gateway.Core;
 using TOEX.Sharing.Gateway.Data;
 using TOEX.Sharing.Gateway.Delivery;
 using TOEX.Sharing.Gateway.Validation;
@@ -23,19 +24,19 @@ public sealed record SubmissionAccepted(Guid Id, string Status);
 /// those of its push), the <c>channel</c> (push or pull), the push itself, and the acknowledgement it owes.
 /// </summary>
 public sealed record DeliveryView(
-    string State, int Attempts, string? LastError, string Channel, PushView? Push, AcknowledgementView? Acknowledgement);
+    DeliveryState State, int Attempts, string? LastError, string Channel, PushView? Push, AcknowledgementView? Acknowledgement);
 
 public sealed record AcknowledgementView(bool Required, DateTimeOffset? DueAt, DateTimeOffset? AcknowledgedAt, bool Overdue);
 
 /// <summary>What a recall did for one recipient: notified (with the notice's push, and its acknowledgement) or withdrawn.</summary>
-public sealed record RecipientRecallView(string Action, PushView? Push, DateTimeOffset? AcknowledgedAt);
+public sealed record RecipientRecallView(RecallAction Action, PushView? Push, DateTimeOffset? AcknowledgedAt);
 
 public sealed record RecallView(DateTimeOffset At, string By, string Reason);
 
 public sealed record ReferralState(Guid Id, string? Decision, string? DecidedBy, DateTimeOffset? DecidedAt, string? Justification);
 
 public sealed record RecipientView(
-    string Partner, string? Outcome, string? Agreement, IReadOnlyList<Reason> Reasons,
+    string Partner, Outcome? Outcome, string? Agreement, IReadOnlyList<Reason> Reasons,
     IReadOnlyList<Obligation> Obligations, DeliveryView Delivery, ReferralState? Referral, RecipientRecallView? Recall);
 
 public sealed record PackageView(
@@ -93,21 +94,17 @@ public static class PackagesApi
                 // Encrypted at rest under the package's own data key: the store alone reveals nothing of it.
                 PackageJson = vault.Protect(id, canonical),
                 Status = SubmissionStatus.Submitted,
-                Recipients = [.. package.Recipients.Select((r, i) => new RecipientState
-                {
-                    Partner = r,
-                    Position = i,
-                    DeliveryState = DeliveryState.Pending,
-                })],
+                Recipients = [.. package.Recipients.Select(RecipientLife.Submitted)],
             };
             db.Submissions.Add(existing);
             try
             {
                 await db.SaveChangesAsync(cancellationToken);
             }
-            catch (DbUpdateException)
+            catch (DbUpdateException e) when (!StoreFailures.IsTransient(e))
             {
-                // The same reference arrived concurrently: answer as for a repeated submission.
+                // The same reference arrived concurrently: answer as for a repeated submission. (A store cut off meanwhile
+                // is not that: 503, and the caller's retry finds the submission if its commit got through.)
                 db.ChangeTracker.Clear();
                 existing = await db.Submissions.AsNoTracking()
                     .SingleAsync(s => s.Originator == package.Originator && s.Reference == package.Reference, cancellationToken);

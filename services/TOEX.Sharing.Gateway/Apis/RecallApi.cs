@@ -3,7 +3,7 @@ using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using TOEX.Sharing.Contracts;
 using TOEX.Sharing.Gateway.Data;
-using TOEX.Sharing.Gateway.Delivery;
+using TOEX.Sharing.Gateway.Core;
 using TOEX.Sharing.Gateway.Release;
 using TOEX.Sharing.ServiceDefaults;
 
@@ -81,24 +81,10 @@ public static class RecallApi
         submission.RecallReason = reason;
         foreach (var state in submission.Recipients.OrderBy(r => r.Position))
         {
-            if (state.ReleasedAt is null)
-            {
-                // Never released: it never will be (a decision or approval arriving later releases nothing).
-                if (state.DeliveryState is DeliveryState.Pending or DeliveryState.AwaitingReferral or DeliveryState.Held)
-                {
-                    state.DeliveryState = DeliveryState.Withheld;
-                    state.LastError = "Recalled before release.";
-                }
-                continue;
-            }
-            state.RecallAction = await TakeBackAsync(db, submission.Id, state.Partner, now, cancellationToken);
-            if (state.RecallAction == RecallAction.Notified)
+            // Never released: it never will be (a decision or approval arriving later releases nothing).
+            if (await RecipientLife.RecallAsync(db, state, now, cancellationToken) == RecallAction.Notified)
             {
                 releaser.ReleaseRecallNotice(submission, state);
-            }
-            else if (state.RecallAction == RecallAction.Withdrawn)
-            {
-                state.DeliveryState = DeliveryState.Withdrawn;
             }
         }
         var summary = Summary(submission);
@@ -123,37 +109,9 @@ public static class RecallApi
         return TypedResults.Accepted($"/api/v1/packages/{id}", summary);
     }
 
-    /// <summary>
-    /// Takes the package back from a recipient that has not received it, in one step with the check, so a push or a
-    /// feed read racing the recall either wins (the recipient is notified) or finds nothing: a push waiting to be
-    /// sent is cancelled, and the feed item is withdrawn unless a read already returned it. A push under way is
-    /// left to finish: pending.
-    /// </summary>
-    private static async Task<string> TakeBackAsync(GatewayDb db, Guid packageId, string partner, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        var webhookId = Releaser.WebhookId(packageId, partner, ItemKind.Package);
-        var push = await db.Webhooks.AsNoTracking().Where(w => w.Id == webhookId).Select(w => w.State).SingleOrDefaultAsync(cancellationToken);
-        if (push == PushState.Delivered)
-        {
-            return RecallAction.Notified;
-        }
-        if (push is not null)
-        {
-            var cancelled = await db.Webhooks
-                .Where(w => w.Id == webhookId && (w.State == PushState.Pending || w.State == PushState.DeadLettered))
-                .ExecuteUpdateAsync(w => w.SetProperty(x => x.State, PushState.Cancelled)
-                    .SetProperty(x => x.LastError, "Recalled before delivery."), cancellationToken);
-            if (cancelled == 0)
-            {
-                return RecallAction.Pending;
-            }
-        }
-        return await Withdrawal.FromFeedAsync(db, packageId, partner, now, cancellationToken) ? RecallAction.Withdrawn : RecallAction.Notified;
-    }
-
     private static RecallAccepted Summary(Submission submission)
     {
-        List<string> With(string action) => [.. submission.Recipients.Where(r => r.RecallAction == action).OrderBy(r => r.Position).Select(r => r.Partner)];
+        List<string> With(RecallAction action) => [.. submission.Recipients.Where(r => r.RecallAction == action).OrderBy(r => r.Position).Select(r => r.Partner)];
         return new(submission.Id, submission.Status, With(RecallAction.Notified), With(RecallAction.Withdrawn), With(RecallAction.Pending));
     }
 

@@ -7,7 +7,7 @@ using TOEX.Sharing.ServiceDefaults;
 
 namespace TOEX.Sharing.Gateway.Apis;
 
-public sealed record ReleaseView(long Cursor, Guid PackageId, string Recipient, string Kind, DateTimeOffset ReleasedAt);
+public sealed record ReleaseView(long Cursor, Guid PackageId, string Recipient, ItemKind Kind, DateTimeOffset ReleasedAt);
 
 public sealed record ReleasePage(IReadOnlyList<ReleaseView> Items, long? Next);
 

@@ -1,6 +1,7 @@
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using TOEX.Sharing.Contracts;
+using TOEX.Sharing.Gateway.Core;
 using TOEX.Sharing.Gateway.Data;
 using TOEX.Sharing.Gateway.Release;
 using TOEX.Sharing.Sealing;
@@ -60,28 +61,13 @@ public sealed class ReferralDecidedConsumer(
         }
 
         submission.Touch();
-        state.ReferralDecision = message.Decision;
-        state.ReferralDecidedBy = message.DecidedBy;
-        state.ReferralJustification = message.Justification;
-        state.ReferralDecidedAt = message.DecidedAt;
-        if (message.Decision == "approved")
+        var approved = message.Decision == "approved";
+        RecipientLife.ReferralDecided(state, approved, message.DecidedBy, message.Justification, message.DecidedAt);
+        if (approved)
         {
-            state.Outcome = "permit";
-            var decision = new RecipientDecision
-            {
-                Recipient = state.Partner,
-                Outcome = "permit",
-                Agreement = state.Agreement,
-                Reasons = state.ReasonsJson is null ? [] : ToexJson.Deserialize<List<Reason>>(state.ReasonsJson),
-                Obligations = state.ObligationsJson is null ? [] : ToexJson.Deserialize<List<Obligation>>(state.ObligationsJson),
-            };
-            await releaser.ReleaseAsync(submission, decision, submission.PolicyVersion!, state,
-                authorisedBy: $"ig-officer {message.DecidedBy}", message.Justification, context.CancellationToken);
-        }
-        else
-        {
-            state.Outcome = "deny";
-            state.DeliveryState = DeliveryState.Withheld;
+            var (authorisedBy, justification) = RecipientLife.Authority(state);
+            await releaser.ReleaseAsync(submission, RecipientLife.PermitOf(state), submission.PolicyVersion!, state,
+                authorisedBy, justification, context.CancellationToken);
         }
         await releaser.CommitAsync(context.CancellationToken);
         outbox.Notify();

@@ -3,6 +3,7 @@ using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using TOEX.Sharing.Contracts;
+using TOEX.Sharing.Gateway.Core;
 using TOEX.Sharing.Gateway.Data;
 using TOEX.Sharing.Gateway.Release;
 using TOEX.Sharing.Sealing;
@@ -74,14 +75,7 @@ public sealed class ReferralPreviewConsumer(
             });
             return;
         }
-        var decision = new RecipientDecision
-        {
-            Recipient = state!.Partner,
-            Outcome = "permit",
-            Agreement = state.Agreement,
-            Reasons = state.ReasonsJson is null ? [] : ToexJson.Deserialize<List<Reason>>(state.ReasonsJson),
-            Obligations = state.ObligationsJson is null ? [] : ToexJson.Deserialize<List<Obligation>>(state.ObligationsJson),
-        };
+        var decision = RecipientLife.PermitOf(state!);
         var copy = RecipientCopy.Build(submission!.Id, vault.Open(submission.Id, submission.PackageJson), decision, submission.PolicyVersion ?? "", time.GetUtcNow());
         var sealedCopy = sealer.Seal(ToexJson.SerializeToUtf8Bytes(copy), key);
         logger.LogInformation("Referral {ReferralId} of package {PackageId}: preview of {Recipient}'s copy sealed for the audit service, asked by {Officer}",
@@ -91,9 +85,10 @@ public sealed class ReferralPreviewConsumer(
 }
 
 /// <summary>
-/// A request/response endpoint: no retries (the officer's page waits). A quorum queue like every other, so that it is
-/// on each node of a cluster: a classic queue lives on one node, and while that node is down the gateway could not
-/// consume from it and reported itself not ready.
+/// A request/response endpoint: no retries (the officer's page waits). A durable queue like every other
+/// (<see cref="DurableQueues.SetDurableQueue"/>), so that it is on each node of a cluster (a classic queue lives on one
+/// node, and while that node was down the gateway could not consume from it and reported itself not ready) and a request
+/// past its delivery limit is dead-lettered, not dropped.
 /// </summary>
 public sealed class ReferralPreviewConsumerDefinition : ConsumerDefinition<ReferralPreviewConsumer>
 {
@@ -108,8 +103,7 @@ public sealed class ReferralPreviewConsumerDefinition : ConsumerDefinition<Refer
         endpointConfigurator.ConfigureConsumeTopology = false;
         if (endpointConfigurator is IRabbitMqReceiveEndpointConfigurator rabbit)
         {
-            rabbit.SetQuorumQueue();
-            rabbit.SetQueueArgument("x-delivery-limit", 10);
+            rabbit.SetDurableQueue(context.GetRequiredService<ServiceName>(), 10);
         }
     }
 }

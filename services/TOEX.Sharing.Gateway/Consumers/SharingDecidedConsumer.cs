@@ -3,6 +3,7 @@ using System.Text;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using TOEX.Sharing.Contracts;
+using TOEX.Sharing.Gateway.Core;
 using TOEX.Sharing.Gateway.Data;
 using TOEX.Sharing.Gateway.Release;
 using TOEX.Sharing.Sealing;
@@ -47,8 +48,7 @@ public sealed class SharingDecidedConsumer(
             submission.RejectionReason = why;
             foreach (var recipient in submission.Recipients)
             {
-                recipient.DeliveryState = DeliveryState.Withheld;
-                recipient.LastError = "The decision failed verification; nothing was released.";
+                RecipientLife.DecisionRejected(recipient);
             }
             releaser.Enqueue(new DecisionRejected { PackageId = submission.Id, Why = why!, RejectedAt = now },
                 DerivedId.From(context.MessageId ?? submission.Id, "decision-rejected"));
@@ -66,24 +66,14 @@ public sealed class SharingDecidedConsumer(
         foreach (var recipientDecision in decision.Decisions)
         {
             var state = submission.Recipients.Single(r => r.Partner == recipientDecision.Recipient);
-            state.Outcome = recipientDecision.Outcome;
-            state.Agreement = recipientDecision.Agreement;
-            state.ReasonsJson = ToexJson.Serialize(recipientDecision.Reasons);
-            state.ObligationsJson = ToexJson.Serialize(recipientDecision.Obligations);
-            switch (recipientDecision.Outcome)
+            // Verified above: every outcome names one.
+            var outcome = StateText.Parse<Outcome>(recipientDecision.Outcome)!.Value;
+            RecipientLife.Decided(state, outcome, recipientDecision.Agreement, ToexJson.Serialize(recipientDecision.Reasons),
+                ToexJson.Serialize(recipientDecision.Obligations), now);
+            if (outcome == Outcome.Permit)
             {
-                case "permit":
-                    await releaser.ReleaseAsync(submission, recipientDecision, decision.PolicyVersion, state, authorisedBy: "policy-decision",
-                        justification: null, context.CancellationToken);
-                    break;
-                case "refer":
-                    state.DeliveryState = DeliveryState.AwaitingReferral;
-                    state.ReferralId = DerivedId.From(submission.Id, $"referral/{state.Partner}");
-                    state.ReferredAtUnixMs = now.ToUnixTimeMilliseconds();
-                    break;
-                default:
-                    state.DeliveryState = DeliveryState.Withheld;
-                    break;
+                await releaser.ReleaseAsync(submission, recipientDecision, decision.PolicyVersion, state, authorisedBy: "policy-decision",
+                    justification: null, context.CancellationToken);
             }
         }
 
@@ -111,7 +101,7 @@ public sealed class SharingDecidedConsumer(
             _ when decision.ContentHash != submission.ContentHash => "the decision is for other content",
             _ when !decision.Decisions.Select(d => d.Recipient).Order(StringComparer.Ordinal)
                 .SequenceEqual(submission.Recipients.Select(r => r.Partner).Order(StringComparer.Ordinal)) => "the decision's recipients differ from the package's",
-            _ when decision.Decisions.Any(d => d.Outcome is not ("permit" or "refer" or "deny")) => "the decision has an unknown outcome",
+            _ when decision.Decisions.Any(d => StateText.Parse<Outcome>(d.Outcome) is null) => "the decision has an unknown outcome",
             _ => null,
         };
         return why is null ? decision : null;

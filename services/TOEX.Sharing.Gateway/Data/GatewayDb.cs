@@ -57,6 +57,16 @@ public sealed class GatewayDb(DbContextOptions<GatewayDb> options) : DbContext(o
         });
         modelBuilder.Entity<WebhookEndpointState>(e => e.HasKey(w => w.Partner));
     }
+
+    /// <summary>Every state is stored as its text (<see cref="StateText"/>), as before the states were enums.</summary>
+    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
+    {
+        configurationBuilder.Properties<Outcome>().HaveConversion<StateConverter<Outcome>>();
+        configurationBuilder.Properties<DeliveryState>().HaveConversion<StateConverter<DeliveryState>>();
+        configurationBuilder.Properties<RecallAction>().HaveConversion<StateConverter<RecallAction>>();
+        configurationBuilder.Properties<PushState>().HaveConversion<StateConverter<PushState>>();
+        configurationBuilder.Properties<ItemKind>().HaveConversion<StateConverter<ItemKind>>();
+    }
 }
 
 public static class SubmissionStatus
@@ -65,50 +75,6 @@ public static class SubmissionStatus
     public const string Decided = "decided";
     public const string DecisionRejected = "decision-rejected";
     public const string Recalled = "recalled";
-}
-
-public static class DeliveryState
-{
-    public const string Pending = "pending";
-    public const string AwaitingReferral = "awaiting-referral";
-    public const string Withheld = "withheld";
-    /// <summary>Permitted, but not released while the audit ledger lags (fail closed); released once it catches up.</summary>
-    public const string Held = "held";
-    public const string Released = "released";
-    /// <summary>The recipient has it: its endpoint accepted the push, or its feed returned it.</summary>
-    public const string Delivered = "delivered";
-    public const string Acknowledged = "acknowledged";
-    public const string Failed = "failed";
-    /// <summary>The push was given up (horizon passed or endpoint disabled); the copy is still on the feed.</summary>
-    public const string DeadLettered = "dead-lettered";
-    /// <summary>Recalled before it reached the recipient: withdrawn from its feed and push, never delivered.</summary>
-    public const string Withdrawn = "withdrawn";
-}
-
-/// <summary>What a recall did for one recipient.</summary>
-public static class RecallAction
-{
-    /// <summary>It had the package: a recall notice is sent by its channel.</summary>
-    public const string Notified = "notified";
-    /// <summary>It had not: its push is cancelled and its feed item never served; it never receives the package.</summary>
-    public const string Withdrawn = "withdrawn";
-    /// <summary>A push of the package was under way: notified if that push is accepted, otherwise withdrawn.</summary>
-    public const string Pending = "pending";
-}
-
-public static class PushState
-{
-    public const string Pending = "pending";
-    public const string Sending = "sending";
-    public const string Delivered = "delivered";
-    public const string DeadLettered = "dead-lettered";
-    public const string Cancelled = "cancelled";
-}
-
-public static class ItemKind
-{
-    public const string Package = "package";
-    public const string Recall = "recall";
 }
 
 public sealed class Submission
@@ -151,11 +117,11 @@ public sealed class RecipientState
     public Guid PackageId { get; set; }
     public required string Partner { get; set; }
     public int Position { get; set; }
-    public string? Outcome { get; set; }
+    public Outcome? Outcome { get; set; }
     public string? Agreement { get; set; }
     public string? ReasonsJson { get; set; }
     public string? ObligationsJson { get; set; }
-    public required string DeliveryState { get; set; }
+    public required DeliveryState DeliveryState { get; set; }
     public int Attempts { get; set; }
     public string? LastError { get; set; }
     public DateTimeOffset? ReleasedAt { get; set; }
@@ -166,7 +132,7 @@ public sealed class RecipientState
     public long? AcknowledgementDueAtUnixMs { get; set; }
     public DateTimeOffset? OverdueAt { get; set; }
     /// <summary>On a recall: notified (it had the copy; a notice was sent) or withdrawn (it never will).</summary>
-    public string? RecallAction { get; set; }
+    public RecallAction? RecallAction { get; set; }
     public DateTimeOffset? RecallAcknowledgedAt { get; set; }
     /// <summary>Set when the outcome is refer: the id an IG officer approves or rejects.</summary>
     public Guid? ReferralId { get; set; }
@@ -190,7 +156,7 @@ public sealed class FeedItem
     /// </summary>
     public long Position { get; set; }
     public Guid PackageId { get; set; }
-    public required string Kind { get; set; }
+    public required ItemKind Kind { get; set; }
     public required string Sealed { get; set; }
     public DateTimeOffset ReleasedAt { get; set; }
     public DateTimeOffset? AcknowledgedAt { get; set; }
@@ -210,9 +176,9 @@ public sealed class WebhookDelivery
     public Guid Id { get; set; }
     public required string Recipient { get; set; }
     public Guid PackageId { get; set; }
-    public required string Kind { get; set; }
+    public required ItemKind Kind { get; set; }
     public long FeedCursor { get; set; }
-    public required string State { get; set; }
+    public required PushState State { get; set; }
     public int Attempts { get; set; }
     /// <summary>How many times an operator sent it back after dead-lettering.</summary>
     public int Retries { get; set; }

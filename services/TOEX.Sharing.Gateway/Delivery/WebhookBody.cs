@@ -18,7 +18,7 @@ public static class WebhookBody
         {
             ["packageId"] = item.PackageId,
             ["recipient"] = item.Recipient,
-            ["kind"] = item.Kind,
+            ["kind"] = item.Kind.Text(),
             ["cursor"] = item.Position.ToString(CultureInfo.InvariantCulture),
             ["sealed"] = item.Sealed,
             ["releasedAt"] = item.ReleasedAt.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture),

@@ -1,14 +1,12 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using TOEX.Sharing.Contracts;
+using TOEX.Sharing.Gateway.Core;
 using TOEX.Sharing.Gateway.Data;
 using TOEX.Sharing.Gateway.Release;
 using TOEX.Sharing.ServiceDefaults;
 
 namespace TOEX.Sharing.Gateway.Delivery;
-
-/// <summary>Wakes the webhook dispatcher when a push was queued or sent back by an operator.</summary>
-public sealed class WebhookSignal : WakeSignal;
 
 /// <summary>
 /// Sends the pushes that are due, on the injected clock: claims each (so several gateways never send one push at
@@ -72,11 +70,7 @@ public sealed class WebhookDispatcher(
 
         // A claim that lapsed was held by a gateway that stopped mid-attempt: the push is due again, unless its package
         // was recalled meanwhile (the recall found it under way): then it is never tried again, and is settled below.
-        await db.Webhooks.Where(w => w.State == PushState.Sending && w.LeaseUntilUnixMs < nowMs
-                && !(w.Kind == ItemKind.Package && db.Submissions.Any(s => s.Id == w.PackageId && s.RecalledAt != null)))
-            .ExecuteUpdateAsync(w => w.SetProperty(x => x.State, PushState.Pending), cancellationToken);
-        var lapsedRecalled = await db.Webhooks.AsNoTracking().Where(w => w.State == PushState.Sending && w.LeaseUntilUnixMs < nowMs)
-            .Select(w => w.Id).Take(Batch).ToListAsync(cancellationToken);
+        var lapsedRecalled = await RecipientLife.ReturnLapsedClaimsAsync(db, nowMs, Batch, cancellationToken);
         foreach (var id in lapsedRecalled)
         {
             await ApplyAsync(id, Lapsed, cancellationToken);
@@ -98,10 +92,7 @@ public sealed class WebhookDispatcher(
         {
             foreach (var id in due)
             {
-                var won = await db.Webhooks.Where(w => w.Id == id && w.State == PushState.Pending
-                        && !(w.Kind == ItemKind.Package && db.Submissions.Any(s => s.Id == w.PackageId && s.RecalledAt != null)))
-                    .ExecuteUpdateAsync(w => w.SetProperty(x => x.State, PushState.Sending).SetProperty(x => x.LeaseUntilUnixMs, lease), cancellationToken);
-                if (won == 1)
+                if (await RecipientLife.ClaimAsync(db, id, lease, cancellationToken))
                 {
                     claimed.Add(id);
                 }
@@ -152,7 +143,7 @@ public sealed class WebhookDispatcher(
                 activity = ToexTelemetry.StartLinkedTo("gateway.webhook", push.TraceParent);
                 activity?.SetTag("toex.package_id", push.PackageId.ToString());
                 activity?.SetTag("toex.recipient", push.Recipient);
-                activity?.SetTag("toex.item_kind", push.Kind);
+                activity?.SetTag("toex.item_kind", push.Kind.Text());
 
                 if (await db.WebhookEndpoints.AnyAsync(e => e.Partner == push.Recipient && e.DisabledAtUnixMs != null, cancellationToken))
                 {
@@ -212,7 +203,7 @@ public sealed class WebhookDispatcher(
         {
             // Settled elsewhere meanwhile (its lapsed claim was taken over): this outcome is not the one on record.
             logger.LogWarning("Webhook {WebhookId}: the attempt ended after its claim was no longer held ({State}); its outcome is not recorded",
-                id, push.State);
+                id, push.State.Text());
             return;
         }
         var submission = await db.Submissions.SingleAsync(s => s.Id == push.PackageId, cancellationToken);
@@ -231,7 +222,6 @@ public sealed class WebhookDispatcher(
             push.Attempts++;
             push.LastStatusCode = result.StatusCode;
         }
-        push.LeaseUntilUnixMs = null;
         // A recall that found this push under way waits for it: accepted (or unknown), the recipient is notified; not, withdrawn.
         var recalled = push.Kind == ItemKind.Package
             ? await db.Recipients.SingleOrDefaultAsync(r => r.PackageId == push.PackageId && r.Partner == push.Recipient
@@ -243,8 +233,7 @@ public sealed class WebhookDispatcher(
         }
         else if (unknown)
         {
-            push.State = PushState.Cancelled;
-            push.LastError = $"{result.Error} Recalled meanwhile: not tried again; the recipient is sent the recall notice, as it may have it.";
+            RecipientLife.PushCancelled(push, $"{result.Error} Recalled meanwhile: not tried again; the recipient is sent the recall notice, as it may have it.");
         }
         else
         {
@@ -256,49 +245,39 @@ public sealed class WebhookDispatcher(
             return;
         }
         var releaser = services.GetRequiredService<Releaser>();
-        if (result.Delivered || unknown || !await Withdrawal.FromFeedAsync(db, push.PackageId, push.Recipient, now, cancellationToken))
+        if (result.Delivered || unknown || !await RecipientLife.WithdrawFromFeedAsync(db, push.PackageId, push.Recipient, now, cancellationToken))
         {
-            recalled.RecallAction = RecallAction.Notified;
+            RecipientLife.RecallSettled(recalled, RecallAction.Notified);
             releaser.ReleaseRecallNotice(submission, recalled);
         }
         else
         {
-            recalled.RecallAction = RecallAction.Withdrawn;
-            recalled.DeliveryState = DeliveryState.Withdrawn;
+            RecipientLife.RecallSettled(recalled, RecallAction.Withdrawn);
         }
-        logger.LogInformation("Recall of package {PackageId} settled for {Recipient}: {RecallAction}", push.PackageId, push.Recipient, recalled.RecallAction);
+        logger.LogInformation("Recall of package {PackageId} settled for {Recipient}: {RecallAction}", push.PackageId, push.Recipient, recalled.RecallAction!.Value.Text());
         await releaser.CommitAsync(cancellationToken);
     }
 
     private async Task DeliveredAsync(GatewayDb db, WebhookDelivery push, FeedItem item, AttemptResult result, DateTimeOffset now,
         CancellationToken cancellationToken)
     {
-        push.State = PushState.Delivered;
-        push.DeliveredAtUnixMs = now.ToUnixTimeMilliseconds();
-        ToexTelemetry.Deliveries.Add(1, new("channel", "push"), new("event", "delivered"), new("kind", push.Kind));
-        push.LastError = null;
-        item.DeliveredAt ??= now;
-        if (push.Kind == ItemKind.Package)
-        {
-            var state = await db.Recipients.SingleAsync(r => r.PackageId == push.PackageId && r.Partner == push.Recipient, cancellationToken);
-            state.DeliveredAt ??= now;
-            if (state.DeliveryState is DeliveryState.Released or DeliveryState.DeadLettered)
-            {
-                state.DeliveryState = DeliveryState.Delivered;
-            }
-        }
+        var state = push.Kind == ItemKind.Package
+            ? await db.Recipients.SingleAsync(r => r.PackageId == push.PackageId && r.Partner == push.Recipient, cancellationToken)
+            : null;
+        RecipientLife.PushDelivered(push, item, state, now);
+        ToexTelemetry.Deliveries.Add(1, new("channel", "push"), new("event", "delivered"), new("kind", push.Kind.Text()));
         db.Enqueue(new WebhookDelivered
         {
             WebhookId = push.Id,
             PackageId = push.PackageId,
             Recipient = push.Recipient,
-            Kind = push.Kind,
+            Kind = push.Kind.Text(),
             Attempt = push.Attempts,
             StatusCode = result.StatusCode!.Value,
             At = now,
         }, DerivedId.From(push.Id, "delivered"), now);
         logger.LogInformation("Webhook {WebhookId} ({Kind} of package {PackageId}) delivered to {Recipient} on attempt {Attempt}, acknowledged: {Acknowledged}",
-            push.Id, push.Kind, push.PackageId, push.Recipient, push.Attempts, result.Acknowledged);
+            push.Id, push.Kind.Text(), push.PackageId, push.Recipient, push.Attempts, result.Acknowledged);
         if (result.Acknowledged)
         {
             await Acknowledgements.RecordAsync(db, push.PackageId, push.Recipient, push.Kind, $"{push.Recipient} webhook endpoint", "push", now, cancellationToken);
@@ -308,7 +287,6 @@ public sealed class WebhookDispatcher(
     private async Task FailedAsync(GatewayDb db, WebhookDelivery push, AttemptResult result, DateTimeOffset now, bool recalled,
         CancellationToken cancellationToken)
     {
-        push.LastError = result.Error;
         DateTimeOffset? next = null;
         if (result.Gone)
         {
@@ -327,7 +305,7 @@ public sealed class WebhookDispatcher(
             WebhookId = push.Id,
             PackageId = push.PackageId,
             Recipient = push.Recipient,
-            Kind = push.Kind,
+            Kind = push.Kind.Text(),
             Attempt = push.Attempts,
             StatusCode = result.StatusCode,
             Error = result.Error ?? "unknown",
@@ -339,14 +317,12 @@ public sealed class WebhookDispatcher(
         if (recalled)
         {
             // Recalled while this attempt was under way: it is not tried again.
-            push.State = PushState.Cancelled;
-            push.LastError = $"{result.Error} Recalled meanwhile: not tried again.";
+            RecipientLife.PushCancelled(push, $"{result.Error} Recalled meanwhile: not tried again.");
         }
         else if (next is { } at)
         {
-            ToexTelemetry.Retries.Add(1, new KeyValuePair<string, object?>("kind", push.Kind));
-            push.State = PushState.Pending;
-            push.NextAttemptAtUnixMs = at.ToUnixTimeMilliseconds();
+            ToexTelemetry.Retries.Add(1, new KeyValuePair<string, object?>("kind", push.Kind.Text()));
+            RecipientLife.PushRetrying(push, result.Error, at);
         }
         else
         {
@@ -378,29 +354,22 @@ public sealed class WebhookDispatcher(
 
     private async Task DeadLetterAsync(GatewayDb db, WebhookDelivery push, string reason, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        push.State = PushState.DeadLettered;
-        ToexTelemetry.DeadLetters.Add(1, new KeyValuePair<string, object?>("kind", push.Kind));
-        push.LeaseUntilUnixMs = null;
-        push.LastError = reason;
-        if (push.Kind == ItemKind.Package)
-        {
-            var state = await db.Recipients.SingleAsync(r => r.PackageId == push.PackageId && r.Partner == push.Recipient, cancellationToken);
-            if (state.DeliveryState == DeliveryState.Released)
-            {
-                state.DeliveryState = DeliveryState.DeadLettered;
-            }
-        }
+        var state = push.Kind == ItemKind.Package
+            ? await db.Recipients.SingleAsync(r => r.PackageId == push.PackageId && r.Partner == push.Recipient, cancellationToken)
+            : null;
+        RecipientLife.PushDeadLettered(push, state, reason);
+        ToexTelemetry.DeadLetters.Add(1, new KeyValuePair<string, object?>("kind", push.Kind.Text()));
         db.Enqueue(new WebhookDeadLettered
         {
             WebhookId = push.Id,
             PackageId = push.PackageId,
             Recipient = push.Recipient,
-            Kind = push.Kind,
+            Kind = push.Kind.Text(),
             Attempts = push.Attempts,
             Reason = reason,
             At = now,
         }, DerivedId.From(push.Id, $"dead-lettered/{push.Retries}"), now);
         logger.LogError("Webhook {WebhookId} ({Kind} of package {PackageId}) to {Recipient} dead-lettered after {Attempts} attempts: {Reason}",
-            push.Id, push.Kind, push.PackageId, push.Recipient, push.Attempts, reason);
+            push.Id, push.Kind.Text(), push.PackageId, push.Recipient, push.Attempts, reason);
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using TOEX.Sharing.Gateway.Core;
 using TOEX.Sharing.Policy;
 using TOEX.Sharing.ServiceDefaults;
 
@@ -16,7 +17,7 @@ public sealed record WebhookEndpoint(Uri Url, bool LocalDevelopment);
 /// endpoint: plain HTTP and loopback or private addresses are allowed for that partner only. The file is ignored in
 /// Production, where only the policy set's endpoint is used. Read on every attempt, so a change needs no restart.
 /// </summary>
-public sealed class WebhookEndpoints(PolicySetMonitor policies, IOptions<GatewayOptions> options, IHostEnvironment environment)
+public sealed class WebhookEndpoints(PolicySetMonitor policies, IOptions<GatewayOptions> options, IHostEnvironment environment) : IPushPartners
 {
     private readonly string _registry = options.Value.PartnerKeysPath ?? Path.Combine(LocalPaths.Root(), "keys", "partners");
 

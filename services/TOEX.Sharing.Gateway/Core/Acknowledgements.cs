@@ -4,7 +4,7 @@ using TOEX.Sharing.Gateway.Data;
 using TOEX.Sharing.Gateway.Release;
 using TOEX.Sharing.ServiceDefaults;
 
-namespace TOEX.Sharing.Gateway.Delivery;
+namespace TOEX.Sharing.Gateway.Core;
 
 /// <summary>A recipient's acknowledgements (of a package or a recall notice), and those that fall overdue.</summary>
 public static class Acknowledgements
@@ -13,7 +13,7 @@ public static class Acknowledgements
     /// Records the recipient's acknowledgement of its item (once: the first is the one on record) and the event
     /// saying so; false when the recipient has no such item. Saved with the caller's changes.
     /// </summary>
-    public static async Task<bool> RecordAsync(GatewayDb db, Guid packageId, string recipient, string kind, string acknowledgedBy,
+    public static async Task<bool> RecordAsync(GatewayDb db, Guid packageId, string recipient, ItemKind kind, string acknowledgedBy,
         string channel, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var item = await db.Feed.SingleOrDefaultAsync(
@@ -28,31 +28,22 @@ public static class Acknowledgements
         }
         item.AcknowledgedAt = now;
         item.AcknowledgedBy = acknowledgedBy;
-        ServiceDefaults.ToexTelemetry.Deliveries.Add(1, new("channel", channel), new("event", "ack"), new("kind", kind));
+        ServiceDefaults.ToexTelemetry.Deliveries.Add(1, new("channel", channel), new("event", "ack"), new("kind", kind.Text()));
         item.DeliveredAt ??= now;
         var state = await db.Recipients.SingleOrDefaultAsync(r => r.PackageId == packageId && r.Partner == recipient, cancellationToken);
-        if (state is not null && kind == ItemKind.Package)
+        if (state is not null)
         {
-            state.DeliveredAt ??= now;
-            state.AcknowledgedAt = now;
-            if (state.RecallAction is null)
-            {
-                state.DeliveryState = DeliveryState.Acknowledged;
-            }
-        }
-        else if (state is not null)
-        {
-            state.RecallAcknowledgedAt = now;
+            RecipientLife.Acknowledged(state, kind, now);
         }
         db.Enqueue(new PackageAcknowledged
         {
             PackageId = packageId,
             Recipient = recipient,
-            Kind = kind,
+            Kind = kind.Text(),
             AcknowledgedBy = acknowledgedBy,
             Channel = channel,
             At = now,
-        }, DerivedId.From(packageId, $"acknowledged/{recipient}/{kind}"), now);
+        }, DerivedId.From(packageId, $"acknowledged/{recipient}/{kind.Text()}"), now);
         return true;
     }
 
@@ -74,7 +65,7 @@ public static class Acknowledgements
         var originators = await db.Submissions.Where(s => ids.Contains(s.Id)).ToDictionaryAsync(s => s.Id, s => s.Originator, cancellationToken);
         foreach (var state in overdue)
         {
-            state.OverdueAt = now;
+            RecipientLife.Overdue(state, now);
             db.Enqueue(new AcknowledgementOverdue
             {
                 PackageId = state.PackageId,

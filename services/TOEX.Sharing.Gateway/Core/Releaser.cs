@@ -5,11 +5,11 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using TOEX.Sharing.Contracts;
 using TOEX.Sharing.Gateway.Data;
-using TOEX.Sharing.Gateway.Delivery;
+using TOEX.Sharing.Gateway.Release;
 using TOEX.Sharing.Sealing;
 using TOEX.Sharing.ServiceDefaults;
 
-namespace TOEX.Sharing.Gateway.Release;
+namespace TOEX.Sharing.Gateway.Core;
 
 /// <summary>
 /// Releases a recipient's copy: builds it from the decision's obligations, seals it for that recipient
@@ -18,7 +18,7 @@ namespace TOEX.Sharing.Gateway.Release;
 /// approved referral, and for a recall notice.
 /// </summary>
 public sealed class Releaser(
-    GatewayDb db, PartnerKeys partnerKeys, PackageSealer sealer, PackageVault vault, AuditGate auditGate, WebhookEndpoints endpoints,
+    GatewayDb db, PartnerKeys partnerKeys, PackageSealer sealer, PackageVault vault, AuditGate auditGate, IPushPartners endpoints,
     IOptions<GatewayOptions> options, IOptions<WebhookOptions> webhooks, OutboxSignal outbox, WebhookSignal pushes, TimeProvider time,
     ILogger<Releaser> logger)
 {
@@ -42,8 +42,7 @@ public sealed class Releaser(
         var lag = await AuditLagAsync(cancellationToken);
         if (lag.Holding)
         {
-            state.DeliveryState = DeliveryState.Held;
-            state.LastError = lag.Reason;
+            RecipientLife.Held(state, lag.Reason!);
             ToexTelemetry.ReleasesWithheld.Add(1, new KeyValuePair<string, object?>("why", "audit-ledger-lag"));
             logger.LogWarning("Package {PackageId} held for {Recipient}: the audit ledger lags by {Lag}", submission.Id, decision.Recipient, lag.Lag);
             return false;
@@ -58,9 +57,8 @@ public sealed class Releaser(
         if (key is null)
         {
             // Fail closed: no key, no copy, for this recipient alone; the reason is on its status and in the ledger.
-            state.DeliveryState = DeliveryState.Failed;
-            state.LastError = $"{problem} Nothing was released.";
-            Failed(submission, decision.Recipient, ItemKind.Package, state.LastError);
+            RecipientLife.Failed(state, $"{problem} Nothing was released.");
+            Failed(submission, decision.Recipient, ItemKind.Package, state.LastError!);
             return false;
         }
 
@@ -70,18 +68,12 @@ public sealed class Releaser(
         var package = ToexJson.Deserialize<IntelligencePackage>(body);
         var copy = RecipientCopy.Build(submission.Id, body, decision, policyVersion, Now);
         var sealedCopy = Add(submission, decision.Recipient, ItemKind.Package, copy, key);
-        state.DeliveryState = DeliveryState.Released;
-        state.ReleasedAt = Now;
-        state.Attempts = 1;
-        state.LastError = null;
-        if (decision.Obligations.Any(o => o.Type == "acknowledge"))
-        {
-            state.AcknowledgementDueAtUnixMs = (Now + options.Value.AcknowledgementDeadline).ToUnixTimeMilliseconds();
-        }
+        RecipientLife.Released(state, Now,
+            decision.Obligations.Any(o => o.Type == "acknowledge") ? Now + options.Value.AcknowledgementDeadline : null);
 
         Released(submission, package, decision.Recipient, ItemKind.Package, decision.Agreement, policyVersion, authorisedBy, justification,
             [.. decision.Obligations.Where(o => o.Type == "sanitise").SelectMany(o => o.Fields ?? [])], sealedCopy);
-        ToexTelemetry.Releases.Add(1, new("kind", ItemKind.Package), new("authority", authorisedBy == "policy-decision" ? "policy-decision" : "ig-officer"));
+        ToexTelemetry.Releases.Add(1, new("kind", ItemKind.Package.Text()), new("authority", authorisedBy == "policy-decision" ? "policy-decision" : "ig-officer"));
         ToexTelemetry.ReleaseLatency.Record((Now - submission.SubmittedAt).TotalMilliseconds);
         logger.LogInformation("Package {PackageId} released to {Recipient} under {Agreement}", submission.Id, decision.Recipient, decision.Agreement);
         return true;
@@ -104,7 +96,7 @@ public sealed class Releaser(
         var package = ToexJson.Deserialize<IntelligencePackage>(vault.Open(submission.Id, submission.PackageJson));
         var notice = new JsonObject
         {
-            ["kind"] = ItemKind.Recall,
+            ["kind"] = ItemKind.Recall.Text(),
             ["packageId"] = submission.Id,
             ["reference"] = submission.Reference,
             ["originator"] = submission.Originator,
@@ -115,13 +107,13 @@ public sealed class Releaser(
         };
         var digest = Add(submission, state.Partner, ItemKind.Recall, notice, key);
         Released(submission, package, state.Partner, ItemKind.Recall, state.Agreement, submission.PolicyVersion ?? "", recalledBy, reason, [], digest);
-        ToexTelemetry.Releases.Add(1, new("kind", ItemKind.Recall), new("authority", "originator"));
+        ToexTelemetry.Releases.Add(1, new("kind", ItemKind.Recall.Text()), new("authority", "originator"));
         logger.LogInformation("Recall notice for package {PackageId} released to {Recipient}", submission.Id, state.Partner);
         return true;
     }
 
     /// <summary>A copy that could not be sealed for its recipient: the event that puts the reason in the ledger.</summary>
-    private void Failed(Submission submission, string recipient, string kind, string reason)
+    private void Failed(Submission submission, string recipient, ItemKind kind, string reason)
     {
         Enqueue(new ReleaseFailed
         {
@@ -129,16 +121,16 @@ public sealed class Releaser(
             Reference = submission.Reference,
             Originator = submission.Originator,
             Recipient = recipient,
-            Kind = kind,
+            Kind = kind.Text(),
             Reason = reason,
             At = Now,
-        }, DerivedId.From(submission.Id, $"release-failed/{recipient}/{kind}/{submission.Version}"));
+        }, DerivedId.From(submission.Id, $"release-failed/{recipient}/{kind.Text()}/{submission.Version}"));
         ToexTelemetry.ReleasesWithheld.Add(1, new KeyValuePair<string, object?>("why", "no-partner-key"));
-        logger.LogError("{Kind} of package {PackageId} not released to {Recipient}: no usable partner key", kind, submission.Id, recipient);
+        logger.LogError("{Kind} of package {PackageId} not released to {Recipient}: no usable partner key", kind.Text(), submission.Id, recipient);
     }
 
     /// <summary>The release event of the item just added (its feed cursor is filled in on commit).</summary>
-    private void Released(Submission submission, IntelligencePackage package, string recipient, string kind, string? agreement,
+    private void Released(Submission submission, IntelligencePackage package, string recipient, ItemKind kind, string? agreement,
         string policyVersion, string authorisedBy, string? justification, IReadOnlyList<string> withheld, string digest) =>
         _pending[^1] = (_pending[^1].Item, new PackageReleased
         {
@@ -146,7 +138,7 @@ public sealed class Releaser(
             Reference = submission.Reference,
             Originator = submission.Originator,
             Recipient = recipient,
-            Kind = kind,
+            Kind = kind.Text(),
             Agreement = agreement,
             Purpose = package.Purpose,
             LawfulBasis = package.LawfulBasis,
@@ -160,13 +152,13 @@ public sealed class Releaser(
         });
 
     /// <summary>Seals <paramref name="content"/> for the recipient and puts it on its feed; returns the sealed copy's digest.</summary>
-    private string Add(Submission submission, string recipient, string kind, JsonObject content, RecipientKey key)
+    private string Add(Submission submission, string recipient, ItemKind kind, JsonObject content, RecipientKey key)
     {
         string sealedCopy;
         using (var activity = ToexTelemetry.Source.StartActivity("gateway.seal"))
         {
             activity?.SetTag("toex.recipient", recipient);
-            activity?.SetTag("toex.item_kind", kind);
+            activity?.SetTag("toex.item_kind", kind.Text());
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
             sealedCopy = sealer.Seal(Encoding.UTF8.GetBytes(content.ToJsonString(ToexJson.Options)), key);
             ToexTelemetry.SealDuration.Record(ToexTelemetry.ElapsedMs(started));
@@ -186,9 +178,6 @@ public sealed class Releaser(
 
     /// <summary>Records an event to publish once the transaction commits.</summary>
     public void Enqueue<T>(T message, Guid messageId) where T : class => db.Enqueue(message, messageId, Now);
-
-    /// <summary>The push of a feed item: one per item, its id the <c>webhook-id</c> of every attempt.</summary>
-    public static Guid WebhookId(Guid packageId, string recipient, string kind) => DerivedId.From(packageId, $"webhook/{recipient}/{kind}");
 
     /// <summary>
     /// Writes everything in one transaction: the store assigns feed cursors, then the release events and pushes
@@ -213,23 +202,10 @@ public sealed class Releaser(
         var queued = false;
         foreach (var (item, released) in _pending)
         {
-            Enqueue(released with { FeedCursor = item.Position }, DerivedId.From(item.PackageId, $"released/{item.Recipient}/{item.Kind}"));
+            Enqueue(released with { FeedCursor = item.Position }, DerivedId.From(item.PackageId, $"released/{item.Recipient}/{item.Kind.Text()}"));
             if (endpoints.IsPush(item.Recipient))
             {
-                var now = Now.ToUnixTimeMilliseconds();
-                db.Webhooks.Add(new WebhookDelivery
-                {
-                    Id = WebhookId(item.PackageId, item.Recipient, item.Kind),
-                    Recipient = item.Recipient,
-                    PackageId = item.PackageId,
-                    Kind = item.Kind,
-                    FeedCursor = item.Cursor,
-                    State = PushState.Pending,
-                    CreatedAtUnixMs = now,
-                    NextAttemptAtUnixMs = now,
-                    HorizonEndsAtUnixMs = now + (long)webhooks.Value.Horizon.TotalMilliseconds,
-                    TraceParent = ToexTelemetry.CurrentTraceParent(),
-                });
+                db.Webhooks.Add(RecipientLife.PushQueued(item, Now, webhooks.Value.Horizon, ToexTelemetry.CurrentTraceParent()));
                 queued = true;
             }
         }
