@@ -51,7 +51,7 @@ public sealed class NetworkFaultTests(ITestOutputHelper output)
             },
         });
         var run = await RunAsync(stack, proxies, log, "broker", "B", BrokerHole,
-            () => broker.ControlAsync(default, "list_queues", "-p", vhost.Name, "name", "messages_ready", "messages_unacknowledged", "consumers"));
+            () => FaultRun.PostMortemAsync(broker, vhost, stack));
         Assert.Equal(0, run.FalseAccepted);
         // Found by their own heartbeats (RabbitMq:Heartbeat, 10 s): with RabbitMQ's 60 s the services took 151 s to come back.
         Assert.True(run.Recovery < RecoveryLimit, $"the services came back {FaultRun.Seconds(run.Recovery)} after the network healed, not within {FaultRun.Seconds(RecoveryLimit)}");
@@ -70,7 +70,7 @@ public sealed class NetworkFaultTests(ITestOutputHelper output)
             PartnerEndpoint = receiver => proxies.For("partners", receiver).Redirect(receiver),
         });
         var run = await RunAsync(stack, proxies, log, "partners", "W", PartnerHole,
-            () => broker.ControlAsync(default, "list_queues", "-p", vhost.Name, "name", "messages_ready", "messages_unacknowledged", "consumers"));
+            () => FaultRun.PostMortemAsync(broker, vhost, stack));
         Assert.True(run.Recovery < RecoveryLimit, $"pushes resumed {FaultRun.Seconds(run.Recovery)} after the network healed, not within {FaultRun.Seconds(RecoveryLimit)}");
         var again = stack.Receiver.Requests.GroupBy(r => r.Id).Count(g => g.Count() > 1);
         log.Write($"webhooks received again under the same webhook-id (an answer lost to a reset or the hole, the push tried again): {again}");
@@ -81,7 +81,7 @@ public sealed class NetworkFaultTests(ITestOutputHelper output)
     /// connection reset; latency added until the next fifth; then a black hole of <paramref name="hole"/>, healed.
     /// </summary>
     private static async Task<(int FalseAccepted, TimeSpan Recovery, Balance Balance)> RunAsync(FaultServices stack, Proxies proxies, RunLog log,
-        string where, string prefix, TimeSpan hole, Func<Task<string>> queues)
+        string where, string prefix, TimeSpan hole, Func<Task<string>> postMortem)
     {
         var cycles = FaultRun.Size(1, 3);
         var segment = FaultRun.Size(250, 600);
@@ -151,8 +151,7 @@ public sealed class NetworkFaultTests(ITestOutputHelper output)
         log.Write($"proxies: {proxies.Summary}");
         if (!balance.Holds)
         {
-            log.Write($"the services' queues (name, ready, unacknowledged, consumers):{Environment.NewLine}{await queues()}");
-            log.Write($"the services' last lines:{Environment.NewLine}{stack.RecentOutput(40)}");
+            log.Write(await postMortem());
         }
         Assert.Empty(workload.Errors);
         Assert.Equal(packages, balance.Accepted);
