@@ -36,6 +36,11 @@ public sealed record PackageFacts
     public static DateOnly EighteenthBirthday(DateOnly dateOfBirth)
     {
         var year = dateOfBirth.Year + 18;
+        if (year > DateOnly.MaxValue.Year)
+        {
+            // Born after 9981 (found by AFL: it threw, a 500): a minor for as long as a date can say, fail closed.
+            return DateOnly.MaxValue;
+        }
         return dateOfBirth is { Month: 2, Day: 29 } && !DateTime.IsLeapYear(year)
             ? new DateOnly(year, 3, 1)
             : new DateOnly(year, dateOfBirth.Month, dateOfBirth.Day);
