@@ -23,6 +23,7 @@ public static class Extensions
             .ValidateDataAnnotations()
             .Validate(o => Stores.IsKnown(o.Database), "Gateway:Database must be sqlite or postgresql.")
             .Validate(o => Stores.HasConnection(o.Database, o.ConnectionString), "Gateway:ConnectionString is required with Gateway:Database=postgresql.")
+            .Validate(o => o.AuditResendInterval <= o.AuditResendMaxInterval, "Gateway:AuditResendInterval must not exceed Gateway:AuditResendMaxInterval.")
             .ValidateOnStart();
         var options = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();
 
@@ -60,6 +61,7 @@ public static class Extensions
         builder.Services.AddSingleton<AuditGate>();
         builder.Services.AddSingleton<HeldReleasesSignal>();
         builder.Services.AddHostedService<HeldReleases>();
+        builder.Services.AddHostedService<AuditResender>();
         builder.AddPushDelivery(options);
         builder.Services.AddOptions<ReferralPreviewOptions>().BindConfiguration(ReferralPreviewOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 

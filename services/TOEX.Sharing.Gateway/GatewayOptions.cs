@@ -49,6 +49,19 @@ public sealed class GatewayOptions
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00", ErrorMessage = "Gateway:AuditLagLimit must be between 1 s and 1 day.")]
     public TimeSpan AuditLagLimit { get; set; } = TimeSpan.FromMinutes(3);
 
+    /// <summary>
+    /// How long an event sent to the audit ledger may wait for its confirmation before the outbox publishes it again
+    /// (same message id: the ledger records it once and confirms it again). Each further re-send of the same event waits
+    /// twice as long, up to <see cref="AuditResendMaxInterval"/>. Keep it under <see cref="AuditLagLimit"/>, so that an
+    /// event the broker lost is sent again before releases are held for it.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "1.00:00:00", ErrorMessage = "Gateway:AuditResendInterval must be between 100 ms and 1 day.")]
+    public TimeSpan AuditResendInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The longest wait between two re-sends of one unconfirmed event (the back-off's cap).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "1.00:00:00", ErrorMessage = "Gateway:AuditResendMaxInterval must be between 100 ms and 1 day.")]
+    public TimeSpan AuditResendMaxInterval { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>The key of the subjects' blind indexes (shared with the audit service); default <c>&lt;repo&gt;/.local/keys/blind-index.key</c>.</summary>
     public string? BlindIndexKeyPath { get; set; }
 

@@ -43,6 +43,7 @@ public sealed class LedgerWritersTests(RabbitMqFixture broker, ITestOutputHelper
         var urls = new List<Uri>();
         var workers = new List<ChildProcess>();
         var confirmed = new ConcurrentDictionary<Guid, int>();
+        var confirmations = 0;
         var bus = Bus.Factory.CreateUsingRabbitMq(cfg =>
         {
             cfg.Host(broker.VirtualHost.Host, (ushort)broker.VirtualHost.Port, broker.VirtualHost.Name, h =>
@@ -52,7 +53,12 @@ public sealed class LedgerWritersTests(RabbitMqFixture broker, ITestOutputHelper
             });
             cfg.ReceiveEndpoint($"writers-test-confirmations-{kind}".ToLowerInvariant(), e => e.Handler<AuditRecorded>(context =>
             {
-                confirmed.AddOrUpdate(context.Message.MessageId, 1, (_, n) => n + 1);
+                // One confirmation per group commit, naming each event of the gateway's outbox it recorded.
+                Interlocked.Increment(ref confirmations);
+                foreach (var id in context.Message.EventIds)
+                {
+                    confirmed.AddOrUpdate(id, 1, (_, n) => n + 1);
+                }
                 return Task.CompletedTask;
             }));
         });
@@ -71,7 +77,8 @@ public sealed class LedgerWritersTests(RabbitMqFixture broker, ITestOutputHelper
             }
 
             var ids = Enumerable.Range(0, Events).Select(_ => NewId.NextGuid()).ToList();
-            var events = ids.Select((id, n) => (Id: id, Message: Submitted(n))).ToList();
+            // An event of the gateway's outbox (the ledger confirms only those).
+            var events = ids.Select((id, n) => (Id: id, Message: Rejected(n))).ToList();
             await Task.WhenAll(events.Select(e => bus.Publish(e.Message, c => c.MessageId = e.Id)));
             // The same events again, as a broker redelivers them or a publisher repeats them after a crash.
             await Task.WhenAll(events.Take(Duplicates).Select(e => bus.Publish(e.Message, c => c.MessageId = e.Id)));
@@ -104,7 +111,9 @@ public sealed class LedgerWritersTests(RabbitMqFixture broker, ITestOutputHelper
             var verified = await Toex.RunAsync(["audit", "verify", "--bundle", bundle, "--jwks", jwks]);
             Assert.True(verified.ExitCode == 0, verified.ToString());
             Assert.Contains($"Verified {Events} entries", verified.Output, StringComparison.Ordinal);
-            output.WriteLine($"{kind}: {Events} events and {Duplicates} repeats through two workers: {Events} entries, one tree");
+            Assert.True(confirmations < Events + Duplicates, $"{confirmations} confirmations for {Events + Duplicates} deliveries: none named several events");
+            output.WriteLine($"{kind}: {Events} events and {Duplicates} repeats through two workers: {Events} entries, one tree; "
+                + $"{confirmations} confirmation messages for {Events + Duplicates} deliveries");
         }
         finally
         {
@@ -124,27 +133,11 @@ public sealed class LedgerWritersTests(RabbitMqFixture broker, ITestOutputHelper
         }
     }
 
-    private static PackageSubmitted Submitted(int n) => new()
+    private static DecisionRejected Rejected(int n) => new()
     {
         PackageId = NewId.NextGuid(),
-        Reference = $"ROCUWM-2026-6{n:D5}",
-        Originator = "rocu-wm",
-        SubmittedBy = "rocu-wm/analyst-4471",
-        SubmittedAt = DateTimeOffset.Parse("2026-11-25T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture).AddSeconds(n),
-        ContentHash = "sha256:5e1f",
-        Facts = new PackageFacts
-        {
-            Originator = "rocu-wm",
-            Classification = "OFFICIAL",
-            HandlingCode = "P",
-            SourceEvaluation = "1",
-            IntelligenceAssessment = "A",
-            Purpose = "law-enforcement",
-            LawfulBasis = "DPA2018-Part3:s35(2)(b)",
-            DataCategories = ["personal"],
-            Recipients = ["wmp"],
-        },
-        SubjectIndexes = [$"n.subject-{n}"],
+        Why = $"the decision is for other content ({n})",
+        RejectedAt = DateTimeOffset.Parse("2026-11-25T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture).AddSeconds(n),
     };
 
     /// <summary>Polls <paramref name="condition"/> until it holds, or fails with the workers' recent output.</summary>

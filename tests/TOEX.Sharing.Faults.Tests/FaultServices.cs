@@ -215,6 +215,8 @@ public sealed class FaultServices : IAsyncDisposable
     public async Task KillAsync(Service service)
     {
         await _processes[service].DisposeAsync();
+        // Gone until restarted: not asked for its output (a disposed process has none to give).
+        _processes.Remove(service);
     }
 
     /// <summary>Starts a killed service again on the same store, broker and port.</summary>

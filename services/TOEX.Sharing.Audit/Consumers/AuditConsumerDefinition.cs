@@ -37,15 +37,23 @@ public sealed class AuditConsumerDefinition<TConsumer> : DurableConsumerDefiniti
 }
 
 /// <summary>
-/// Tells the publisher (the gateway's fail-closed check of releases) that an event is in the ledger, for every
-/// event an audit consumer handled without a fault, whatever its type: a consumer added later cannot forget it.
-/// Sent after the append committed and before the message is acknowledged, so a crash between the two redelivers
-/// the event, which is then found in the ledger and confirmed again: every recorded event is confirmed at least once.
+/// Tells the gateway (its fail-closed check of releases) that its event is in the ledger, for every event of the gateway's
+/// outbox (<see cref="GatewayOutboxEvents"/>) an audit consumer handled without a fault, whatever its type: a consumer added
+/// later cannot forget it. The confirmation is owed to the group commit that records the event (<see cref="PendingConfirmation"/>):
+/// one <see cref="AuditRecorded"/> names every such event of the group, published after the commit and before any of its
+/// messages is acknowledged, so a crash between the two redelivers the event, which is then found in the ledger and
+/// confirmed again: every recorded event is confirmed at least once. A consumer that recorded nothing confirms on its own.
+/// Events the gateway did not queue (a submission, a decision, an IG officer's referral decision) are never confirmed.
 /// </summary>
-public sealed class ConfirmRecordedFilter<T>(TimeProvider time, ILogger<ConfirmRecordedFilter<T>> logger) : IFilter<ConsumeContext<T>> where T : class
+public sealed class ConfirmRecordedFilter<T>(Ledger.LedgerConfirmations confirmations, ILogger<ConfirmRecordedFilter<T>> logger)
+    : IFilter<ConsumeContext<T>> where T : class
 {
+    private static readonly bool Confirmed = GatewayOutboxEvents.Contains(typeof(T));
+
     public async Task Send(ConsumeContext<T> context, IPipe<ConsumeContext<T>> next)
     {
+        var owed = Confirmed && context.MessageId is { } messageId ? new Ledger.PendingConfirmation(messageId) : null;
+        Ledger.PendingConfirmation.Current = owed;
         try
         {
             await next.Send(context);
@@ -57,9 +65,13 @@ public sealed class ConfirmRecordedFilter<T>(TimeProvider time, ILogger<ConfirmR
                 + "(a forged or replayed event). It is not confirmed and waits in the error queue.", typeof(T).Name, e.EventKey);
             throw;
         }
-        if (context.MessageId is { } messageId)
+        finally
         {
-            await context.Publish(new AuditRecorded { MessageId = messageId, RecordedAt = time.GetUtcNow() }, context.CancellationToken);
+            Ledger.PendingConfirmation.Current = null;
+        }
+        if (owed is { Sent: false })
+        {
+            await confirmations.SendAsync([owed.MessageId]);
         }
     }
 

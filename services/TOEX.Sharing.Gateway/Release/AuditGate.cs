@@ -16,21 +16,25 @@ public sealed record AuditLag(bool Holding, TimeSpan Lag, DateTimeOffset? Oldest
 /// Fail closed on the audit ledger (issue: DPA 2018 s62 must hold for every disclosure): every event the gateway
 /// publishes through its outbox (releases, rejections, consultations) waits for the audit worker's
 /// <see cref="AuditRecorded"/>. When the oldest one has waited longer than <see cref="GatewayOptions.AuditLagLimit"/>,
-/// releases are held, not lost: the decision is stored, the copy is made only once the ledger has caught up.
+/// releases are held, not lost: the decision is stored, the copy is made only once the ledger has caught up. The hold
+/// cannot wedge on an event the broker lost: <see cref="AuditResender"/> publishes an unconfirmed event again.
 /// </summary>
 public sealed class AuditGate(IOptions<GatewayOptions> options, TimeProvider time)
 {
     public async Task<AuditLag> CheckAsync(GatewayDb db, CancellationToken cancellationToken)
     {
         var oldest = await db.Outbox.AsNoTracking().Where(o => o.ConfirmedAt == null).OrderBy(o => o.Sequence)
-            .Select(o => (DateTimeOffset?)o.CreatedAt).FirstOrDefaultAsync(cancellationToken);
+            .Select(o => new { o.CreatedAt, o.MessageType, o.MessageId, o.Attempts }).FirstOrDefaultAsync(cancellationToken);
         var limit = options.Value.AuditLagLimit;
-        var lag = oldest is { } since ? time.GetUtcNow() - since : TimeSpan.Zero;
+        var lag = oldest is null ? TimeSpan.Zero : time.GetUtcNow() - oldest.CreatedAt;
         ServiceDefaults.ToexTelemetry.ReportAuditLag(lag);
-        return lag <= limit
-            ? new AuditLag(false, lag, oldest, null)
-            : new AuditLag(true, lag, oldest, string.Create(CultureInfo.InvariantCulture,
-                $"Releases are held: the audit ledger has not confirmed the gateway's events since {oldest:O} ({Describe(lag)}; the limit is {Describe(limit)}). Held copies are released automatically once it catches up."));
+        // The event is named by its type and message id (the ledger's key for it), never by what it is about.
+        return oldest is null || lag <= limit
+            ? new AuditLag(false, lag, oldest?.CreatedAt, null)
+            : new AuditLag(true, lag, oldest.CreatedAt,
+                string.Create(CultureInfo.InvariantCulture, $"Releases are held: the audit ledger has not confirmed the gateway's events since {oldest.CreatedAt:O} ({Describe(lag)}; the limit is {Describe(limit)}). ")
+                + string.Create(CultureInfo.InvariantCulture, $"The oldest unconfirmed is {oldest.MessageType} {oldest.MessageId}, published {oldest.Attempts} time(s) so far; it is published again until the ledger confirms it. ")
+                + "Held copies are released automatically once it catches up.");
     }
 
     private static string Describe(TimeSpan span) => span.TotalMinutes >= 1
@@ -48,14 +52,23 @@ public sealed class AuditLedgerHealthCheck(GatewayDb db, AuditGate gate) : IHeal
     }
 }
 
-/// <summary>The audit worker has an event of the gateway in its ledger: marks it confirmed, and wakes held releases.</summary>
+/// <summary>
+/// The audit worker has events of the gateway in its ledger (one message per group commit of the ledger): marks them
+/// confirmed in one statement, and wakes held releases.
+/// </summary>
 public sealed class AuditRecordedConsumer(GatewayDb db, HeldReleasesSignal held) : IConsumer<AuditRecorded>
 {
     public async Task Consume(ConsumeContext<AuditRecorded> context)
     {
         var message = context.Message;
-        var confirmed = await db.Outbox.Where(o => o.MessageId == message.MessageId && o.ConfirmedAt == null)
-            .ExecuteUpdateAsync(set => set.SetProperty(o => o.ConfirmedAt, message.RecordedAt.ToUniversalTime()), context.CancellationToken);
+        var ids = message.Confirmed().Distinct().ToList();
+        if (ids.Count == 0)
+        {
+            return;
+        }
+        var at = message.RecordedAt.ToUniversalTime();
+        var confirmed = await db.Outbox.Where(o => ids.Contains(o.MessageId) && o.ConfirmedAt == null)
+            .ExecuteUpdateAsync(set => set.SetProperty(o => o.ConfirmedAt, at), context.CancellationToken);
         if (confirmed > 0)
         {
             held.Notify();
@@ -65,3 +78,91 @@ public sealed class AuditRecordedConsumer(GatewayDb db, HeldReleasesSignal held)
 
 public sealed class AuditRecordedConsumerDefinition : DurableConsumerDefinition<AuditRecordedConsumer>;
 
+/// <summary>
+/// No wedge: an event published but not confirmed by the audit ledger within <see cref="GatewayOptions.AuditResendInterval"/>
+/// (the broker lost it: a queue purged, a node replaced) is handed back to the outbox relay, which publishes it again with
+/// its stored message id; the ledger records an event once by that id and confirms it again. Each re-send of one event
+/// waits twice as long as the one before, up to <see cref="GatewayOptions.AuditResendMaxInterval"/>, so a ledger that is
+/// merely slow or down is not flooded. Fail closed is unchanged: the hold still counts from the event's creation.
+/// </summary>
+public sealed class AuditResender(IServiceScopeFactory scopes, OutboxSignal outbox, IOptions<GatewayOptions> options, TimeProvider time,
+    ILogger<AuditResender> logger) : BackgroundService
+{
+    private const int Page = 1000;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // Looked at four times per interval (at least every 5 s), so an event is re-sent at most a quarter interval late.
+        var poll = TimeSpan.FromTicks(Math.Clamp(options.Value.AuditResendInterval.Ticks / 4, TimeSpan.FromMilliseconds(25).Ticks, TimeSpan.FromSeconds(5).Ticks));
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(poll, time, stoppingToken);
+                if (await ResendDueAsync(stoppingToken) > 0)
+                {
+                    outbox.Notify();
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                logger.LogWarning(e, "Unconfirmed events could not be handed back to the outbox; will retry");
+            }
+        }
+    }
+
+    /// <summary>The wait before the next re-send of an event published <paramref name="attempts"/> times: the interval, doubled per re-send, capped.</summary>
+    public static TimeSpan Backoff(int attempts, TimeSpan interval, TimeSpan max)
+    {
+        var doublings = Math.Clamp(attempts - 1, 0, 30);
+        var ticks = interval.Ticks * Math.Pow(2, doublings);
+        return ticks >= max.Ticks ? max : TimeSpan.FromTicks((long)ticks);
+    }
+
+    /// <summary>Marks unsent again every published, unconfirmed event whose wait is over; returns how many.</summary>
+    internal async Task<int> ResendDueAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<GatewayDb>();
+        var now = time.GetUtcNow();
+        var (interval, max) = (options.Value.AuditResendInterval, options.Value.AuditResendMaxInterval);
+        var due = new List<long>();
+        (string Type, Guid Id, DateTimeOffset Since, int Attempts)? oldest = null;
+        var after = long.MinValue;
+        while (true)
+        {
+            // Read by pages in the order they were queued (the unconfirmed are few unless the ledger is down).
+            var page = await db.Outbox.AsNoTracking().Where(o => o.ConfirmedAt == null && o.Sequence > after).OrderBy(o => o.Sequence)
+                .Select(o => new { o.Sequence, o.SentAt, o.Attempts, o.MessageType, o.MessageId, o.CreatedAt }).Take(Page).ToListAsync(cancellationToken);
+            foreach (var row in page)
+            {
+                if (row.SentAt is { } sent && now - sent >= Backoff(row.Attempts, interval, max))
+                {
+                    due.Add(row.Sequence);
+                    oldest ??= (row.MessageType, row.MessageId, row.CreatedAt, row.Attempts);
+                }
+            }
+            if (page.Count < Page)
+            {
+                break;
+            }
+            after = page[^1].Sequence;
+        }
+        var handedBack = 0;
+        foreach (var chunk in due.Chunk(500))
+        {
+            handedBack += await db.Outbox.Where(o => chunk.Contains(o.Sequence) && o.ConfirmedAt == null && o.SentAt != null)
+                .ExecuteUpdateAsync(set => set.SetProperty(o => o.SentAt, (DateTimeOffset?)null), cancellationToken);
+        }
+        if (handedBack > 0 && oldest is { } first)
+        {
+            logger.LogWarning("Publishing {Count} events again that the audit ledger has not confirmed; the oldest is {MessageType} {MessageId} "
+                + "of {CreatedAt:O}, published {Attempts} time(s) so far", handedBack, first.Type, first.Id, first.Since, first.Attempts);
+        }
+        return handedBack;
+    }
+}

@@ -151,6 +151,11 @@ public sealed class OutboxRelay(IServiceScopeFactory scopes, IBus bus, OutboxSig
             await PublishAsync(message, cancellationToken);
         }
         message.SentAt = time.GetUtcNow();
+        if (message.Attempts > 1)
+        {
+            // A re-send (or a retry after a failed publish): the wait is the first publish's alone.
+            return;
+        }
         ToexTelemetry.OutboxWait.Record((message.SentAt.Value - message.CreatedAt).TotalMilliseconds,
             new KeyValuePair<string, object?>("type", message.MessageType));
     }
@@ -171,13 +176,7 @@ public sealed class OutboxRelay(IServiceScopeFactory scopes, IBus bus, OutboxSig
 public static class Outbox
 {
     /// <summary>The events the gateway publishes, by the name stored with each outbox message.</summary>
-    public static readonly IReadOnlyDictionary<string, Type> Types = new[]
-    {
-        typeof(PackageReleased), typeof(DecisionRejected), typeof(WebhookAttemptFailed), typeof(WebhookDelivered),
-        typeof(WebhookDeadLettered), typeof(WebhookEndpointDisabled), typeof(WebhookRetryRequested),
-        typeof(PackageAcknowledged), typeof(AcknowledgementOverdue), typeof(PackageRecalled), typeof(ConsultationRecorded), typeof(ReleaseFailed),
-        typeof(PartnerKeyRegistered), typeof(PartnerKeyRevoked),
-    }.ToDictionary(t => t.Name);
+    public static readonly IReadOnlyDictionary<string, Type> Types = GatewayOutboxEvents.Types.ToDictionary(t => t.Name);
 
     public static void Enqueue<T>(this GatewayDb db, T message, Guid messageId, DateTimeOffset now) where T : class
     {
