@@ -60,7 +60,7 @@ public sealed partial class PurgedQueueTests(ITestOutputHelper output)
 
         await run;
         log.Write($"all submitted: {workload.Summary}");
-        var balance = await Balance.SettleAsync(() => stack.BalanceAsync(workload.Accepted), TimeSpan.FromMinutes(FaultRun.Size(3, 15)));
+        var balance = await stack.SettleAsync(workload.Accepted, TimeSpan.FromMinutes(FaultRun.Size(3, 15)));
         await WaitAllConfirmedAsync(stack);
         log.Write(string.Create(CultureInfo.InvariantCulture,
             $"{balance.Line} | faults injected: audit worker's queues purged ({purged.Values.Sum()} messages)"));
@@ -108,7 +108,7 @@ public sealed partial class PurgedQueueTests(ITestOutputHelper output)
         log.Write($"all submitted: {workload.Summary}; while PolicyDecision was down: {undecided.Summary}");
 
         // Every other package balances, and every event of the gateway is in the ledger (the confirmations purged: re-sent).
-        var balance = await Balance.SettleAsync(() => stack.BalanceAsync(workload.Accepted), TimeSpan.FromMinutes(FaultRun.Size(3, 15)));
+        var balance = await stack.SettleAsync(workload.Accepted, TimeSpan.FromMinutes(FaultRun.Size(3, 15)));
         await WaitAllConfirmedAsync(stack);
         log.Write($"{balance.Line} | faults injected: gateway's queues purged ({purged.Values.Sum()} messages)");
 
