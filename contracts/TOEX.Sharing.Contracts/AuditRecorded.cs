@@ -2,8 +2,9 @@ namespace TOEX.Sharing.Contracts;
 
 /// <summary>
 /// The audit worker has the gateway's events <see cref="EventIds"/> (their message ids) in its ledger, appended now or
-/// before: one message per group commit of the ledger, naming every event of the gateway's outbox that commit recorded or
-/// found recorded. Sent only for events the gateway queued in its outbox (<see cref="GatewayOutboxEvents"/>), so the
+/// before. A list, so that one message can confirm many; the audit worker sends one per event it records, each from the
+/// consumer that recorded it (a confirmation owed by a whole group commit made every consumer of the group wait on one
+/// publish, which a broker restart could leave pending for good). Sent only for events the gateway queued in its outbox (<see cref="GatewayOutboxEvents"/>), so the
 /// gateway knows how far behind the ledger is and stops releasing when it lags.
 /// </summary>
 /// <remarks>

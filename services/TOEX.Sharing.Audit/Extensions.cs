@@ -43,7 +43,6 @@ public static class Extensions
             options.PublicJwksPath ?? Path.Combine(LocalPaths.Root(), "keys", "audit.jwks.json")));
         builder.Services.AddScoped<Referrals.ReferralDecisions>();
         builder.Services.AddSingleton<LedgerTree>();
-        builder.Services.AddSingleton<LedgerConfirmations>();
         builder.Services.AddSingleton<LedgerWriter>();
         builder.Services.AddSingleton<TreeHeadSigner>();
         builder.Services.AddHostedService<TreeHeadPublisher>();

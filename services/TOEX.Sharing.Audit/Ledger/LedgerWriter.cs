@@ -15,10 +15,9 @@ namespace TOEX.Sharing.Audit.Ledger;
 /// each append takes the store's ledger lock inside its transaction (<see cref="Stores.LockForTransactionAsync"/>)
 /// before reading the last index, and the index and event key are unique in the store, so a writer that raced
 /// regardless fails and is retried. Once the transaction commits, the new leaves are appended to the
-/// <see cref="LedgerTree"/>, so the tree grows in index order, and the gateway's events the transaction recorded (or found
-/// recorded) are confirmed to it in one <see cref="AuditRecorded"/> before any caller of the group returns.
+/// <see cref="LedgerTree"/>, so the tree grows in index order.
 /// </summary>
-public sealed class LedgerWriter(LedgerTree tree, LedgerConfirmations? confirmations = null) : IDisposable
+public sealed class LedgerWriter(LedgerTree tree) : IDisposable
 {
     private static readonly byte[] Genesis = new byte[32];
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -28,11 +27,7 @@ public sealed class LedgerWriter(LedgerTree tree, LedgerConfirmations? confirmat
     /// Drafts waiting to be appended, rows the caller keeps beside them (<see cref="Also"/>, written in the same
     /// transaction only when at least one of its drafts is new), and the caller waiting for their commit.
     /// </summary>
-    private sealed record Pending(IReadOnlyList<LedgerRecord> Drafts, Func<AuditDb, CancellationToken, Task>? Also,
-        PendingConfirmation? Confirmation, TaskCompletionSource<Committed> Appended);
-
-    /// <summary>What the transaction of a group left to do once the writer is free: each caller's outcome, to confirm then answer.</summary>
-    private sealed record Outcome(Pending Pending, Committed? Result, Exception? Failure);
+    private sealed record Pending(IReadOnlyList<LedgerRecord> Drafts, Func<AuditDb, CancellationToken, Task>? Also, TaskCompletionSource<Committed> Appended);
 
     /// <summary>What one caller's drafts became: how many were new, in a transaction of how many callers, ending at which index.</summary>
     private readonly record struct Committed(int Appended, int Group, long LastIndex);
@@ -82,7 +77,7 @@ public sealed class LedgerWriter(LedgerTree tree, LedgerConfirmations? confirmat
     private async Task<Committed> AppendGroupedAsync(AuditDb db, IReadOnlyList<LedgerRecord> drafts, Func<AuditDb, CancellationToken, Task>? also,
         CancellationToken cancellationToken)
     {
-        var mine = new Pending(drafts, also, PendingConfirmation.Take(), new TaskCompletionSource<Committed>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var mine = new Pending(drafts, also, new TaskCompletionSource<Committed>(TaskCreationOptions.RunContinuationsAsynchronously));
         lock (_pending)
         {
             _pending.Add(mine);
@@ -103,7 +98,6 @@ public sealed class LedgerWriter(LedgerTree tree, LedgerConfirmations? confirmat
             }
             return await mine.Appended.Task;
         }
-        List<Outcome>? outcomes = null;
         try
         {
             if (!mine.Appended.Task.IsCompleted)
@@ -114,63 +108,17 @@ public sealed class LedgerWriter(LedgerTree tree, LedgerConfirmations? confirmat
                     group = [.. _pending];
                     _pending.Clear();
                 }
-                outcomes = await WriteAsync(db, group);
+                await WriteAsync(db, group);
             }
         }
         finally
         {
             _gate.Release();
         }
-        if (outcomes is not null)
-        {
-            // The next group commits while this one's confirmation is published.
-            await ConfirmAndAnswerAsync(outcomes);
-        }
         return await mine.Appended.Task;
     }
 
-    /// <summary>
-    /// Confirms the group's recorded events of the gateway in one message, then answers each caller: none returns (and
-    /// has its message acknowledged) before the confirmation of its event is published. If the publish fails, the callers
-    /// owed a confirmation fail (their messages are delivered again, found in the ledger and confirmed then).
-    /// </summary>
-    private async Task ConfirmAndAnswerAsync(List<Outcome> outcomes)
-    {
-        var owed = outcomes.Where(o => o.Result is not null && o.Pending.Confirmation is not null).ToList();
-        Exception? unsent = null;
-        if (owed.Count > 0 && confirmations is not null)
-        {
-            try
-            {
-                await confirmations.SendAsync([.. owed.Select(o => o.Pending.Confirmation!.MessageId).Distinct()]);
-                foreach (var outcome in owed)
-                {
-                    outcome.Pending.Confirmation!.Sent = true;
-                }
-            }
-            catch (Exception e)
-            {
-                unsent = e;
-            }
-        }
-        foreach (var outcome in outcomes)
-        {
-            if (outcome.Failure is not null)
-            {
-                outcome.Pending.Appended.TrySetException(outcome.Failure);
-            }
-            else if (unsent is not null && outcome.Pending.Confirmation is not null)
-            {
-                outcome.Pending.Appended.TrySetException(unsent);
-            }
-            else
-            {
-                outcome.Pending.Appended.TrySetResult(outcome.Result!.Value);
-            }
-        }
-    }
-
-    private async Task<List<Outcome>> WriteAsync(AuditDb db, List<Pending> group)
+    private async Task WriteAsync(AuditDb db, List<Pending> group)
     {
         // The transaction's own span, under the caller that wrote it; no package tag (its drafts are of many packages).
         using var activity = ToexTelemetry.Source.StartActivity("audit.commit");
@@ -189,23 +137,26 @@ public sealed class LedgerWriter(LedgerTree tree, LedgerConfirmations? confirmat
             // Nothing of the group is in the store: each caller fails (its message is retried), and this context is
             // left clean for its owner.
             db.ChangeTracker.Clear();
-            return [.. group.Select(pending => new Outcome(pending, null, e))];
+            foreach (var pending in group)
+            {
+                pending.Appended.TrySetException(e);
+            }
+            return;
         }
         foreach (var (leafIndex, leaf) in leaves)
         {
             tree.Append(leafIndex, leaf);
         }
         var written = appended.Select(r => r.EventKey).ToHashSet(StringComparer.Ordinal);
-        var outcomes = new List<Outcome>(group.Count);
         foreach (var pending in group)
         {
             if (conflicts.TryGetValue(pending, out var conflict))
             {
-                outcomes.Add(new Outcome(pending, null, conflict));
+                pending.Appended.TrySetException(conflict);
                 continue;
             }
             var count = pending.Drafts.Select(d => d.EventKey).Distinct(StringComparer.Ordinal).Count(written.Remove);
-            outcomes.Add(new Outcome(pending, new Committed(count, group.Count, index), null));
+            pending.Appended.TrySetResult(new Committed(count, group.Count, index));
         }
         foreach (var record in appended)
         {
@@ -218,7 +169,6 @@ public sealed class LedgerWriter(LedgerTree tree, LedgerConfirmations? confirmat
             activity.SetTag("toex.ledger.group", group.Count);
             activity.SetTag("toex.ledger.last_index", index);
         }
-        return outcomes;
     }
 
     /// <summary>
