@@ -327,6 +327,46 @@ public abstract class LedgerConsumerTests(StoreKind store) : IDisposable
     }
 
     [Fact]
+    public async Task A_submission_decided_again_after_a_redelivery_is_the_same_decision_not_a_conflict()
+    {
+        var packageId = NewId.NextGuid();
+        var messageId = NewId.NextGuid();
+        var signer = new DecisionSigner(_factory.DecisionKeys.Current);
+        // What PolicyDecision publishes for a submission delivered twice: one message id, a new time, a new signature.
+        var first = signer.Sign(Events.Decision(packageId, Events.At.AddMinutes(1), Events.Permit, Events.Deny));
+        var again = signer.Sign(Events.Decision(packageId, Events.At.AddMinutes(3), Events.Permit, Events.Deny));
+        Assert.NotEqual(first, again);
+
+        await DeliverAsync(new SharingDecided { PackageId = packageId, DecisionJws = first }, messageId, delivery: "1");
+        await DeliverAsync(new SharingDecided { PackageId = packageId, DecisionJws = again }, messageId, delivery: "2");
+
+        var entries = await _factory.LedgerAsync();
+        Assert.Equal(2, entries.Count);
+        Assert.All(entries, e => Assert.Equal(Events.At.AddMinutes(1).ToUnixTimeMilliseconds(), e.AtUnixMs));
+    }
+
+    [Fact]
+    public async Task A_decision_under_a_recorded_key_that_decided_otherwise_is_refused()
+    {
+        var packageId = NewId.NextGuid();
+        var messageId = NewId.NextGuid();
+        var signer = new DecisionSigner(_factory.DecisionKeys.Current);
+        await DeliverAsync(new SharingDecided { PackageId = packageId, DecisionJws = signer.Sign(Events.Decision(packageId)) }, messageId, delivery: "1");
+        var consumptions = _factory.Services.GetRequiredService<Consumptions>();
+        var faulted = consumptions.WaitFaultAsync(messageId, "2", TimeSpan.FromSeconds(30));
+
+        var otherwise = Events.Decision(packageId, Events.At.AddMinutes(1), Events.Permit, Events.Permit with { Recipient = Events.Deny.Recipient, Agreement = Events.Deny.Agreement });
+        await _factory.Harness.Bus.Publish(new SharingDecided { PackageId = packageId, DecisionJws = signer.Sign(otherwise) }, context =>
+        {
+            context.MessageId = messageId;
+            context.Headers.Set(Consumptions.DeliveryHeader, "2");
+        });
+
+        Assert.IsType<TOEX.Sharing.Audit.Ledger.LedgerConflictException>(await faulted);
+        Assert.Equal(2, (await _factory.LedgerAsync()).Count);
+    }
+
+    [Fact]
     public async Task A_second_event_under_a_recorded_key_with_other_content_is_refused_and_never_confirmed()
     {
         var released = Events.Released(NewId.NextGuid());

@@ -70,7 +70,8 @@ public sealed class SharingDecidedAuditConsumer(AuditDb db, LedgerWriter ledger,
         var drafts = decision.Decisions.Select(d => new LedgerRecord
         {
             EventKey = EventKeys.Of(context, d.Recipient),
-            EventDigest = EventKeys.Digest(context),
+            // An unverified one is held to its exact bytes: nothing vouches that two of them decided the same.
+            EventDigest = verified ? EventKeys.Digest(decision) : EventKeys.Digest(context),
             // A decision whose signature does not verify is recorded, but never as an outcome: queries by
             // outcome return only decisions PolicyDecision is proven to have taken.
             Type = verified ? "decision" : "decision-unverified",
@@ -241,4 +242,16 @@ internal static class EventKeys
     /// <summary>The event's content digest: the same event delivered again has the same one; other content under its key does not.</summary>
     public static string Digest<T>(ConsumeContext<T> context) where T : class =>
         "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(ToexJson.SerializeToUtf8Bytes(context.Message)));
+
+    /// <summary>
+    /// A verified decision's digest: of what was decided (package, content hash, policy version, each recipient's outcome,
+    /// agreement, reasons and obligations), not of the signed bytes. PolicyDecision decides a submission delivered again
+    /// (after a broker restart lost its acknowledgement) under the same message id, derived from the submission's, but
+    /// stamps the time anew and signs with ES256, whose signatures are randomised: that is the same decision, not other
+    /// content under its key (the fault suite saw each such one refused as forged, with a critical alert and an error-queue
+    /// message). A second decision that differs in what was decided is still refused.
+    /// </summary>
+    public static string Digest(SignedDecision decision) =>
+        "decision-sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+            ToexJson.SerializeToUtf8Bytes(decision with { DecidedAt = DateTimeOffset.UnixEpoch })));
 }

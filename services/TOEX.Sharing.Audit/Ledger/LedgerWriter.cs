@@ -172,6 +172,21 @@ public sealed class LedgerWriter(LedgerTree tree) : IDisposable
     }
 
     /// <summary>
+    /// Whether two digests of one event key show other content. Digests of different kinds (<c>kind:hex</c>: an event's
+    /// bytes, or what a verified decision decided) are not compared: an entry recorded before a kind was introduced is
+    /// taken for the same event.
+    /// </summary>
+    internal static bool Clashes(string? recorded, string? draft)
+    {
+        if (recorded is null || draft is null || recorded == draft)
+        {
+            return false;
+        }
+        var (a, b) = (recorded.LastIndexOf(':'), draft.LastIndexOf(':'));
+        return a == b && string.CompareOrdinal(recorded, 0, draft, 0, a) == 0;
+    }
+
+    /// <summary>
     /// Appends the drafts not already in the ledger (by event key), in one committed transaction, with the rows of the
     /// callers that had a new draft. A caller with a draft whose key is known with other content appends nothing.
     /// </summary>
@@ -194,8 +209,7 @@ public sealed class LedgerWriter(LedgerTree tree) : IDisposable
         foreach (var pending in group)
         {
             // An event key taken by other content (a forged or replayed event under a recorded id): refused whole.
-            var clash = pending.Drafts.FirstOrDefault(d =>
-                known.TryGetValue(d.EventKey, out var digest) && digest is not null && d.EventDigest is not null && digest != d.EventDigest);
+            var clash = pending.Drafts.FirstOrDefault(d => known.TryGetValue(d.EventKey, out var digest) && Clashes(digest, d.EventDigest));
             if (clash is not null)
             {
                 conflicts[pending] = new LedgerConflictException(clash.EventKey);
