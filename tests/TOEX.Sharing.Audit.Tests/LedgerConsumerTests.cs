@@ -259,6 +259,50 @@ public abstract class LedgerConsumerTests(StoreKind store) : IDisposable
         Assert.Single(_factory.Harness.Published.Select<AuditRecorded>(m => m.Context.Message.MessageId == messageId));
     }
 
+    /// <summary>
+    /// PolicyDecision decides again when it is given the same submission again (the gateway publishes a submission once more
+    /// when its store went down before it could mark the first publish done): the same decision under the same derived message
+    /// id, at a later instant, with a new signature. One event, recorded once and confirmed each time, not a conflict (it sent
+    /// such decisions to the error queue with a critical alert in the database restart fault test).
+    /// </summary>
+    [Fact]
+    public async Task The_same_decision_taken_again_later_under_its_message_id_is_recorded_once_not_refused()
+    {
+        var packageId = NewId.NextGuid();
+        var messageId = NewId.NextGuid();
+        var signer = new DecisionSigner(_factory.DecisionKeys.Current);
+        await DeliverAsync(new SharingDecided { PackageId = packageId, DecisionJws = signer.Sign(Events.Decision(packageId)) }, messageId);
+
+        var again = Events.Decision(packageId, Events.At.AddMinutes(7), Events.Permit, Events.Deny);
+        await DeliverAsync(new SharingDecided { PackageId = packageId, DecisionJws = signer.Sign(again) }, messageId, delivery: "2");
+
+        var entries = await _factory.LedgerAsync();
+        Assert.Equal(2, entries.Count);
+        Assert.All(entries, e => Assert.Equal(Events.At.AddMinutes(1).ToUnixTimeMilliseconds(), e.AtUnixMs));
+        Assert.Equal(2, _factory.Harness.Published.Select<AuditRecorded>(m => m.Context.Message.MessageId == messageId).Count());
+    }
+
+    [Fact]
+    public async Task Another_outcome_under_a_recorded_decisions_message_id_is_refused()
+    {
+        var packageId = NewId.NextGuid();
+        var messageId = NewId.NextGuid();
+        var signer = new DecisionSigner(_factory.DecisionKeys.Current);
+        await DeliverAsync(new SharingDecided { PackageId = packageId, DecisionJws = signer.Sign(Events.Decision(packageId)) }, messageId);
+        var faulted = _factory.Services.GetRequiredService<Consumptions>().WaitFaultAsync(messageId, "2", TimeSpan.FromSeconds(30));
+
+        var other = Events.Decision(packageId, Events.At.AddMinutes(1), Events.Permit, Events.Permit with { Recipient = Events.Deny.Recipient });
+        await _factory.Harness.Bus.Publish(new SharingDecided { PackageId = packageId, DecisionJws = signer.Sign(other) }, context =>
+        {
+            context.MessageId = messageId;
+            context.Headers.Set(Consumptions.DeliveryHeader, "2");
+        });
+
+        Assert.IsType<TOEX.Sharing.Audit.Ledger.LedgerConflictException>(await faulted);
+        Assert.Equal(2, (await _factory.LedgerAsync()).Count);
+        Assert.Single(_factory.Harness.Published.Select<AuditRecorded>(m => m.Context.Message.MessageId == messageId));
+    }
+
     [Fact]
     public async Task Records_a_rejected_decision_with_the_gateways_reason()
     {

@@ -67,10 +67,15 @@ public sealed class SharingDecidedAuditConsumer(AuditDb db, LedgerWriter ledger,
                 PackageId = context.Message.PackageId,
             }], context.CancellationToken);
         }
+        // A verified decision is known by what was decided, not by when or by its signature: PolicyDecision decides again
+        // each time it is given the same submission (its message again, e.g. the gateway publishing a submission whose first
+        // publish it could not mark done while its store was down), under the same derived message id, at a later instant and
+        // with a new (randomised ECDSA) signature. That is the same event, recorded once; another outcome is a conflict.
+        var digest = verified ? EventKeys.Digest(decision with { DecidedAt = default }) : EventKeys.Digest(context);
         var drafts = decision.Decisions.Select(d => new LedgerRecord
         {
             EventKey = EventKeys.Of(context, d.Recipient),
-            EventDigest = EventKeys.Digest(context),
+            EventDigest = digest,
             // A decision whose signature does not verify is recorded, but never as an outcome: queries by
             // outcome return only decisions PolicyDecision is proven to have taken.
             Type = verified ? "decision" : "decision-unverified",
@@ -239,6 +244,9 @@ internal static class EventKeys
     }
 
     /// <summary>The event's content digest: the same event delivered again has the same one; other content under its key does not.</summary>
-    public static string Digest<T>(ConsumeContext<T> context) where T : class =>
-        "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(ToexJson.SerializeToUtf8Bytes(context.Message)));
+    public static string Digest<T>(ConsumeContext<T> context) where T : class => Digest(context.Message);
+
+    /// <summary>The digest of <paramref name="content"/> in the project's JSON form.</summary>
+    public static string Digest<T>(T content) where T : class =>
+        "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(ToexJson.SerializeToUtf8Bytes(content)));
 }

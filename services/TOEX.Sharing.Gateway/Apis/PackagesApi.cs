@@ -90,7 +90,7 @@ public static class PackagesApi
                 ContentHash = contentHash,
                 SubmittedBy = http.User.Actor(),
                 SubmittedByPerson = http.User.Person(),
-                SubmittedAt = time.GetUtcNow(),
+                SubmittedAt = AsStored(time.GetUtcNow()),
                 // Encrypted at rest under the package's own data key: the store alone reveals nothing of it.
                 PackageJson = vault.Protect(id, canonical),
                 Status = SubmissionStatus.Submitted,
@@ -148,6 +148,15 @@ public static class PackagesApi
 
         return TypedResults.Accepted($"/api/v1/packages/{existing.Id}", new SubmissionAccepted(existing.Id, existing.Status));
     }
+
+    /// <summary>
+    /// An instant at the precision every store keeps (whole microseconds: PostgreSQL's). The submission's time is in its
+    /// <c>PackageSubmitted</c>, which is published again from the stored row when the caller repeats a submission whose
+    /// publish could not be marked done (the store went down between the two): the same event under the same message id
+    /// must be the same content, byte for byte, or the ledger refuses it as a conflicting event.
+    /// </summary>
+    private static DateTimeOffset AsStored(DateTimeOffset instant) =>
+        instant.AddTicks(-(instant.UtcTicks % TimeSpan.TicksPerMicrosecond));
 
     private static async Task<bool> PublishAsync(Submission submission, IntelligencePackage package, SubjectBlindIndex blindIndex,
         IPublishEndpoint publisher, GatewayOptions options, ILogger logger, CancellationToken cancellationToken)
