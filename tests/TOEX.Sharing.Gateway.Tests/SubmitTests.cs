@@ -151,6 +151,36 @@ public abstract class SubmitTests(StoreKind store) : IDisposable
         Assert.Equal(DateTimeOffset.Parse("2026-11-25T12:00:00.123456Z", CultureInfo.InvariantCulture), published.SubmittedAt);
     }
 
+    /// <summary>
+    /// A subject cannot be born after today: the gateway's date (its TimeProvider, UTC). Today itself is accepted; the next
+    /// day is refused with 400 naming the field, as every other bad field, even a minute before midnight.
+    /// </summary>
+    [Theory]
+    [InlineData("2026-11-25", true)]
+    [InlineData("2026-11-26", false)]
+    [InlineData("9999-12-31", false)]
+    public async Task Refuses_a_date_of_birth_after_today(string dateOfBirth, bool accepted)
+    {
+        _factory.Time = new FakeTimeProvider(DateTimeOffset.Parse("2026-11-25T23:59:00Z", CultureInfo.InvariantCulture));
+        var package = Packages.Example();
+        package["subjects"]![1]!["dateOfBirth"] = dateOfBirth;
+
+        var response = await Submitter().PostAsync("/api/v1/packages", Packages.Json(package));
+
+        if (accepted)
+        {
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            return;
+        }
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+        var errors = (await response.Content.ReadFromJsonAsync<JsonObject>())!["errors"]!.AsObject();
+        Assert.Equal(["subjects[1].dateOfBirth"], errors.Select(e => e.Key));
+        Assert.Equal("A date of birth cannot be after today (2026-11-25, UTC).", (string)errors["subjects[1].dateOfBirth"]![0]!);
+        await using var scope = _factory.Services.CreateAsyncScope();
+        Assert.Empty(await scope.ServiceProvider.GetRequiredService<GatewayDb>().Submissions.ToListAsync());
+    }
+
     [Fact]
     public async Task Refuses_handling_code_P_with_conditions_and_no_recipients()
     {

@@ -68,7 +68,7 @@ public static class PackagesApi
         PackageVault vault, TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var logger = loggers.CreateLogger(typeof(PackagesApi).FullName!);
-        var (package, problem) = await ReadPackageAsync(http, cancellationToken);
+        var (package, problem) = await ReadPackageAsync(http, time, cancellationToken);
         if (package is null)
         {
             return problem!;
@@ -252,7 +252,7 @@ public static class PackagesApi
         {
             return Problems.Validation(new Dictionary<string, string[]> { ["at"] = ["Malformed instant: expected ISO-8601, e.g. 2026-11-25T12:00:00Z."] });
         }
-        var (package, problem) = await ReadPackageAsync(http, cancellationToken);
+        var (package, problem) = await ReadPackageAsync(http, time, cancellationToken);
         if (package is null)
         {
             return problem!;
@@ -261,9 +261,10 @@ public static class PackagesApi
     }
 
     /// <summary>Reads, validates and binds a package, and checks the caller speaks for its originator.</summary>
-    private static async Task<(IntelligencePackage? Package, IResult? Problem)> ReadPackageAsync(HttpContext http, CancellationToken cancellationToken)
+    private static async Task<(IntelligencePackage? Package, IResult? Problem)> ReadPackageAsync(HttpContext http, TimeProvider time,
+        CancellationToken cancellationToken)
     {
-        var (package, problem) = await ParsePackageAsync(http.Request, cancellationToken);
+        var (package, problem) = await ParsePackageAsync(http.Request, time, cancellationToken);
         if (package is null)
         {
             return (null, problem);
@@ -288,7 +289,8 @@ public static class PackagesApi
     /// limit (<see cref="JsonBody"/>), validate it (<see cref="PackageValidator"/>) and bind it. A refusal is the problem
     /// to answer, never an exception (the fuzz target <c>package</c> drives this).
     /// </summary>
-    public static async Task<(IntelligencePackage? Package, IResult? Problem)> ParsePackageAsync(HttpRequest request, CancellationToken cancellationToken)
+    public static async Task<(IntelligencePackage? Package, IResult? Problem)> ParsePackageAsync(HttpRequest request, TimeProvider time,
+        CancellationToken cancellationToken)
     {
         var (document, problem) = await JsonBody.ReadAsync(request, cancellationToken);
         if (document is null)
@@ -297,7 +299,7 @@ public static class PackagesApi
         }
         using (document)
         {
-            var errors = PackageValidator.Validate(document.RootElement);
+            var errors = PackageValidator.Validate(document.RootElement, DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime));
             if (errors.Count > 0)
             {
                 return (null, Problems.Validation(errors));
