@@ -1,5 +1,7 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using MassTransit;
+using MassTransit.RabbitMqTransport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
@@ -43,6 +45,7 @@ public static class DeadLetters
     internal static IServiceCollection AddDeadLetterWatch(this IServiceCollection services)
     {
         services.AddSingleton<DeadLetterCounts>();
+        services.AddSingleton<ErrorQueues>();
         services.AddHostedService<DeadLetterMonitor>();
         services.AddHealthChecks().AddCheck<DeadLetterHealthCheck>(CheckName, tags: [Extensions.ExplainTag]);
         return services;
@@ -67,13 +70,41 @@ public sealed class DeadLetterCounts
 }
 
 /// <summary>
+/// The error queue of each of the service's receive endpoints, exactly as MassTransit will declare it when it first moves a
+/// message there (its exchange, its queue with the endpoint's own queue arguments, their binding), as MassTransit's send
+/// topology builds it (<c>SendTopology.ConfigureErrorSettings</c>, called once per endpoint as the bus builds it).
+/// <see cref="DeadLetterMonitor"/> declares them at start, so it never counts a queue that does not exist (a passive
+/// declare of a missing queue is an error in the broker's log, every count), and MassTransit's own declare, later, finds
+/// the same queue with the same arguments.
+/// </summary>
+public sealed class ErrorQueues
+{
+    private readonly ConcurrentDictionary<string, ErrorSettings> _settings = new(StringComparer.Ordinal);
+
+    /// <summary>For <c>SendTopology.ConfigureErrorSettings</c>: keeps what MassTransit will declare; changes nothing.</summary>
+    public void Record(IRabbitMqQueueBindingConfigurator configurator)
+    {
+        if (configurator is ErrorSettings settings and MassTransit.RabbitMqTransport.Topology.Queue queue)
+        {
+            _settings[queue.QueueName] = settings;
+        }
+    }
+
+    /// <summary>What MassTransit declares for the error queue <paramref name="queue"/>, or null if it builds no such queue.</summary>
+    internal MassTransit.RabbitMqTransport.Topology.BrokerTopology? Topology(string queue) =>
+        _settings.TryGetValue(queue, out var settings) ? settings.GetBrokerTopology() : null;
+}
+
+/// <summary>
 /// Declares the service's dead-letter exchange and queue (a fanout exchange bound to a durable quorum queue, no limit,
-/// no consumer) and counts, every <see cref="CountInterval"/>, the messages waiting in it and in each of the service's
-/// error queues, by a passive declare over a connection of its own as the service's own broker user (no management
-/// credentials). It declares again on every reconnection, so a deleted dead-letter queue comes back.
+/// no consumer) and its endpoints' error queues as MassTransit would (<see cref="ErrorQueues"/>), and counts, every
+/// <see cref="CountInterval"/>, the messages waiting in each, by a passive declare over a connection of its own as the
+/// service's own broker user (no management credentials). It declares again on every reconnection, so a deleted queue
+/// comes back. It never asks for a queue that may not exist: each failed passive declare is an error in the broker's log.
 /// </summary>
 public sealed partial class DeadLetterMonitor(
-    DeadLetterCounts counts, IBusControl bus, IOptions<RabbitMqOptions> options, ServiceName service, ILogger<DeadLetterMonitor> logger)
+    DeadLetterCounts counts, ErrorQueues errorQueues, IBusControl bus, IOptions<RabbitMqOptions> options, ServiceName service,
+    ILogger<DeadLetterMonitor> logger)
     : BackgroundService
 {
     internal static readonly TimeSpan CountInterval = TimeSpan.FromSeconds(5);
@@ -113,9 +144,10 @@ public sealed partial class DeadLetterMonitor(
                     LogNotDeclared(logger, DeadLetters.For(service.Name), e.ShutdownReason.ReplyText);
                     throw;
                 }
+                var declared = new HashSet<string>(StringComparer.Ordinal);
                 while (connection.IsOpen)
                 {
-                    await CountAsync(connection, stoppingToken);
+                    await CountAsync(connection, declared, stoppingToken);
                     await Task.Delay(CountInterval, stoppingToken);
                 }
             }
@@ -149,7 +181,33 @@ public sealed partial class DeadLetterMonitor(
         await channel.QueueBindAsync(name, name, "", cancellationToken: cancellationToken);
     }
 
-    private async Task CountAsync(IConnection connection, CancellationToken cancellationToken)
+    /// <summary>An error queue's exchange, queue and binding, with MassTransit's own names, flags and arguments.</summary>
+    private static async Task DeclareAsync(IChannel channel, MassTransit.RabbitMqTransport.Topology.BrokerTopology topology,
+        CancellationToken cancellationToken)
+    {
+        foreach (var exchange in topology.Exchanges)
+        {
+            await channel.ExchangeDeclareAsync(exchange.ExchangeName, exchange.ExchangeType, exchange.Durable, exchange.AutoDelete,
+                exchange.ExchangeArguments, cancellationToken: cancellationToken);
+        }
+        foreach (var queue in topology.Queues)
+        {
+            await channel.QueueDeclareAsync(queue.QueueName, queue.Durable, queue.Exclusive, queue.AutoDelete, queue.QueueArguments,
+                cancellationToken: cancellationToken);
+        }
+        foreach (var binding in topology.QueueBindings)
+        {
+            await channel.QueueBindAsync(binding.Destination.QueueName, binding.Source.ExchangeName, binding.RoutingKey, binding.Arguments,
+                cancellationToken: cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Declares, once a connection, the error queues of endpoints not declared on it yet (their exchange, queue and binding,
+    /// as MassTransit does), then counts. An endpoint whose error queue MassTransit did not describe is counted only once
+    /// its queue exists (MassTransit declares it with the first message it moves there), found by a passive declare.
+    /// </summary>
+    private async Task CountAsync(IConnection connection, HashSet<string> declared, CancellationToken cancellationToken)
     {
         var busQueue = $"{service.Name}-bus-";
         var queues = bus.CheckHealth().Endpoints.Values
@@ -164,18 +222,33 @@ public sealed partial class DeadLetterMonitor(
         {
             foreach (var queue in queues)
             {
+                if (!declared.Contains(queue) && errorQueues.Topology(queue) is { } topology)
+                {
+                    try
+                    {
+                        await DeclareAsync(channel, topology, cancellationToken);
+                    }
+                    catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == Constants.PreconditionFailed)
+                    {
+                        // It exists with other arguments (made by an earlier version): counted as it is, not declared again.
+                        LogErrorQueueDiffers(logger, queue, e.ShutdownReason.ReplyText);
+                        await channel.DisposeAsync();
+                        channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
+                    }
+                    declared.Add(queue);
+                }
                 try
                 {
-                    var declared = await channel.QueueDeclarePassiveAsync(queue, cancellationToken);
-                    if (declared.MessageCount > 0)
+                    var waiting = await channel.QueueDeclarePassiveAsync(queue, cancellationToken);
+                    if (waiting.MessageCount > 0)
                     {
-                        found[queue] = declared.MessageCount;
+                        found[queue] = waiting.MessageCount;
                     }
                 }
                 catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == Constants.NotFound)
                 {
-                    // MassTransit declares an error queue with the first message it moves there: none yet. The broker
-                    // closed the channel; count the rest on a new one.
+                    // Only an error queue MassTransit did not describe (declared by MassTransit with the first message it
+                    // moves there): none yet. The broker closed the channel; count the rest on a new one.
                     await channel.DisposeAsync();
                     channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
                 }
@@ -196,6 +269,9 @@ public sealed partial class DeadLetterMonitor(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The dead-letter queue {Queue} could not be declared ({Detail}): messages over their delivery limit stay in their queues until it is")]
     private static partial void LogNotDeclared(ILogger logger, string queue, string detail);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The error queue {Queue} exists with other arguments than MassTransit gives it now ({Detail}): counted as it is; MassTransit cannot move a message there until an operator deletes it while empty")]
+    private static partial void LogErrorQueueDiffers(ILogger logger, string queue, string detail);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Dead-letter and error queues not counted ({Error}: {Detail}); trying again")]
     private static partial void LogNotCounted(ILogger logger, string error, string detail);

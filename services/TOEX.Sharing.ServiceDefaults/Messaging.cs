@@ -123,6 +123,7 @@ public static class Messaging
                 });
                 Reconnection.Apply(cfg, options.ReconnectInterval);
                 cfg.OverrideDefaultBusEndpointQueueName($"{service}-bus-{NewId.Next():N}");
+                cfg.SendTopology.ConfigureErrorSettings = context.GetRequiredService<ErrorQueues>().Record;
                 cfg.ConfigureEndpoints(context);
             });
         });

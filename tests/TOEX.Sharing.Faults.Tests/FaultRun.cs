@@ -46,6 +46,20 @@ public static class FaultRun
         return $"queues:{Environment.NewLine}{queues}{Environment.NewLine}{await FaultsInErrorQueuesAsync(vhost, queues)}{stack.RecentOutput(120)}";
     }
 
+    /// <summary>
+    /// The error queues of <paramref name="vhost"/> holding messages (<c>name messages</c>), each with why its first message
+    /// failed (MassTransit's fault headers): empty when no consumer gave up on a message.
+    /// </summary>
+    public static async Task<(IReadOnlyList<string> Queues, string Faults)> ErrorQueuesWithMessagesAsync(RabbitMqBroker broker, BrokerVhost vhost)
+    {
+        var listing = await broker.ControlAsync(default, "list_queues", "-p", vhost.Name, "name", "messages", "--timeout", "60");
+        var queues = listing.Split('\n').Select(line => line.Split('\t'))
+            .Where(columns => columns.Length >= 2 && columns[0].Trim().EndsWith("_error", StringComparison.Ordinal)
+                && int.TryParse(columns[1].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var messages) && messages > 0)
+            .Select(columns => $"{columns[0].Trim()} {columns[1].Trim()}").ToList();
+        return (queues, queues.Count == 0 ? "" : await FaultsInErrorQueuesAsync(vhost, listing));
+    }
+
     /// <summary>Why each message waiting in an error queue failed (MassTransit's fault headers), read and put back.</summary>
     private static async Task<string> FaultsInErrorQueuesAsync(BrokerVhost vhost, string listing)
     {

@@ -331,6 +331,26 @@ public sealed class FaultServices : IAsyncDisposable
     }
 
     /// <summary>The last lines of each service, for a failure message.</summary>
+    /// <summary>
+    /// The errors and criticals <paramref name="service"/> logged (in its kept output), each with its indented lines: the
+    /// message and the exception with its inner exceptions.
+    /// </summary>
+    public string LoggedFailures(Service service)
+    {
+        var failures = new List<string>();
+        var inFailure = false;
+        foreach (var line in _processes[service].RecentOutput())
+        {
+            inFailure = line.StartsWith("fail:", StringComparison.Ordinal) || line.StartsWith("crit:", StringComparison.Ordinal)
+                || (inFailure && line.StartsWith(' '));
+            if (inFailure)
+            {
+                failures.Add(line);
+            }
+        }
+        return string.Join(Environment.NewLine, failures);
+    }
+
     public string RecentOutput(int lines = 60) => string.Join(Environment.NewLine, _processes.Values.Select(p => p.FormatRecentOutput(lines)));
 
     public async ValueTask DisposeAsync()

@@ -52,7 +52,7 @@ public static class FuzzTargets
         context.Request.ContentType = "application/json";
         context.Request.ContentLength = data.Length;
         context.Request.Body = new MemoryStream(data, writable: false);
-        var (package, _) = PackagesApi.ParsePackageAsync(context.Request, CancellationToken.None).GetAwaiter().GetResult();
+        var (package, _) = PackagesApi.ParsePackageAsync(context.Request, TimeProvider.System, CancellationToken.None).GetAwaiter().GetResult();
         if (package is null)
         {
             return;

@@ -57,7 +57,8 @@ public sealed class SchemaTests
         for (var i = 0; i < cases.Count; i++)
         {
             using var document = JsonDocument.Parse(cases[i].Document.ToJsonString());
-            var byGateway = PackageValidator.Validate(document.RootElement).Count == 0;
+            // A JSON schema cannot say "not after today" (a subject's date of birth): the gateway's own tests check that rule.
+            var byGateway = PackageValidator.Validate(document.RootElement, DateOnly.MaxValue).Count == 0;
             Assert.True(cases[i].Valid == bySchema[i], $"{cases[i].Name}: the schema says {(bySchema[i] ? "valid" : "invalid")}");
             Assert.True(cases[i].Valid == byGateway, $"{cases[i].Name}: the gateway says {(byGateway ? "valid" : "invalid")}");
         }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -5,6 +6,7 @@ using System.Text.Json.Nodes;
 using MassTransit.Testing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using TOEX.Sharing.Contracts;
 using TOEX.Sharing.Gateway.Data;
 using TOEX.Sharing.Testing;
@@ -125,6 +127,58 @@ public abstract class SubmitTests(StoreKind store) : IDisposable
         Assert.Equal(
             new[] { "classification", "colour", "dataCategories[1]", "handlingConditions", "recipients[2]", "reviewDate", "subjects[0].dateOfBirth", "subjects[1].role" },
             errors.Select(e => e.Key).Order(StringComparer.Ordinal));
+    }
+
+    /// <summary>
+    /// The published submission says the instant the store keeps, to the tick: a repeated submission whose first publish
+    /// could not be marked done is published again from the stored row, and the two must be the same event, byte for byte
+    /// (PostgreSQL keeps microseconds; other content under the same message id is a conflict to the ledger).
+    /// </summary>
+    [Fact]
+    public async Task Publishes_the_submission_time_the_store_keeps()
+    {
+        _factory.Time = new FakeTimeProvider(DateTimeOffset.Parse("2026-11-25T12:00:00.1234567Z", CultureInfo.InvariantCulture));
+
+        var response = await Submitter().PostAsync("/api/v1/packages", Packages.Json(Packages.Example()));
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var harness = _factory.Services.GetRequiredService<ITestHarness>();
+        Assert.True(await harness.Published.Any<PackageSubmitted>());
+        var published = harness.Published.Select<PackageSubmitted>().First().Context.Message;
+        await using var scope = _factory.Services.CreateAsyncScope();
+        var stored = await scope.ServiceProvider.GetRequiredService<GatewayDb>().Submissions.SingleAsync();
+        Assert.Equal(stored.SubmittedAt.UtcTicks, published.SubmittedAt.UtcTicks);
+        Assert.Equal(DateTimeOffset.Parse("2026-11-25T12:00:00.123456Z", CultureInfo.InvariantCulture), published.SubmittedAt);
+    }
+
+    /// <summary>
+    /// A subject cannot be born after today: the gateway's date (its TimeProvider, UTC). Today itself is accepted; the next
+    /// day is refused with 400 naming the field, as every other bad field, even a minute before midnight.
+    /// </summary>
+    [Theory]
+    [InlineData("2026-11-25", true)]
+    [InlineData("2026-11-26", false)]
+    [InlineData("9999-12-31", false)]
+    public async Task Refuses_a_date_of_birth_after_today(string dateOfBirth, bool accepted)
+    {
+        _factory.Time = new FakeTimeProvider(DateTimeOffset.Parse("2026-11-25T23:59:00Z", CultureInfo.InvariantCulture));
+        var package = Packages.Example();
+        package["subjects"]![1]!["dateOfBirth"] = dateOfBirth;
+
+        var response = await Submitter().PostAsync("/api/v1/packages", Packages.Json(package));
+
+        if (accepted)
+        {
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            return;
+        }
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+        var errors = (await response.Content.ReadFromJsonAsync<JsonObject>())!["errors"]!.AsObject();
+        Assert.Equal(["subjects[1].dateOfBirth"], errors.Select(e => e.Key));
+        Assert.Equal("A date of birth cannot be after today (2026-11-25, UTC).", (string)errors["subjects[1].dateOfBirth"]![0]!);
+        await using var scope = _factory.Services.CreateAsyncScope();
+        Assert.Empty(await scope.ServiceProvider.GetRequiredService<GatewayDb>().Submissions.ToListAsync());
     }
 
     [Fact]

@@ -68,7 +68,7 @@ public static class PackagesApi
         PackageVault vault, TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var logger = loggers.CreateLogger(typeof(PackagesApi).FullName!);
-        var (package, problem) = await ReadPackageAsync(http, cancellationToken);
+        var (package, problem) = await ReadPackageAsync(http, time, cancellationToken);
         if (package is null)
         {
             return problem!;
@@ -90,7 +90,7 @@ public static class PackagesApi
                 ContentHash = contentHash,
                 SubmittedBy = http.User.Actor(),
                 SubmittedByPerson = http.User.Person(),
-                SubmittedAt = time.GetUtcNow(),
+                SubmittedAt = AsStored(time.GetUtcNow()),
                 // Encrypted at rest under the package's own data key: the store alone reveals nothing of it.
                 PackageJson = vault.Protect(id, canonical),
                 Status = SubmissionStatus.Submitted,
@@ -148,6 +148,15 @@ public static class PackagesApi
 
         return TypedResults.Accepted($"/api/v1/packages/{existing.Id}", new SubmissionAccepted(existing.Id, existing.Status));
     }
+
+    /// <summary>
+    /// An instant at the precision every store keeps (whole microseconds: PostgreSQL's). The submission's time is in its
+    /// <c>PackageSubmitted</c>, which is published again from the stored row when the caller repeats a submission whose
+    /// publish could not be marked done (the store went down between the two): the same event under the same message id
+    /// must be the same content, byte for byte, or the ledger refuses it as a conflicting event.
+    /// </summary>
+    private static DateTimeOffset AsStored(DateTimeOffset instant) =>
+        instant.AddTicks(-(instant.UtcTicks % TimeSpan.TicksPerMicrosecond));
 
     private static async Task<bool> PublishAsync(Submission submission, IntelligencePackage package, SubjectBlindIndex blindIndex,
         IPublishEndpoint publisher, GatewayOptions options, ILogger logger, CancellationToken cancellationToken)
@@ -243,7 +252,7 @@ public static class PackagesApi
         {
             return Problems.Validation(new Dictionary<string, string[]> { ["at"] = ["Malformed instant: expected ISO-8601, e.g. 2026-11-25T12:00:00Z."] });
         }
-        var (package, problem) = await ReadPackageAsync(http, cancellationToken);
+        var (package, problem) = await ReadPackageAsync(http, time, cancellationToken);
         if (package is null)
         {
             return problem!;
@@ -252,9 +261,10 @@ public static class PackagesApi
     }
 
     /// <summary>Reads, validates and binds a package, and checks the caller speaks for its originator.</summary>
-    private static async Task<(IntelligencePackage? Package, IResult? Problem)> ReadPackageAsync(HttpContext http, CancellationToken cancellationToken)
+    private static async Task<(IntelligencePackage? Package, IResult? Problem)> ReadPackageAsync(HttpContext http, TimeProvider time,
+        CancellationToken cancellationToken)
     {
-        var (package, problem) = await ParsePackageAsync(http.Request, cancellationToken);
+        var (package, problem) = await ParsePackageAsync(http.Request, time, cancellationToken);
         if (package is null)
         {
             return (null, problem);
@@ -279,7 +289,8 @@ public static class PackagesApi
     /// limit (<see cref="JsonBody"/>), validate it (<see cref="PackageValidator"/>) and bind it. A refusal is the problem
     /// to answer, never an exception (the fuzz target <c>package</c> drives this).
     /// </summary>
-    public static async Task<(IntelligencePackage? Package, IResult? Problem)> ParsePackageAsync(HttpRequest request, CancellationToken cancellationToken)
+    public static async Task<(IntelligencePackage? Package, IResult? Problem)> ParsePackageAsync(HttpRequest request, TimeProvider time,
+        CancellationToken cancellationToken)
     {
         var (document, problem) = await JsonBody.ReadAsync(request, cancellationToken);
         if (document is null)
@@ -288,7 +299,7 @@ public static class PackagesApi
         }
         using (document)
         {
-            var errors = PackageValidator.Validate(document.RootElement);
+            var errors = PackageValidator.Validate(document.RootElement, DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime));
             if (errors.Count > 0)
             {
                 return (null, Problems.Validation(errors));

@@ -6,7 +6,8 @@ namespace TOEX.Sharing.Gateway.Validation;
 
 /// <summary>
 /// Validates a package (wire format v1) as JSON, before anything binds it, so every bad field is named:
-/// unknown fields and enum values, conditions against the handling code, malformed dates, recipients.
+/// unknown fields and enum values, conditions against the handling code, malformed dates, a subject born after today,
+/// recipients.
 /// </summary>
 public static class PackageValidator
 {
@@ -26,8 +27,11 @@ public static class PackageValidator
     private static readonly HashSet<string> SubjectFields = ["role", "name", "dateOfBirth", "identifiers"];
     private static readonly HashSet<string> MoRiLEFields = ["score", "confidence", "assessedBy", "assessedOn"];
 
-    /// <summary>Every problem, keyed by field path (e.g. <c>subjects[0].dateOfBirth</c>); empty when valid.</summary>
-    public static Dictionary<string, string[]> Validate(JsonElement root)
+    /// <summary>
+    /// Every problem, keyed by field path (e.g. <c>subjects[0].dateOfBirth</c>); empty when valid. <paramref name="today"/>
+    /// is the gateway's date (its TimeProvider's, UTC, as the decision date): no subject is born after it.
+    /// </summary>
+    public static Dictionary<string, string[]> Validate(JsonElement root, DateOnly today)
     {
         var errors = new Errors();
         if (root.ValueKind != JsonValueKind.Object)
@@ -80,7 +84,7 @@ public static class PackageValidator
             errors.Add("originatorConsentRequired", "Must be true or false.");
         }
 
-        Subjects(root, errors);
+        Subjects(root, today, errors);
         MoRiLE(root, errors);
         Recipients(root, errors);
         return errors.ToDictionary();
@@ -128,7 +132,7 @@ public static class PackageValidator
         }
     }
 
-    private static void Subjects(JsonElement root, Errors errors)
+    private static void Subjects(JsonElement root, DateOnly today, Errors errors)
     {
         if (!root.TryGetProperty("subjects", out var subjects) || subjects.ValueKind == JsonValueKind.Null)
         {
@@ -162,7 +166,10 @@ public static class PackageValidator
             }
             RequiredEnum(subject, "role", Vocabulary.SubjectRoles, errors, path);
             RequiredText(subject, "name", errors, MaxShortText, path);
-            OptionalDate(subject, "dateOfBirth", errors, path);
+            if (OptionalDate(subject, "dateOfBirth", errors, path) is { } born && born > today)
+            {
+                errors.Add($"{path}.dateOfBirth", $"A date of birth cannot be after today ({today:yyyy-MM-dd}, UTC).");
+            }
             if (subject.TryGetProperty("identifiers", out var identifiers) && identifiers.ValueKind != JsonValueKind.Null)
             {
                 if (identifiers.ValueKind != JsonValueKind.Object)
@@ -336,18 +343,21 @@ public static class PackageValidator
         return i;
     }
 
-    private static void OptionalDate(JsonElement obj, string name, Errors errors, string? parent = null)
+    /// <summary>The date, when present and well formed; a malformed one is named in <paramref name="errors"/>.</summary>
+    private static DateOnly? OptionalDate(JsonElement obj, string name, Errors errors, string? parent = null)
     {
         var path = parent is null ? name : $"{parent}.{name}";
         if (!obj.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
         {
-            return;
+            return null;
         }
         if (value.ValueKind != JsonValueKind.String
-            || !DateOnly.TryParseExact(value.GetString(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _))
+            || !DateOnly.TryParseExact(value.GetString(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
         {
             errors.Add(path, $"Malformed date {Describe(value)}: expected yyyy-MM-dd.");
+            return null;
         }
+        return date;
     }
 
     private static string Describe(JsonElement value) => value.ValueKind switch
