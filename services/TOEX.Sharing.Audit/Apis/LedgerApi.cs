@@ -120,18 +120,20 @@ public static class LedgerApi
         {
             errors[field] = messages;
         }
-        long first = 0, last = size - 1;
+        // Without a 'to', to the end of the ledger as the bundle is cut (entries appended since the check above included,
+        // with the head they are signed under): a whole-ledger export is always whole against its own tree head.
+        long first = 0, last = long.MaxValue;
         if (byIndex)
         {
             first = ParseIndex(query.From, "from", required: false, errors) ?? 0;
-            last = ParseIndex(query.To, "to", required: false, errors) ?? size - 1;
+            last = ParseIndex(query.To, "to", required: false, errors) ?? long.MaxValue;
             if (!errors.ContainsKey("to") && query.To is not null && last >= size)
             {
                 errors["to"] = [$"Must be a ledger index, less than the tree size ({size})."];
             }
             else if (!errors.ContainsKey("from") && query.From is not null && (first >= size || first > last))
             {
-                errors["from"] = [$"Must be a ledger index at most to ({last})."];
+                errors["from"] = [$"Must be a ledger index at most to ({Math.Min(last, size - 1)})."];
             }
         }
         if (errors.Count > 0)
@@ -144,7 +146,7 @@ public static class LedgerApi
         await AuditConsultations.RecordAsync(http, "audit-export", justification!, new Dictionary<string, object?>
         {
             ["from"] = first,
-            ["to"] = last,
+            ["to"] = Math.Min(last, bundle.TreeHead.TreeSize - 1),
             ["filter"] = filter!.Describe(),
             ["treeSize"] = bundle.TreeHead.TreeSize,
             ["resultCount"] = bundle.Entries.Count,
