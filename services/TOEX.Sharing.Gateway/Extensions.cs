@@ -24,6 +24,7 @@ public static class Extensions
             .Validate(o => Stores.IsKnown(o.Database), "Gateway:Database must be sqlite or postgresql.")
             .Validate(o => Stores.HasConnection(o.Database, o.ConnectionString), "Gateway:ConnectionString is required with Gateway:Database=postgresql.")
             .Validate(o => o.AuditResendInterval <= o.AuditResendMaxInterval, "Gateway:AuditResendInterval must not exceed Gateway:AuditResendMaxInterval.")
+            .Validate(o => o.DecisionResendInterval <= o.DecisionResendMaxInterval, "Gateway:DecisionResendInterval must not exceed Gateway:DecisionResendMaxInterval.")
             .ValidateOnStart();
         var options = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();
 
@@ -62,6 +63,7 @@ public static class Extensions
         builder.Services.AddSingleton<HeldReleasesSignal>();
         builder.Services.AddHostedService<HeldReleases>();
         builder.Services.AddHostedService<AuditResender>();
+        builder.Services.AddHostedService<DecisionResender>();
         builder.AddPushDelivery(options);
         builder.Services.AddOptions<ReferralPreviewOptions>().BindConfiguration(ReferralPreviewOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 

@@ -62,6 +62,19 @@ public sealed class GatewayOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "1.00:00:00", ErrorMessage = "Gateway:AuditResendMaxInterval must be between 100 ms and 1 day.")]
     public TimeSpan AuditResendMaxInterval { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// How long a published submission may stay undecided before the gateway asks PolicyDecision for its decision again
+    /// (the submission or its decision was lost on the broker: a queue purged, a node replaced). The request is the same
+    /// <c>PackageSubmitted</c> under the same message id, sent to PolicyDecision alone; each further request for the same
+    /// package waits twice as long, up to <see cref="DecisionResendMaxInterval"/>.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "1.00:00:00", ErrorMessage = "Gateway:DecisionResendInterval must be between 100 ms and 1 day.")]
+    public TimeSpan DecisionResendInterval { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The longest wait between two requests for the decision of one undecided submission (the back-off's cap).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "1.00:00:00", ErrorMessage = "Gateway:DecisionResendMaxInterval must be between 100 ms and 1 day.")]
+    public TimeSpan DecisionResendMaxInterval { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>The key of the subjects' blind indexes (shared with the audit service); default <c>&lt;repo&gt;/.local/keys/blind-index.key</c>.</summary>
     public string? BlindIndexKeyPath { get; set; }
 

@@ -51,4 +51,8 @@ public sealed class PackageSubmittedConsumer(
     }
 }
 
-public sealed class PackageSubmittedConsumerDefinition : DurableConsumerDefinition<PackageSubmittedConsumer>;
+public sealed class PackageSubmittedConsumerDefinition : DurableConsumerDefinition<PackageSubmittedConsumer>
+{
+    // Named where the gateway finds it to ask for a decision again (SentEndpoints): one name for both.
+    public PackageSubmittedConsumerDefinition() => EndpointName = SentEndpoints.PolicyDecisionPackageSubmitted;
+}

@@ -137,6 +137,20 @@ public static class Messaging
 }
 
 /// <summary>
+/// The endpoints one service sends to directly, by name, rather than publishing to every subscriber: the one home of
+/// each name, for the service that consumes there (its consumer definition sets it) and the one that sends.
+/// </summary>
+public static class SentEndpoints
+{
+    /// <summary>
+    /// PolicyDecision's endpoint for <c>PackageSubmitted</c> (the name the kebab-case formatter gave it before it was named
+    /// here): the gateway asks for a decision again there, for a submission whose decision never came, without the audit
+    /// ledger receiving the submission a second time. The gateway's broker user may write only this exchange of PolicyDecision's.
+    /// </summary>
+    public const string PolicyDecisionPackageSubmitted = "policy-decision-package-submitted";
+}
+
+/// <summary>
 /// How every TOEX consumer takes its messages: retried with exponential back-off, then to its <c>_error</c> queue; on a
 /// quorum queue with a delivery limit, beyond which the broker dead-letters the message (at least once) to the
 /// service's <c>&lt;service&gt;-dead-letter</c> queue (<see cref="DeadLetters"/>); never dropped. Subclasses change the

@@ -64,6 +64,27 @@ public sealed class BrokerPermissionsTests(RabbitMqFixture broker) : IClassFixtu
         Assert.Contains("ACCESS_REFUSED", Describe(refused), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The gateway asks PolicyDecision for a lost decision again by sending to its endpoint's exchange (not by publishing,
+    /// which the audit worker would receive too): that one exchange of PolicyDecision's, and no other of its names.
+    /// </summary>
+    [Theory]
+    [InlineData("policy-decision-package-submitted", true)]
+    [InlineData("policy-decision-package-submitted_error", false)]
+    [InlineData("policy-decision-dead-letter", false)]
+    public async Task The_gateway_writes_policy_decisions_endpoint_exchange_and_no_other(string exchange, bool allowed)
+    {
+        await DeclareAsAdminAsync(exchange);
+        await using var connection = await ConnectAsync("gateway");
+        if (allowed)
+        {
+            await PublishAsync(connection, exchange);
+            return;
+        }
+        var refused = await Assert.ThrowsAnyAsync<Exception>(() => PublishAsync(connection, exchange));
+        Assert.Contains("ACCESS_REFUSED", Describe(refused), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_service_declares_and_reads_its_own_queues()
     {

@@ -10,6 +10,7 @@ using TOEX.Sharing.Contracts;
 using TOEX.Sharing.Gateway.Core;
 using TOEX.Sharing.Gateway.Data;
 using TOEX.Sharing.Gateway.Delivery;
+using TOEX.Sharing.Gateway.Release;
 using TOEX.Sharing.Gateway.Validation;
 using TOEX.Sharing.Policy;
 using TOEX.Sharing.Sealing;
@@ -165,18 +166,8 @@ public static class PackagesApi
         timeout.CancelAfter(options.PublishTimeout);
         try
         {
-            await publisher.Publish(new PackageSubmitted
-            {
-                PackageId = submission.Id,
-                Reference = submission.Reference,
-                Originator = submission.Originator,
-                SubmittedBy = submission.SubmittedBy,
-                SubmittedByPerson = submission.SubmittedByPerson,
-                SubmittedAt = submission.SubmittedAt,
-                ContentHash = submission.ContentHash,
-                Facts = package.ToFacts(),
-                SubjectIndexes = blindIndex.Of(package.Subjects),
-            }, publish => publish.MessageId = DerivedId.From(submission.Id, "package-submitted"), timeout.Token);
+            await publisher.Publish(DecisionRequest.For(submission, package, blindIndex),
+                publish => publish.MessageId = DecisionRequest.MessageId(submission.Id), timeout.Token);
             return true;
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
