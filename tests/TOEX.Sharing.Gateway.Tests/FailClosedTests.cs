@@ -247,5 +247,5 @@ public sealed class FailClosedTests : IAsyncLifetime
     [InlineData(4, 300)]
     [InlineData(1000, 300)]
     public void The_wait_before_a_re_send_doubles_up_to_the_cap(int published, int seconds) =>
-        Assert.Equal(TimeSpan.FromSeconds(seconds), Release.AuditResender.Backoff(published, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5)));
+        Assert.Equal(TimeSpan.FromSeconds(seconds), Release.ResendLoop.Backoff(published, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5)));
 }

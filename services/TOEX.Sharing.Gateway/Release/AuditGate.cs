@@ -86,41 +86,20 @@ public sealed class AuditRecordedConsumerDefinition : DurableConsumerDefinition<
 /// merely slow or down is not flooded. Fail closed is unchanged: the hold still counts from the event's creation.
 /// </summary>
 public sealed class AuditResender(IServiceScopeFactory scopes, OutboxSignal outbox, IOptions<GatewayOptions> options, TimeProvider time,
-    ILogger<AuditResender> logger) : BackgroundService
+    ILogger<AuditResender> logger) : ResendLoop(time, logger)
 {
     private const int Page = 1000;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        // Looked at four times per interval (at least every 5 s), so an event is re-sent at most a quarter interval late.
-        var poll = TimeSpan.FromTicks(Math.Clamp(options.Value.AuditResendInterval.Ticks / 4, TimeSpan.FromMilliseconds(25).Ticks, TimeSpan.FromSeconds(5).Ticks));
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(poll, time, stoppingToken);
-                if (await ResendDueAsync(stoppingToken) > 0)
-                {
-                    outbox.Notify();
-                }
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                logger.LogWarning(e, "Unconfirmed events could not be handed back to the outbox; will retry");
-            }
-        }
-    }
+    protected override TimeSpan Interval => options.Value.AuditResendInterval;
 
-    /// <summary>The wait before the next re-send of an event published <paramref name="attempts"/> times: the interval, doubled per re-send, capped.</summary>
-    public static TimeSpan Backoff(int attempts, TimeSpan interval, TimeSpan max)
+    protected override string RoundFailed => "Unconfirmed events could not be handed back to the outbox; will retry";
+
+    protected override async Task RoundAsync(CancellationToken cancellationToken)
     {
-        var doublings = Math.Clamp(attempts - 1, 0, 30);
-        var ticks = interval.Ticks * Math.Pow(2, doublings);
-        return ticks >= max.Ticks ? max : TimeSpan.FromTicks((long)ticks);
+        if (await ResendDueAsync(cancellationToken) > 0)
+        {
+            outbox.Notify();
+        }
     }
 
     /// <summary>Marks unsent again every published, unconfirmed event whose wait is over; returns how many.</summary>
@@ -128,7 +107,7 @@ public sealed class AuditResender(IServiceScopeFactory scopes, OutboxSignal outb
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<GatewayDb>();
-        var now = time.GetUtcNow();
+        var now = Time.GetUtcNow();
         var (interval, max) = (options.Value.AuditResendInterval, options.Value.AuditResendMaxInterval);
         var due = new List<long>();
         (string Type, Guid Id, DateTimeOffset Since, int Attempts)? oldest = null;

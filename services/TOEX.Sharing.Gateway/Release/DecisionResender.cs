@@ -45,7 +45,7 @@ public static class DecisionRequest
 /// The counts are kept in memory (a restart starts them again, which only shortens the next wait).
 /// </summary>
 public sealed class DecisionResender(IServiceScopeFactory scopes, PackageVault vault, SubjectBlindIndex blindIndex,
-    IOptions<GatewayOptions> options, TimeProvider time, ILogger<DecisionResender> logger) : BackgroundService
+    IOptions<GatewayOptions> options, TimeProvider time, ILogger<DecisionResender> logger) : ResendLoop(time, logger)
 {
     /// <summary>Per undecided package: how many times it was asked for (the submission counts as the first) and when last.</summary>
     private readonly Dictionary<Guid, (int Attempts, DateTimeOffset Last)> _asked = [];
@@ -53,27 +53,11 @@ public sealed class DecisionResender(IServiceScopeFactory scopes, PackageVault v
 
     public static Uri Endpoint { get; } = new($"exchange:{SentEndpoints.PolicyDecisionPackageSubmitted}");
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        // Looked at four times per interval (at least every 5 s), so a request is made at most a quarter interval late.
-        var poll = TimeSpan.FromTicks(Math.Clamp(options.Value.DecisionResendInterval.Ticks / 4, TimeSpan.FromMilliseconds(25).Ticks, TimeSpan.FromSeconds(5).Ticks));
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(poll, time, stoppingToken);
-                await ResendDueAsync(stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                logger.LogWarning(e, "Undecided submissions could not be sent to PolicyDecision again; will retry");
-            }
-        }
-    }
+    protected override TimeSpan Interval => options.Value.DecisionResendInterval;
+
+    protected override string RoundFailed => "Undecided submissions could not be sent to PolicyDecision again; will retry";
+
+    protected override Task RoundAsync(CancellationToken cancellationToken) => ResendDueAsync(cancellationToken);
 
     /// <summary>Sends PolicyDecision every undecided submission whose wait is over; returns how many were sent.</summary>
     internal async Task<int> ResendDueAsync(CancellationToken cancellationToken)
@@ -83,7 +67,7 @@ public sealed class DecisionResender(IServiceScopeFactory scopes, PackageVault v
         {
             await using var scope = scopes.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<GatewayDb>();
-            var now = time.GetUtcNow();
+            var now = Time.GetUtcNow();
             var (interval, max) = (options.Value.DecisionResendInterval, options.Value.DecisionResendMaxInterval);
             // Undecided are only the packages in flight (few unless PolicyDecision is down): their ids and ages only.
             var undecided = await db.Submissions.AsNoTracking().Where(s => s.Published && s.Status == SubmissionStatus.Submitted)
@@ -95,7 +79,7 @@ public sealed class DecisionResender(IServiceScopeFactory scopes, PackageVault v
             var due = undecided.Where(s =>
             {
                 var (attempts, last) = _asked.GetValueOrDefault(s.Id, (1, s.SubmittedAt));
-                return now - last >= AuditResender.Backoff(attempts, interval, max);
+                return now - last >= Backoff(attempts, interval, max);
             }).Select(s => s.Id).ToList();
             if (due.Count == 0)
             {
@@ -117,7 +101,7 @@ public sealed class DecisionResender(IServiceScopeFactory scopes, PackageVault v
                 await endpoint.Send(DecisionRequest.For(submission, package, blindIndex),
                     send => send.MessageId = DecisionRequest.MessageId(submission.Id), timeout.Token);
                 var attempts = (_asked.TryGetValue(id, out var asked) ? asked.Attempts : 1) + 1;
-                _asked[id] = (attempts, time.GetUtcNow());
+                _asked[id] = (attempts, Time.GetUtcNow());
                 sent++;
                 // The package by its id and the count only: never its content.
                 logger.LogWarning("Package {PackageId} is still undecided since {SubmittedAt:O}: its decision was asked of PolicyDecision again "
