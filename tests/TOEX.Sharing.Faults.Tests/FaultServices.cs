@@ -330,7 +330,6 @@ public sealed class FaultServices : IAsyncDisposable
         return balance with { Ledger = $"all {entries} entries verified offline (toex audit verify)" };
     }
 
-    /// <summary>The last lines of each service, for a failure message.</summary>
     /// <summary>
     /// The errors and criticals <paramref name="service"/> logged (in its kept output), each with its indented lines: the
     /// message and the exception with its inner exceptions.
@@ -351,6 +350,7 @@ public sealed class FaultServices : IAsyncDisposable
         return string.Join(Environment.NewLine, failures);
     }
 
+    /// <summary>The last lines of each service, for a failure message.</summary>
     public string RecentOutput(int lines = 60) => string.Join(Environment.NewLine, _processes.Values.Select(p => p.FormatRecentOutput(lines)));
 
     public async ValueTask DisposeAsync()
