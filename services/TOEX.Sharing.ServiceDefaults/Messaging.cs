@@ -3,6 +3,7 @@ using MassTransit;
 using MassTransit.RabbitMqTransport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace TOEX.Sharing.ServiceDefaults;
@@ -106,6 +107,14 @@ public static class Messaging
                     }
                     h.PublisherConfirmation = true;
                     h.Heartbeat(options.Heartbeat);
+                    // MassTransit's connection is dropped when the broker falls silent, and opened again (SilentBrokerGuard).
+                    var guard = SilentBrokerGuard.SocketFactory(options.Heartbeat, context.GetService<TimeProvider>() ?? TimeProvider.System,
+                        context.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(SilentBrokerGuard)));
+                    h.OnRefreshConnectionFactory = factory =>
+                    {
+                        factory.SocketFactory = guard;
+                        return Task.CompletedTask;
+                    };
                     if (options.Nodes.Count > 0)
                     {
                         h.UseCluster(cluster =>
