@@ -122,7 +122,7 @@ public sealed partial class BrokerMonitor(
             ContinuationTimeout = settings.ProbeTimeout,
             RequestedHeartbeat = settings.Heartbeat,
             ClientProvidedName = $"{service.Name}-broker-monitor",
-            SocketFactory = SilentBrokerGuard.SocketFactory(settings.Heartbeat, time, logger),
+            SocketFactory = SilentBrokerGuard.SocketFactory(settings, time, logger),
         };
         if (url.Scheme == "amqps")
         {
@@ -212,7 +212,8 @@ public sealed partial class BrokerMonitor(
             {
                 if (Volatile.Read(ref blocked))
                 {
-                    // Blocked by an alarm (the status says so): probe again once the broker lifts it.
+                    // Blocked by an alarm (the status says so): probe again once the broker lifts it; not a reason to give up the connection.
+                    unconfirmedSince = null;
                     await Task.WhenAny(closed.Task, unblocked.Task, Task.Delay(Timeout.Infinite, stoppingToken));
                     unblocked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                     continue;

@@ -126,7 +126,7 @@ public sealed partial class DeadLetterMonitor(
             ContinuationTimeout = settings.ProbeTimeout,
             ClientProvidedName = $"{service.Name}-dead-letter-monitor",
             RequestedHeartbeat = settings.Heartbeat,
-            SocketFactory = SilentBrokerGuard.SocketFactory(settings.Heartbeat, time, logger),
+            SocketFactory = SilentBrokerGuard.SocketFactory(settings, time, logger),
             Ssl = new SslOption(url.Host) { Enabled = url.Scheme == "amqps" },
         };
         var endpoints = RabbitMqOptions.Endpoints(settings).Select(e => new AmqpTcpEndpoint(e.Host, e.Port, factory.Ssl)).ToList();

@@ -7,7 +7,9 @@ namespace TOEX.Sharing.ServiceDefaults;
 /// <summary>
 /// Sockets to the broker that are dropped once the broker has sent nothing on them for <see cref="RabbitMqOptions.Heartbeat"/>:
 /// RabbitMQ sends a heartbeat frame every half heartbeat when it has nothing else to send, so that silence is two
-/// heartbeats missed, which is when RabbitMQ itself takes a peer for dead. Every connection a service opens to the broker
+/// heartbeats missed, which is when RabbitMQ itself takes a peer for dead. Before the broker's first bytes (it answers
+/// the protocol header at once) the bound is the shorter <see cref="RabbitMqOptions.ProbeTimeout"/>, so that an opening
+/// made into the silence is given up within seconds of a heal. Every connection a service opens to the broker
 /// (MassTransit's, the readiness probe's, the dead-letter watcher's) uses them, because RabbitMQ.Client 7 alone does not
 /// end two kinds of silent connection (a black-holed network, a firewall or NAT that lost the flow):
 /// <list type="bullet">
@@ -22,31 +24,39 @@ namespace TOEX.Sharing.ServiceDefaults;
 public static partial class SilentBrokerGuard
 {
     /// <summary>A socket factory for <see cref="ConnectionFactory.SocketFactory"/>.</summary>
-    public static Func<System.Net.Sockets.AddressFamily, ITcpClient> SocketFactory(TimeSpan silence, TimeProvider time, ILogger logger) =>
-        family => new GuardedTcpClient(new Socket(family, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true }, silence, time, logger);
+    public static Func<System.Net.Sockets.AddressFamily, ITcpClient> SocketFactory(RabbitMqOptions options, TimeProvider time, ILogger logger) =>
+        SocketFactory(options.ProbeTimeout, options.Heartbeat, time, logger);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The message broker sent nothing for {Seconds} s on the connection from local port {LocalPort} (two heartbeats missed); the connection is dropped and opened again")]
-    private static partial void LogDropped(ILogger logger, double seconds, int localPort);
+    /// <summary>A socket factory dropping a socket after <paramref name="opening"/> without the broker's first bytes, or <paramref name="silence"/> without more.</summary>
+    public static Func<System.Net.Sockets.AddressFamily, ITcpClient> SocketFactory(TimeSpan opening, TimeSpan silence, TimeProvider time, ILogger logger) =>
+        family => new GuardedTcpClient(new Socket(family, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true }, opening, silence, time, logger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The message broker sent nothing for {Seconds} s on the connection from local port {LocalPort} ({Phase}); the connection is dropped and opened again")]
+    private static partial void LogDropped(ILogger logger, double seconds, int localPort, string phase);
 
     /// <summary>A <see cref="TcpClientAdapter"/> whose stream notes when the broker was last heard, and whose watchdog drops the socket after the silence.</summary>
     private sealed class GuardedTcpClient : TcpClientAdapter
     {
         private readonly Socket _socket;
+        private readonly TimeSpan _opening;
         private readonly TimeSpan _silence;
         private readonly TimeProvider _time;
         private readonly ILogger _logger;
         private readonly ITimer _watchdog;
         private long _lastHeard;
+        private bool _heard;
         private int _dropped;
 
-        public GuardedTcpClient(Socket socket, TimeSpan silence, TimeProvider time, ILogger logger) : base(socket)
+        public GuardedTcpClient(Socket socket, TimeSpan opening, TimeSpan silence, TimeProvider time, ILogger logger) : base(socket)
         {
             _socket = socket;
+            _opening = opening;
             _silence = silence;
             _time = time;
             _logger = logger;
             _lastHeard = time.GetTimestamp();
-            var period = silence / 4 > TimeSpan.FromMilliseconds(250) ? silence / 4 : TimeSpan.FromMilliseconds(250);
+            var shortest = opening < silence ? opening : silence;
+            var period = shortest / 4 > TimeSpan.FromMilliseconds(250) ? shortest / 4 : TimeSpan.FromMilliseconds(250);
             _watchdog = time.CreateTimer(_ => Watch(), null, period, period);
         }
 
@@ -58,17 +68,23 @@ public static partial class SilentBrokerGuard
             base.Close();
         }
 
-        private void Heard() => Interlocked.Exchange(ref _lastHeard, _time.GetTimestamp());
+        private void Heard()
+        {
+            Interlocked.Exchange(ref _lastHeard, _time.GetTimestamp());
+            Volatile.Write(ref _heard, true);
+        }
 
         private void Watch()
         {
-            if (_time.GetElapsedTime(Interlocked.Read(ref _lastHeard)) < _silence || Interlocked.Exchange(ref _dropped, 1) == 1)
+            var heard = Volatile.Read(ref _heard);
+            var limit = heard ? _silence : _opening;
+            if (_time.GetElapsedTime(Interlocked.Read(ref _lastHeard)) < limit || Interlocked.Exchange(ref _dropped, 1) == 1)
             {
                 return;
             }
             _watchdog.Dispose();
             var port = _socket.LocalEndPoint is System.Net.IPEndPoint local ? local.Port : 0;
-            LogDropped(_logger, _silence.TotalSeconds, port);
+            LogDropped(_logger, limit.TotalSeconds, port, heard ? "two heartbeats missed" : "no answer to the opening");
             try
             {
                 // A reset, not a close: nothing is owed to a peer that says nothing.

@@ -9,7 +9,7 @@ namespace TOEX.Sharing.Faults.Tests;
 
 /// <summary>
 /// <see cref="SilentBrokerGuard"/> against the proxy's black hole: a connection opened into the silence fails once the
-/// peer has said nothing for the guard's bound, as MassTransit opens it (no cancellation), while RabbitMQ.Client's own
+/// peer has said nothing for the guard's opening bound, as MassTransit opens it (no cancellation), while RabbitMQ.Client's own
 /// socket waits for <c>connection.start</c> for good (the gateway refused every submission after a 30 s black hole).
 /// </summary>
 public sealed class SilentBrokerGuardTests
@@ -26,7 +26,7 @@ public sealed class SilentBrokerGuardTests
 
         var unguarded = Factory(proxy, ConnectionFactory.DefaultSocketFactory).CreateConnectionAsync();
         var clock = Stopwatch.StartNew();
-        var guarded = Factory(proxy, SilentBrokerGuard.SocketFactory(silence, TimeProvider.System, NullLogger.Instance)).CreateConnectionAsync();
+        var guarded = Factory(proxy, SilentBrokerGuard.SocketFactory(silence, TimeSpan.FromMinutes(1), TimeProvider.System, NullLogger.Instance)).CreateConnectionAsync();
 
         var error = await Assert.ThrowsAsync<BrokerUnreachableException>(() => guarded.WaitAsync(Timeout));
         Assert.True(clock.Elapsed >= silence, $"the guarded opening failed after {clock.Elapsed.TotalMilliseconds:0} ms, before {silence.TotalMilliseconds:0} ms of silence");
