@@ -135,6 +135,8 @@ public sealed class GatewayEventBatchAuditConsumer(AuditDb db, LedgerWriter ledg
             var message = JsonSerializer.Deserialize(item.Body, type, ToexJson.Options);
             return message is null ? (null, type, $"its body is not a {type.Name}") : (GatewayEventEntries.Of(type, message, item.MessageId), type, null);
         }
+        // What a body that is not the event can raise: not JSON of it, or JSON of it with a member null that the event's
+        // entries read (the wire is a trust boundary: one such event must not stop the batch's others).
         catch (Exception e) when (e is JsonException or NotSupportedException or NullReferenceException or ArgumentException or InvalidOperationException)
         {
             return (null, type, $"its body is not a {type.Name} ({e.GetType().Name})");
