@@ -44,6 +44,9 @@ public static class GatewayOutboxEvents
 
     private static readonly HashSet<Type> Set = [.. Types];
 
+    /// <summary>The same types by name: the name a <see cref="GatewayEvent"/> and the gateway's outbox rows carry.</summary>
+    public static readonly IReadOnlyDictionary<string, Type> ByName = Types.ToDictionary(t => t.Name, StringComparer.Ordinal);
+
     /// <summary>Whether the gateway queues <paramref name="type"/> in its outbox (and waits for the ledger's confirmation of it).</summary>
     public static bool Contains(Type type) => Set.Contains(type);
 }

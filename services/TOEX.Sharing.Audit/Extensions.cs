@@ -78,6 +78,7 @@ public static class Extensions
         bus.AddConsumer<ReleaseFailedAuditConsumer, AuditConsumerDefinition<ReleaseFailedAuditConsumer>>();
         bus.AddConsumer<PartnerKeyRegisteredAuditConsumer, AuditConsumerDefinition<PartnerKeyRegisteredAuditConsumer>>();
         bus.AddConsumer<PartnerKeyRevokedAuditConsumer, AuditConsumerDefinition<PartnerKeyRevokedAuditConsumer>>();
+        bus.AddConsumer<GatewayEventBatchAuditConsumer, AuditConsumerDefinition<GatewayEventBatchAuditConsumer>>();
         // Not a consumer: the console asks the gateway for a referral's preview (request/response, sealed for this service).
         bus.AddRequestClient<ReferralPreviewRequested>(new Uri($"exchange:{ReferralPreviews.GatewayQueue}"), RequestTimeout.After(s: 15));
         return bus;

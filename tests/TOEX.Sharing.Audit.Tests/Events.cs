@@ -1,3 +1,4 @@
+using MassTransit;
 using System.Globalization;
 using TOEX.Sharing.Contracts;
 
@@ -117,5 +118,21 @@ public static class Events
         PackageId = packageId,
         Why = "The decision's content hash does not match the package.",
         RejectedAt = at,
+    };
+
+    /// <summary>bcc-childrens' feed read of two packages (one of rocu-wm, one of wmp).</summary>
+    public static ConsultationRecorded Consultation(Guid? first = null, Guid? second = null) => new()
+    {
+        Kind = "feed-read",
+        At = At,
+        Actor = "bcc-childrens/case-worker-7",
+        Organisation = "bcc-childrens",
+        Justification = "collecting releases",
+        Items =
+        [
+            new ConsultedItem { PackageId = first ?? NewId.NextGuid(), Originator = "rocu-wm", Recipient = "bcc-childrens", Kind = "package", Cursor = 11 },
+            new ConsultedItem { PackageId = second ?? NewId.NextGuid(), Originator = "wmp", Recipient = "bcc-childrens", Kind = "package", Cursor = 12 },
+        ],
+        Request = new Dictionary<string, string> { ["after"] = "10", ["limit"] = "2", ["next"] = "12" },
     };
 }

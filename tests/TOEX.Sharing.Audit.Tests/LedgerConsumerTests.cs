@@ -151,7 +151,7 @@ public abstract class LedgerConsumerTests(StoreKind store) : IDisposable
     {
         var (first, second) = (NewId.NextGuid(), NewId.NextGuid());
 
-        await DeliverAsync(Consultation(first, second));
+        await DeliverAsync(Events.Consultation(first, second));
 
         var entries = await _factory.LedgerAsync();
         Assert.Equal([(first, "rocu-wm", 11L), (second, "wmp", 12L)],
@@ -203,27 +203,11 @@ public abstract class LedgerConsumerTests(StoreKind store) : IDisposable
     private int Confirmations(Guid messageId) =>
         _factory.Harness.Published.Select<AuditRecorded>(m => m.Context.Message.EventIds.Contains(messageId)).Count();
 
-    /// <summary>bcc-childrens' feed read of two packages (one of rocu-wm, one of wmp).</summary>
-    private static ConsultationRecorded Consultation(Guid? first = null, Guid? second = null) => new()
-    {
-        Kind = "feed-read",
-        At = Events.At,
-        Actor = "bcc-childrens/case-worker-7",
-        Organisation = "bcc-childrens",
-        Justification = "collecting releases",
-        Items =
-        [
-            new ConsultedItem { PackageId = first ?? NewId.NextGuid(), Originator = "rocu-wm", Recipient = "bcc-childrens", Kind = "package", Cursor = 11 },
-            new ConsultedItem { PackageId = second ?? NewId.NextGuid(), Originator = "wmp", Recipient = "bcc-childrens", Kind = "package", Cursor = 12 },
-        ],
-        Request = new Dictionary<string, string> { ["after"] = "10", ["limit"] = "2", ["next"] = "12" },
-    };
-
     [Fact]
     public async Task An_event_the_gateway_publishes_again_from_its_outbox_is_recorded_once_and_confirmed_again_without_a_conflict()
     {
         var released = (Id: NewId.NextGuid(), Message: Events.Released(NewId.NextGuid()));
-        var consulted = (Id: NewId.NextGuid(), Message: Consultation());
+        var consulted = (Id: NewId.NextGuid(), Message: Events.Consultation());
         await DeliverAsync(released.Message, released.Id, delivery: "1");
         await DeliverAsync(consulted.Message, consulted.Id, delivery: "1");
         var before = await _factory.LedgerAsync();
@@ -276,7 +260,7 @@ public abstract class LedgerConsumerTests(StoreKind store) : IDisposable
         var gateway = new List<(Guid Id, object Message)>
         {
             (NewId.NextGuid(), Events.Released(NewId.NextGuid())), (NewId.NextGuid(), Events.Released(NewId.NextGuid())),
-            (NewId.NextGuid(), Events.Rejected(NewId.NextGuid())), (NewId.NextGuid(), Consultation()),
+            (NewId.NextGuid(), Events.Rejected(NewId.NextGuid())), (NewId.NextGuid(), Events.Consultation()),
         };
         var others = new List<(Guid Id, object Message)> { (NewId.NextGuid(), Events.Submitted(NewId.NextGuid())), (NewId.NextGuid(), Events.Submitted(NewId.NextGuid())) };
         var consumed = gateway.Concat(others).Select(e => consumptions.WaitAsync(e.Id, "1", TimeSpan.FromSeconds(60))).ToList();

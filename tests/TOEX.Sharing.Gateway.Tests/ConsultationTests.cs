@@ -37,8 +37,8 @@ public sealed class ConsultationTests : IAsyncLifetime
     private async Task<ConsultationRecorded> PublishedAsync(Func<ConsultationRecorded, bool> match)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        Assert.True(await Harness.Published.Any<ConsultationRecorded>(m => match(m.Context.Message), timeout.Token));
-        return Harness.Published.Select<ConsultationRecorded>(m => match(m.Context.Message)).First().Context.Message;
+        Assert.True(await Harness.Published.AnyEventAsync(match, timeout.Token));
+        return Harness.Published.Events<ConsultationRecorded>().First(match);
     }
 
     private async Task<Guid> ReleasedAsync()
@@ -102,7 +102,7 @@ public sealed class ConsultationTests : IAsyncLifetime
         Assert.Empty(empty!["items"]!.AsArray());
         var recorded = await PublishedAsync(c => c.Kind == "feed-read");
         Assert.Equal("bcc-childrens", recorded.Organisation);
-        Assert.DoesNotContain(Harness.Published.Select<ConsultationRecorded>(), m => m.Context.Message.Organisation == "safe-haven");
+        Assert.DoesNotContain(Harness.Published.Events<ConsultationRecorded>(), m => m.Organisation == "safe-haven");
     }
 
     [Fact]

@@ -104,7 +104,7 @@ public sealed class FailClosedTests : IAsyncLifetime
 
     private readonly PublishCounter _published = new();
 
-    /// <summary>How many times the bus published <paramref name="messageId"/> (the harness's own list keeps one per message id).</summary>
+    /// <summary>How many times the bus published the outbox event <paramref name="messageId"/> (the harness's own list keeps one per message id).</summary>
     private int Published(Guid messageId) => _published.Count(messageId);
 
     private sealed class PublishCounter : MassTransit.IPublishObserver
@@ -117,7 +117,8 @@ public sealed class FailClosedTests : IAsyncLifetime
 
         public Task PostPublish<T>(MassTransit.PublishContext<T> context) where T : class
         {
-            if (context.MessageId is { } id)
+            // The outbox's events travel in batches, each with its own id.
+            foreach (var id in context.Message is GatewayEventBatch batch ? batch.Events.Select(e => e.MessageId) : [])
             {
                 _counts.AddOrUpdate(id, 1, (_, n) => n + 1);
             }
@@ -148,7 +149,7 @@ public sealed class FailClosedTests : IAsyncLifetime
         await ConfirmEverythingAsync();
 
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        Assert.True(await Harness.Published.Any<PackageReleased>(m => m.Context.Message.PackageId == held, timeout.Token));
+        Assert.True(await Harness.Published.AnyEventAsync<PackageReleased>(m => m.PackageId == held, timeout.Token));
         Assert.Equal("released", (string)(await BccAsync(held))["state"]!);
         Assert.Equal([first, held], await FeedAsync());
         Assert.Equal("Healthy", (string)(await HealthAsync())["checks"]!["audit-ledger"]!);
@@ -235,7 +236,7 @@ public sealed class FailClosedTests : IAsyncLifetime
         // The ledger records it once and confirms it (with whatever else its group commit held): the hold clears by itself.
         await ConfirmEverythingAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        Assert.True(await Harness.Published.Any<PackageReleased>(m => m.Context.Message.PackageId == held, timeout.Token));
+        Assert.True(await Harness.Published.AnyEventAsync<PackageReleased>(m => m.PackageId == held, timeout.Token));
         Assert.Equal("released", (string)(await BccAsync(held))["state"]!);
         Assert.Equal("Healthy", (string)(await HealthAsync())["checks"]!["audit-ledger"]!);
     }

@@ -72,8 +72,8 @@ public sealed class PartnerKeyTests : IAsyncLifetime
         Assert.Contains("nca.jwks.json", (string)nca["delivery"]!["lastError"]!, StringComparison.Ordinal);
         var harness = _factory.Services.GetRequiredService<ITestHarness>();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        Assert.True(await harness.Published.Any<ReleaseFailed>(
-            m => m.Context.Message.PackageId == id && m.Context.Message.Recipient == "nca" && m.Context.Message.Reason.Contains("nca.jwks.json"), timeout.Token));
+        Assert.True(await harness.Published.AnyEventAsync<ReleaseFailed>(
+            m => m.PackageId == id && m.Recipient == "nca" && m.Reason.Contains("nca.jwks.json"), timeout.Token));
     }
 
     [Fact]
@@ -104,7 +104,7 @@ public sealed class PartnerKeyTests : IAsyncLifetime
     {
         var harness = _factory.Services.GetRequiredService<ITestHarness>();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        return await harness.Published.Any<T>(m => match(m.Context.Message), timeout.Token);
+        return await harness.Published.AnyEventAsync(match, timeout.Token);
     }
 
     private static async Task<JsonObject> ProblemAsync(HttpResponseMessage response, System.Net.HttpStatusCode status)

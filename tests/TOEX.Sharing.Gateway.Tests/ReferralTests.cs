@@ -116,9 +116,9 @@ public abstract class ReferralTests(StoreKind store) : IAsyncLifetime
         Assert.Equal("rocu-wm/ig-officer-1", (string)recipient["referral"]!["decidedBy"]!);
         var harness = _factory.Services.GetRequiredService<ITestHarness>();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        Assert.True(await harness.Published.Any<PackageReleased>(m => m.Context.Message.PackageId == packageId
-            && m.Context.Message.AuthorisedBy == "ig-officer rocu-wm/ig-officer-1"
-            && m.Context.Message.Justification == "Child at immediate risk; the council must act today.", timeout.Token));
+        Assert.True(await harness.Published.AnyEventAsync<PackageReleased>(m => m.PackageId == packageId
+            && m.AuthorisedBy == "ig-officer rocu-wm/ig-officer-1"
+            && m.Justification == "Child at immediate risk; the council must act today.", timeout.Token));
     }
 
     [Fact]

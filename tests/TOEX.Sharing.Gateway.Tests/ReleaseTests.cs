@@ -87,7 +87,7 @@ public abstract class ReleaseTests(StoreKind store) : IAsyncLifetime
 
         var harness = _factory.Services.GetRequiredService<ITestHarness>();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        Assert.True(await harness.Published.Any<PackageReleased>(m => m.Context.Message.PackageId == id && m.Context.Message.Recipient == "bcc-childrens", timeout.Token));
+        Assert.True(await harness.Published.AnyEventAsync<PackageReleased>(m => m.PackageId == id && m.Recipient == "bcc-childrens", timeout.Token));
     }
 
     [Fact]
@@ -103,7 +103,7 @@ public abstract class ReleaseTests(StoreKind store) : IAsyncLifetime
         Assert.Equal("decision-rejected", (string)status["status"]!);
         var harness = _factory.Services.GetRequiredService<ITestHarness>();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        Assert.True(await harness.Published.Any<DecisionRejected>(m => m.Context.Message.PackageId == id, timeout.Token));
+        Assert.True(await harness.Published.AnyEventAsync<DecisionRejected>(m => m.PackageId == id, timeout.Token));
     }
 
     [Theory]
@@ -129,7 +129,7 @@ public abstract class ReleaseTests(StoreKind store) : IAsyncLifetime
         // A fault of the gateway's own configuration: the decision is retried, not refused.
         Assert.Contains("PolicyDecision's public keys", exception.Message, StringComparison.Ordinal);
         Assert.Equal("submitted", (string)(await StatusAsync(id))["status"]!);
-        Assert.False(_factory.Services.GetRequiredService<ITestHarness>().Published.Select<DecisionRejected>(m => m.Context.Message.PackageId == id).Any());
+        Assert.DoesNotContain(_factory.Services.GetRequiredService<ITestHarness>().Published.Events<DecisionRejected>(), m => m.PackageId == id);
 
         await File.WriteAllTextAsync(_factory.DecisionJwksPath, jwks);
         await _factory.DeliverAsync(decision, messageId, "2");

@@ -19,8 +19,9 @@ public sealed class AuditConsumerDefinition<TConsumer> : DurableConsumerDefiniti
         FirstRetryDelay = TimeSpan.FromMilliseconds(100);
         MaxRetryDelay = TimeSpan.FromSeconds(30);
         DeliveryLimit = 20;
-        // An event whose key is taken by other content clashes again on every try: to the error queue at once.
-        NotRetried = [typeof(Ledger.LedgerConflictException)];
+        // An event whose key is taken by other content clashes again on every try, and a batch's events the ledger refused
+        // are refused again: to the error queue at once.
+        NotRetried = [typeof(Ledger.LedgerConflictException), typeof(GatewayEventsRefusedException)];
     }
 
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
@@ -64,9 +65,7 @@ public sealed class ConfirmRecordedFilter<T>(TimeProvider time, ILogger<ConfirmR
         }
         catch (Ledger.LedgerConflictException e)
         {
-            // Never confirmed: the publisher's fail-closed hold stands until someone looks.
-            logger.LogCritical("ALERT: a {MessageType} event was refused by the ledger: its key {EventKey} is recorded with other content "
-                + "(a forged or replayed event). It is not confirmed and waits in the error queue.", typeof(T).Name, e.EventKey);
+            AuditAlerts.Refused(logger, typeof(T).Name, e.EventKey);
             throw;
         }
         if (Confirmed && context.MessageId is { } messageId)
@@ -76,4 +75,13 @@ public sealed class ConfirmRecordedFilter<T>(TimeProvider time, ILogger<ConfirmR
     }
 
     public void Probe(ProbeContext context) => context.CreateFilterScope("confirm-recorded");
+}
+
+/// <summary>The alerts of the audit consumers, one wording wherever the event came from.</summary>
+public static class AuditAlerts
+{
+    /// <summary>An event refused by the ledger: never confirmed, so the publisher's fail-closed hold stands until someone looks.</summary>
+    public static void Refused(ILogger logger, string messageType, string eventKey) =>
+        logger.LogCritical("ALERT: a {MessageType} event was refused by the ledger: its key {EventKey} is recorded with other content "
+            + "(a forged or replayed event). It is not confirmed and waits in the error queue.", messageType, eventKey);
 }

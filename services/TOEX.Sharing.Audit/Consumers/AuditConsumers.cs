@@ -132,55 +132,52 @@ public sealed class SharingDecidedAuditConsumer(AuditDb db, LedgerWriter ledger,
 /// <summary>A release: a disclosure to one recipient, what was withheld, and on whose authority.</summary>
 public sealed class PackageReleasedAuditConsumer(AuditDb db, LedgerWriter ledger) : IConsumer<PackageReleased>
 {
-    public async Task Consume(ConsumeContext<PackageReleased> context)
+    public Task Consume(ConsumeContext<PackageReleased> context) => ledger.AppendEventAsync(db, context);
+
+    internal static LedgerAppend Entries(PackageReleased m, Guid id) => new([new LedgerRecord
     {
-        var m = context.Message;
-        await ledger.AppendAsync(db, [new LedgerRecord
+        EventKey = EventKeys.Of(typeof(PackageReleased), id),
+        EventDigest = EventKeys.Digest(m, typeof(PackageReleased)),
+        // A recall notice is a disclosure too (it names the package to the recipient), but not a permit.
+        Type = m.Kind == "recall" ? "recall-notice" : "release",
+        At = m.ReleasedAt,
+        Actor = $"gateway, authorised by {m.AuthorisedBy}",
+        Justification = m.Kind == "recall" ? $"recall: {m.Justification}"
+            : $"purpose {m.Purpose}; lawful basis {m.LawfulBasis}; agreement {m.Agreement ?? "none"}",
+        Recipients = [m.Recipient],
+        PackageId = m.PackageId,
+        Originator = m.Originator,
+        Partner = m.Recipient,
+        Agreement = m.Agreement,
+        Outcome = m.Kind == "recall" ? null : "permit",
+        Detail = new Dictionary<string, object?>
         {
-            EventKey = EventKeys.Of(context),
-            EventDigest = EventKeys.Digest(context),
-            // A recall notice is a disclosure too (it names the package to the recipient), but not a permit.
-            Type = m.Kind == "recall" ? "recall-notice" : "release",
-            At = m.ReleasedAt,
-            Actor = $"gateway, authorised by {m.AuthorisedBy}",
-            Justification = m.Kind == "recall" ? $"recall: {m.Justification}"
-                : $"purpose {m.Purpose}; lawful basis {m.LawfulBasis}; agreement {m.Agreement ?? "none"}",
-            Recipients = [m.Recipient],
-            PackageId = m.PackageId,
-            Originator = m.Originator,
-            Partner = m.Recipient,
-            Agreement = m.Agreement,
-            Outcome = m.Kind == "recall" ? null : "permit",
-            Detail = new Dictionary<string, object?>
-            {
-                ["reference"] = m.Reference,
-                ["kind"] = m.Kind,
-                ["policyVersion"] = m.PolicyVersion,
-                ["withheldFields"] = m.WithheldFields,
-                ["feedCursor"] = m.FeedCursor,
-                ["sealedSha256"] = m.SealedSha256,
-            },
-        }], context.CancellationToken);
-    }
+            ["reference"] = m.Reference,
+            ["kind"] = m.Kind,
+            ["policyVersion"] = m.PolicyVersion,
+            ["withheldFields"] = m.WithheldFields,
+            ["feedCursor"] = m.FeedCursor,
+            ["sealedSha256"] = m.SealedSha256,
+        },
+    }]);
 }
 
 /// <summary>A decision the gateway refused to act on: nothing released.</summary>
 public sealed class DecisionRejectedAuditConsumer(AuditDb db, LedgerWriter ledger) : IConsumer<DecisionRejected>
 {
-    public async Task Consume(ConsumeContext<DecisionRejected> context)
+    public Task Consume(ConsumeContext<DecisionRejected> context) => ledger.AppendEventAsync(db, context);
+
+    internal static LedgerAppend Entries(DecisionRejected m, Guid id) => new([new LedgerRecord
     {
-        await ledger.AppendAsync(db, [new LedgerRecord
-        {
-            EventKey = EventKeys.Of(context),
-            EventDigest = EventKeys.Digest(context),
-            Type = "decision-rejected",
-            At = context.Message.RejectedAt,
-            Actor = "gateway",
-            Justification = context.Message.Why,
-            Recipients = [],
-            PackageId = context.Message.PackageId,
-        }], context.CancellationToken);
-    }
+        EventKey = EventKeys.Of(typeof(DecisionRejected), id),
+        EventDigest = EventKeys.Digest(m, typeof(DecisionRejected)),
+        Type = "decision-rejected",
+        At = m.RejectedAt,
+        Actor = "gateway",
+        Justification = m.Why,
+        Recipients = [],
+        PackageId = m.PackageId,
+    }]);
 }
 
 /// <summary>
@@ -189,13 +186,15 @@ public sealed class DecisionRejectedAuditConsumer(AuditDb db, LedgerWriter ledge
 /// </summary>
 public sealed class ConsultationRecordedAuditConsumer(AuditDb db, LedgerWriter ledger) : IConsumer<ConsultationRecorded>
 {
-    public async Task Consume(ConsumeContext<ConsultationRecorded> context)
+    public Task Consume(ConsumeContext<ConsultationRecorded> context) => ledger.AppendEventAsync(db, context);
+
+    internal static LedgerAppend Entries(ConsultationRecorded m, Guid id)
     {
-        var m = context.Message;
-        await ledger.AppendAsync(db, [.. m.Items.Select((item, i) => new LedgerRecord
+        var digest = EventKeys.Digest(m, typeof(ConsultationRecorded));
+        return new([.. m.Items.Select((item, i) => new LedgerRecord
         {
-            EventKey = EventKeys.Of(context, i.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-            EventDigest = EventKeys.Digest(context),
+            EventKey = EventKeys.Of(typeof(ConsultationRecorded), id, i.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            EventDigest = digest,
             Type = "consultation",
             At = m.At,
             Actor = m.Actor,
@@ -211,7 +210,7 @@ public sealed class ConsultationRecordedAuditConsumer(AuditDb db, LedgerWriter l
                 ["cursor"] = item.Cursor,
                 ["request"] = m.Request,
             },
-        })], context.CancellationToken, async (store, cancellationToken) =>
+        })], async (store, cancellationToken) =>
         {
             // A feed read that returned a package: its recipient has it.
             if (m.Kind == "feed-read")
@@ -232,16 +231,26 @@ internal static class EventKeys
     /// message yields several entries). A redelivered event is recognised and not appended twice; an event of
     /// another type or service cannot pre-empt it.
     /// </summary>
-    public static string Of<T>(ConsumeContext<T> context, string? part = null) where T : class
+    public static string Of<T>(ConsumeContext<T> context, string? part = null) where T : class => Of(typeof(T), IdOf(context), part);
+
+    /// <summary>The key of an event of <paramref name="type"/> with message id <paramref name="id"/> (sent alone or in a batch).</summary>
+    public static string Of(Type type, Guid id, string? part = null)
     {
-        var id = context.MessageId ?? throw new InvalidOperationException("An event without a message id cannot be audited idempotently.");
-        var key = $"{EventPublishers.Of(typeof(T))}/{typeof(T).Name}/{id:N}";
+        var key = $"{EventPublishers.Of(type)}/{type.Name}/{id:N}";
         return part is null ? key : $"{key}:{part}";
     }
 
+    /// <summary>The message id the ledger keys an event on; an event without one cannot be recorded idempotently.</summary>
+    public static Guid IdOf(ConsumeContext context) =>
+        context.MessageId ?? throw new InvalidOperationException("An event without a message id cannot be audited idempotently.");
+
     /// <summary>The event's content digest: the same event delivered again has the same one; other content under its key does not.</summary>
-    public static string Digest<T>(ConsumeContext<T> context) where T : class =>
-        "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(ToexJson.SerializeToUtf8Bytes(context.Message)));
+    public static string Digest<T>(ConsumeContext<T> context) where T : class => Digest(context.Message, typeof(T));
+
+    /// <summary>The digest of <paramref name="message"/> as an event of <paramref name="type"/>, whether it came alone or in a batch.</summary>
+    public static string Digest(object message, Type type) =>
+        "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+            System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(message, type, ToexJson.Options)));
 
     /// <summary>
     /// A verified decision's digest: of what was decided (package, content hash, policy version, each recipient's outcome,

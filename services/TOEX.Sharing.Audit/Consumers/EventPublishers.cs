@@ -32,6 +32,8 @@ public static class EventPublishers
         [typeof(ReleaseFailed)] = Gateway,
         [typeof(PartnerKeyRegistered)] = Gateway,
         [typeof(PartnerKeyRevoked)] = Gateway,
+        // Its events are each keyed by their own type (all of them the gateway's), never by the batch.
+        [typeof(GatewayEventBatch)] = Gateway,
     };
 
     public static string Of(Type type) => ByType.TryGetValue(type, out var publisher)

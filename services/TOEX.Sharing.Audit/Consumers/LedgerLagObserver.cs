@@ -16,8 +16,12 @@ public sealed class LedgerLagObserver : IConsumeObserver
     {
         if (context.SentTime is { } sent)
         {
-            var lag = TimeProvider.System.GetUtcNow().UtcDateTime - DateTime.SpecifyKind(sent, DateTimeKind.Utc);
-            ToexTelemetry.LedgerLag.Record(Math.Max(0, lag.TotalMilliseconds), new KeyValuePair<string, object?>("type", typeof(T).Name));
+            var lag = Math.Max(0, (TimeProvider.System.GetUtcNow().UtcDateTime - DateTime.SpecifyKind(sent, DateTimeKind.Utc)).TotalMilliseconds);
+            // A batch of the gateway's events: each event's lag under its own type, as when it came alone.
+            foreach (var type in context.Message is Contracts.GatewayEventBatch batch ? (batch.Events ?? []).Select(e => e?.Type ?? "unknown") : [typeof(T).Name])
+            {
+                ToexTelemetry.LedgerLag.Record(lag, new KeyValuePair<string, object?>("type", type));
+            }
         }
         return Task.CompletedTask;
     }

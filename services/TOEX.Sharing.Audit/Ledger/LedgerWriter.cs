@@ -74,13 +74,54 @@ public sealed class LedgerWriter(LedgerTree tree) : IDisposable
         return committed.Appended;
     }
 
+    /// <summary>
+    /// Appends each of <paramref name="appends"/> (one event's drafts each) in one transaction of the group commit, and
+    /// returns once it has committed: for each, how many of its drafts were new, or the <see cref="LedgerConflictException"/>
+    /// that refused it (nothing of it written) while the others committed. Fails whole (nothing of any written) when the
+    /// transaction fails.
+    /// </summary>
+    public async Task<IReadOnlyList<(int Appended, LedgerConflictException? Conflict)>> AppendEachAsync(AuditDb db,
+        IReadOnlyList<LedgerAppend> appends, CancellationToken cancellationToken)
+    {
+        var mine = appends.Select(a => new Pending(a.Drafts, a.Also,
+            new TaskCompletionSource<Committed>(TaskCreationOptions.RunContinuationsAsynchronously))).ToList();
+        if (mine.Count == 0)
+        {
+            return [];
+        }
+        await AppendGroupedAsync(db, mine, cancellationToken);
+        var results = new List<(int, LedgerConflictException?)>(mine.Count);
+        foreach (var pending in mine)
+        {
+            try
+            {
+                results.Add(((await pending.Appended.Task).Appended, null));
+            }
+            catch (LedgerConflictException conflict)
+            {
+                results.Add((0, conflict));
+            }
+        }
+        return results;
+    }
+
     private async Task<Committed> AppendGroupedAsync(AuditDb db, IReadOnlyList<LedgerRecord> drafts, Func<AuditDb, CancellationToken, Task>? also,
         CancellationToken cancellationToken)
     {
         var mine = new Pending(drafts, also, new TaskCompletionSource<Committed>(TaskCreationOptions.RunContinuationsAsynchronously));
+        await AppendGroupedAsync(db, [mine], cancellationToken);
+        return await mine.Appended.Task;
+    }
+
+    /// <summary>
+    /// Queues <paramref name="mine"/> together (so they are taken into the same group commit) and returns once that
+    /// commit has completed each of them, with its result or its failure.
+    /// </summary>
+    private async Task AppendGroupedAsync(AuditDb db, List<Pending> mine, CancellationToken cancellationToken)
+    {
         lock (_pending)
         {
-            _pending.Add(mine);
+            _pending.AddRange(mine);
         }
         try
         {
@@ -90,17 +131,23 @@ public sealed class LedgerWriter(LedgerTree tree) : IDisposable
         {
             lock (_pending)
             {
-                // Not yet taken by a writer: withdrawn. Taken: it commits or fails with that writer's transaction.
-                if (_pending.Remove(mine))
+                // Not yet taken by a writer: withdrawn (all of them: a writer takes every waiting one at once). Taken: they
+                // commit or fail with that writer's transaction.
+                if (_pending.Remove(mine[0]))
                 {
+                    foreach (var pending in mine.Skip(1))
+                    {
+                        _pending.Remove(pending);
+                    }
                     throw;
                 }
             }
-            return await mine.Appended.Task;
+            await Task.WhenAll(mine.Select(p => (Task)p.Appended.Task)).ContinueWith(_ => { }, TaskScheduler.Default);
+            return;
         }
         try
         {
-            if (!mine.Appended.Task.IsCompleted)
+            if (!mine[0].Appended.Task.IsCompleted)
             {
                 List<Pending> group;
                 lock (_pending)
@@ -115,7 +162,7 @@ public sealed class LedgerWriter(LedgerTree tree) : IDisposable
         {
             _gate.Release();
         }
-        return await mine.Appended.Task;
+        await Task.WhenAll(mine.Select(p => (Task)p.Appended.Task)).ContinueWith(_ => { }, TaskScheduler.Default);
     }
 
     private async Task WriteAsync(AuditDb db, List<Pending> group)

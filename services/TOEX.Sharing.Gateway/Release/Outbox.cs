@@ -74,13 +74,22 @@ public sealed class OutboxSignal : WakeSignal;
 public sealed class HeldReleasesSignal : WakeSignal;
 
 /// <summary>
-/// Publishes what committed transactions left in the outbox, oldest first, with their stored message ids (so a
-/// publish repeated after a crash is recognised downstream), and marks each sent once the broker confirmed it.
+/// Publishes what committed transactions left in the outbox, oldest first, together as one <see cref="GatewayEventBatch"/>
+/// (up to <see cref="BatchSize"/> events a message, a lone event as a batch of one), each event with its stored message id
+/// (so an event published again after a crash, in whatever batch, is recognised downstream), and marks them sent in one
+/// statement once the broker confirmed the batch.
 /// </summary>
+/// <remarks>
+/// Every event goes in a batch, a lone one too: one path and one queue at the audit worker, and a lone event costs the same
+/// two messages (it and its confirmation) either way. Only the audit worker consumes the gateway's outbox events, so no
+/// other consumer is left waiting for a type that now travels inside a batch.
+/// </remarks>
 public sealed class OutboxRelay(IServiceScopeFactory scopes, IBus bus, OutboxSignal signal, TimeProvider time,
     ILogger<OutboxRelay> logger) : BackgroundService
 {
-    private const int BatchSize = 100;
+    /// <summary>The most events one batch carries (and one round reads).</summary>
+    public const int BatchSize = 100;
+
     private static readonly TimeSpan Poll = TimeSpan.FromSeconds(2);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -113,74 +122,92 @@ public sealed class OutboxRelay(IServiceScopeFactory scopes, IBus bus, OutboxSig
     }
 
     /// <summary>
-    /// Publishes up to one batch; true when there may be more. The batch's publishes are in flight together (one
-    /// wait for the broker's confirms, not one per message) and are marked sent in one commit: a crash between the
-    /// two publishes them again with the same message ids, which every consumer recognises. Messages whose publish
-    /// failed stay unsent and go again in the next batch.
+    /// Publishes up to one batch; true when there may be more. The rows are marked sent in one statement once the broker
+    /// confirmed the batch: a crash between the two publishes them again (in a batch of the same id if it holds the same
+    /// rows), which the ledger recognises by each event's id. A batch whose publish failed stays unsent and goes again.
     /// </summary>
     private async Task<bool> PublishBatchAsync(CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<GatewayDb>();
-        var batch = await db.Outbox.Where(o => o.SentAt == null).OrderBy(o => o.Sequence).Take(BatchSize).ToListAsync(cancellationToken);
-        if (batch.Count == 0)
+        var rows = await db.Outbox.AsNoTracking().Where(o => o.SentAt == null).OrderBy(o => o.Sequence).Take(BatchSize)
+            .Select(o => new Row(o.Sequence, o.MessageId, o.MessageType, o.Body, o.CreatedAt, o.Attempts, o.TraceParent))
+            .ToListAsync(cancellationToken);
+        if (rows.Count == 0)
         {
             return false;
         }
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(30));
-        var publishes = batch.Select(message => PublishOneAsync(message, timeout.Token)).ToList();
+        // One span per event, in its own trace (the request or message that caused it), for as long as the batch's publish;
+        // none of them is the batch's parent (starting one makes it the current activity: undone at once).
+        var ambient = System.Diagnostics.Activity.Current;
+        var activities = rows.Select(row =>
+        {
+            var activity = Span(row);
+            System.Diagnostics.Activity.Current = ambient;
+            return activity;
+        }).ToList();
         try
         {
-            await Task.WhenAll(publishes);
+            var batch = new GatewayEventBatch
+            {
+                Events = [.. rows.Select((row, i) => new GatewayEvent
+                {
+                    MessageId = row.MessageId,
+                    Type = KnownType(row).Name,
+                    Body = row.Body,
+                    TraceParent = activities[i]?.Id ?? row.TraceParent,
+                })],
+            };
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(30));
+            await bus.Publish(batch, publish => publish.MessageId = BatchId(rows), timeout.Token);
         }
         finally
         {
-            // Whatever was confirmed is marked sent, even when another publish of the batch failed.
-            await db.SaveChangesAsync(cancellationToken);
+            foreach (var activity in activities)
+            {
+                activity?.Dispose();
+            }
+            System.Diagnostics.Activity.Current = ambient;
         }
-        return batch.Count == BatchSize;
+        var sent = time.GetUtcNow();
+        var sequences = rows.Select(r => r.Sequence).ToList();
+        await db.Outbox.Where(o => sequences.Contains(o.Sequence))
+            .ExecuteUpdateAsync(set => set.SetProperty(o => o.SentAt, sent).SetProperty(o => o.Attempts, o => o.Attempts + 1), cancellationToken);
+        foreach (var row in rows.Where(r => r.Attempts == 0))
+        {
+            // The wait of an event's first publish alone (not a re-send's, nor a retry's after a failed publish).
+            ToexTelemetry.OutboxWait.Record((sent - row.CreatedAt).TotalMilliseconds, new KeyValuePair<string, object?>("type", row.MessageType));
+        }
+        return rows.Count == BatchSize;
     }
 
-    private async Task PublishOneAsync(OutboxMessage message, CancellationToken cancellationToken)
+    private sealed record Row(long Sequence, Guid MessageId, string MessageType, string Body, DateTimeOffset CreatedAt, int Attempts, string? TraceParent);
+
+    private static System.Diagnostics.Activity? Span(Row row)
     {
-        message.Attempts++;
-        using (var activity = ToexTelemetry.StartLinkedTo("gateway.outbox.publish", message.TraceParent, System.Diagnostics.ActivityKind.Producer))
-        {
-            activity?.SetTag("toex.message_type", message.MessageType);
-            await PublishAsync(message, cancellationToken);
-        }
-        message.SentAt = time.GetUtcNow();
-        if (message.Attempts > 1)
-        {
-            // A re-send (or a retry after a failed publish): the wait is the first publish's alone.
-            return;
-        }
-        ToexTelemetry.OutboxWait.Record((message.SentAt.Value - message.CreatedAt).TotalMilliseconds,
-            new KeyValuePair<string, object?>("type", message.MessageType));
+        var activity = ToexTelemetry.StartLinkedTo("gateway.outbox.publish", row.TraceParent, System.Diagnostics.ActivityKind.Producer);
+        activity?.SetTag("toex.message_type", row.MessageType);
+        return activity;
     }
 
-    private Task PublishAsync(OutboxMessage message, CancellationToken cancellationToken)
-    {
-        if (!Outbox.Types.TryGetValue(message.MessageType, out var type))
-        {
-            throw new InvalidOperationException($"Outbox message {message.Sequence} has unknown type '{message.MessageType}'.");
-        }
-        var body = System.Text.Json.JsonSerializer.Deserialize(message.Body, type, ToexJson.Options)
-            ?? throw new InvalidOperationException($"Outbox message {message.Sequence} is empty.");
-        return bus.Publish(body, type, publish => publish.MessageId = message.MessageId, cancellationToken);
-    }
+    private static Type KnownType(Row row) => GatewayOutboxEvents.ByName.TryGetValue(row.MessageType, out var type)
+        ? type
+        : throw new InvalidOperationException($"Outbox message {row.Sequence} has unknown type '{row.MessageType}'.");
+
+    /// <summary>The batch's message id, derived from its events' ids: the same rows published again are the same batch.</summary>
+    internal static Guid BatchId(IReadOnlyList<Guid> eventIds) =>
+        DerivedId.From(eventIds[0], "outbox-batch/" + string.Join(',', eventIds.Skip(1).Select(id => id.ToString("N"))));
+
+    private static Guid BatchId(List<Row> rows) => BatchId([.. rows.Select(r => r.MessageId)]);
 }
 
 /// <summary>Records an event in the outbox, to be published once the transaction that adds it commits.</summary>
 public static class Outbox
 {
-    /// <summary>The events the gateway publishes, by the name stored with each outbox message.</summary>
-    public static readonly IReadOnlyDictionary<string, Type> Types = GatewayOutboxEvents.Types.ToDictionary(t => t.Name);
-
     public static void Enqueue<T>(this GatewayDb db, T message, Guid messageId, DateTimeOffset now) where T : class
     {
-        if (!Types.ContainsKey(typeof(T).Name))
+        if (!GatewayOutboxEvents.Contains(typeof(T)))
         {
             throw new InvalidOperationException($"{typeof(T).Name} is not an event the outbox publishes.");
         }
