@@ -36,7 +36,7 @@ public static class FeedApi
 
     /// <summary>The partner's own items after the cursor; recorded for the audit ledger as a consultation (s62).</summary>
     public static async Task<Results<Ok<FeedPage>, ValidationProblem>> GetFeed(
-        string? after, string? limit, ClaimsPrincipal user, GatewayDb db, IOptions<GatewayOptions> options,
+        string? after, string? limit, ClaimsPrincipal user, GatewayDb db, GatewayWriter writer, IOptions<GatewayOptions> options,
         ConsultationLog consultations, HttpRequest request, TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var (justification, invalid) = Justification.Read(request, DefaultJustification);
@@ -79,8 +79,10 @@ public static class FeedApi
             .Take(take)
             .Select(f => new { f.Cursor, f.Position, f.PackageId, f.Kind, f.Sealed, f.ReleasedAt, f.DeliveredAt })
             .ToListAsync(cancellationToken);
-        var items = await RecipientLife.FeedReadAsync(db, recipient, candidates.Where(i => i.DeliveredAt is null).Select(i => i.Cursor).ToList(),
-            time.GetUtcNow(), cancellationToken) is { Count: > 0 } withdrawn
+        var unread = candidates.Where(i => i.DeliveredAt is null).Select(i => i.Cursor).ToList();
+        var readAt = time.GetUtcNow();
+        var items = (unread.Count == 0 ? [] : await writer.WriteAsync((target, token) => RecipientLife.FeedReadAsync(target, recipient, unread, readAt, token),
+            cancellationToken)) is { Count: > 0 } withdrawn
             ? [.. candidates.Where(i => !withdrawn.Contains(i.Cursor))]
             : candidates;
         var next = items.Count > 0 ? items[^1].Position : cursor;
