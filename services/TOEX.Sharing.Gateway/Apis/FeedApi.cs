@@ -123,18 +123,20 @@ public static class FeedApi
     /// acknowledgement is the one on record; another partner's item, or a withdrawn one, is 404.
     /// </summary>
     public static async Task<Results<NoContent, NotFound, ValidationProblem>> Acknowledge(
-        Guid packageId, string? kind, ClaimsPrincipal user, GatewayDb db, OutboxSignal outbox, TimeProvider time,
+        Guid packageId, string? kind, ClaimsPrincipal user, GatewayWriter writer, OutboxSignal outbox, TimeProvider time,
         ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         if ((kind is null ? ItemKind.Package : StateText.Parse<ItemKind>(kind)) is not { } item)
         {
             return Problems.Validation(new Dictionary<string, string[]> { ["kind"] = ["Either package (the default) or recall."] });
         }
-        if (!await Acknowledgements.RecordAsync(db, packageId, user.Organisation(), item, user.Actor(), "feed", time.GetUtcNow(), cancellationToken))
+        var (partner, actor, now) = (user.Organisation(), user.Actor(), time.GetUtcNow());
+        // Checked and recorded by the gateway's writer, committed with whatever else it has.
+        if (!await writer.WriteAsync((target, token) => Acknowledgements.RecordAsync(target, packageId, partner, item, actor, "feed", now, token),
+            cancellationToken))
         {
             return TypedResults.NotFound();
         }
-        await db.SaveChangesAsync(cancellationToken);
         outbox.Notify();
         loggers.CreateLogger(typeof(FeedApi).FullName!).LogInformation(
             "Package {PackageId}: {Kind} acknowledged by {Recipient} on its feed", packageId, item.Text(), user.Organisation());
