@@ -94,10 +94,12 @@ public sealed class BrokerStatus(TimeProvider time)
 /// broker drops it) and waits for the broker's confirm. That tells at once when the broker is gone (the connection
 /// closes), when it blocks publishers (RabbitMQ sends <c>connection.blocked</c> to publishing connections on a memory
 /// or disk alarm) and when it stops confirming (a partition); and it reconnects every
-/// <see cref="RabbitMqOptions.ReconnectInterval"/> until the broker is back.
+/// <see cref="RabbitMqOptions.ReconnectInterval"/> until the broker is back. Its socket is dropped when the broker falls
+/// silent (<see cref="SilentBrokerGuard"/>), and a connection whose probes go unconfirmed for two heartbeats is given up
+/// for a new one: it never stays on a connection the network lost.
 /// </summary>
 public sealed partial class BrokerMonitor(
-    BrokerStatus status, IBus bus, IOptions<RabbitMqOptions> options, ServiceName service, ILogger<BrokerMonitor> logger)
+    BrokerStatus status, IBus bus, IOptions<RabbitMqOptions> options, ServiceName service, TimeProvider time, ILogger<BrokerMonitor> logger)
     : BackgroundService
 {
     private static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(1);
@@ -120,6 +122,7 @@ public sealed partial class BrokerMonitor(
             ContinuationTimeout = settings.ProbeTimeout,
             RequestedHeartbeat = settings.Heartbeat,
             ClientProvidedName = $"{service.Name}-broker-monitor",
+            SocketFactory = SilentBrokerGuard.SocketFactory(settings, time, logger),
         };
         if (url.Scheme == "amqps")
         {
@@ -131,7 +134,7 @@ public sealed partial class BrokerMonitor(
         {
             try
             {
-                await WatchAsync(factory, endpoints, exchange, settings.ProbeTimeout, stoppingToken);
+                await WatchAsync(factory, endpoints, exchange, settings.ProbeTimeout, settings.Heartbeat * 2, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -156,7 +159,7 @@ public sealed partial class BrokerMonitor(
     }
 
     private async Task WatchAsync(ConnectionFactory factory, List<AmqpTcpEndpoint> endpoints, string exchange, TimeSpan timeout,
-        CancellationToken stoppingToken)
+        TimeSpan giveUpAfter, CancellationToken stoppingToken)
     {
         // The whole opening (TCP, the AMQP handshake, the channel and its exchange) within twice the probe timeout: a peer that
         // accepts the connection and then says nothing (a black-holed network) held the handshake for good, and the
@@ -191,6 +194,7 @@ public sealed partial class BrokerMonitor(
             new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), opening.Token);
         await channel.ExchangeDeclareAsync(exchange, ExchangeType.Fanout, durable: false, autoDelete: false, cancellationToken: opening.Token);
         var body = "probe"u8.ToArray();
+        long? unconfirmedSince = null;
         while (!closed.Task.IsCompleted)
         {
             using var probe = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
@@ -198,6 +202,7 @@ public sealed partial class BrokerMonitor(
             try
             {
                 await channel.BasicPublishAsync(exchange, "", mandatory: false, new BasicProperties(), body, probe.Token);
+                unconfirmedSince = null;
                 if (status.Set(BrokerCondition.Available, "The message broker is available."))
                 {
                     LogAvailable(logger, connection.Endpoint.ToString());
@@ -207,7 +212,8 @@ public sealed partial class BrokerMonitor(
             {
                 if (Volatile.Read(ref blocked))
                 {
-                    // Blocked by an alarm (the status says so): probe again once the broker lifts it.
+                    // Blocked by an alarm (the status says so): probe again once the broker lifts it; not a reason to give up the connection.
+                    unconfirmedSince = null;
                     await Task.WhenAny(closed.Task, unblocked.Task, Task.Delay(Timeout.Infinite, stoppingToken));
                     unblocked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                     continue;
@@ -216,6 +222,14 @@ public sealed partial class BrokerMonitor(
                         $"The message broker did not confirm a message within {timeout.TotalSeconds:0.#} s.")))
                 {
                     LogNotConfirming(logger, timeout.TotalSeconds);
+                }
+                unconfirmedSince ??= time.GetTimestamp();
+                if (time.GetElapsedTime(unconfirmedSince.Value) >= giveUpAfter)
+                {
+                    // Not confirming for two heartbeats: a new connection, rather than this one for good (the status stays
+                    // NotConfirming until a probe on the new one is confirmed). Disposing it aborts it, within 5 s at most.
+                    LogGivenUp(logger, giveUpAfter.TotalSeconds);
+                    return;
                 }
                 continue;
             }
@@ -235,6 +249,9 @@ public sealed partial class BrokerMonitor(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The message broker did not confirm a probe within {Seconds} s; readiness reports it")]
     private static partial void LogNotConfirming(ILogger logger, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The message broker confirmed no probe for {Seconds} s; the probe's connection is given up for a new one")]
+    private static partial void LogGivenUp(ILogger logger, double seconds);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "The message broker is available ({Endpoint})")]
     private static partial void LogAvailable(ILogger logger, string endpoint);

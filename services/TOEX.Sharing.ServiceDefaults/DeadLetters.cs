@@ -104,7 +104,7 @@ public sealed class ErrorQueues
 /// </summary>
 public sealed partial class DeadLetterMonitor(
     DeadLetterCounts counts, ErrorQueues errorQueues, IBusControl bus, IOptions<RabbitMqOptions> options, ServiceName service,
-    ILogger<DeadLetterMonitor> logger)
+    TimeProvider time, ILogger<DeadLetterMonitor> logger)
     : BackgroundService
 {
     internal static readonly TimeSpan CountInterval = TimeSpan.FromSeconds(5);
@@ -125,6 +125,8 @@ public sealed partial class DeadLetterMonitor(
             RequestedConnectionTimeout = settings.ProbeTimeout,
             ContinuationTimeout = settings.ProbeTimeout,
             ClientProvidedName = $"{service.Name}-dead-letter-monitor",
+            RequestedHeartbeat = settings.Heartbeat,
+            SocketFactory = SilentBrokerGuard.SocketFactory(settings, time, logger),
             Ssl = new SslOption(url.Host) { Enabled = url.Scheme == "amqps" },
         };
         var endpoints = RabbitMqOptions.Endpoints(settings).Select(e => new AmqpTcpEndpoint(e.Host, e.Port, factory.Ssl)).ToList();

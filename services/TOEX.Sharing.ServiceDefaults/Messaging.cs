@@ -3,6 +3,7 @@ using MassTransit;
 using MassTransit.RabbitMqTransport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace TOEX.Sharing.ServiceDefaults;
@@ -30,7 +31,11 @@ public sealed class RabbitMqOptions
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00", ErrorMessage = "RabbitMq:Heartbeat must be between 1 s and 10 min.")]
     public TimeSpan Heartbeat { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>How long the readiness probe waits to connect, or for the broker to confirm its message, before it reports the broker unavailable.</summary>
+    /// <summary>
+    /// How long the readiness probe waits to connect, or for the broker to confirm its message, before it reports the broker
+    /// unavailable; and how long any connection to the broker waits for the broker's first bytes before it is dropped and
+    /// opened again (<see cref="SilentBrokerGuard"/>).
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.500", "00:01:00", ErrorMessage = "RabbitMq:ProbeTimeout must be between 500 ms and 1 min.")]
     public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
@@ -106,6 +111,14 @@ public static class Messaging
                     }
                     h.PublisherConfirmation = true;
                     h.Heartbeat(options.Heartbeat);
+                    // MassTransit's connection is dropped when the broker falls silent, and opened again (SilentBrokerGuard).
+                    var guard = SilentBrokerGuard.SocketFactory(options, context.GetService<TimeProvider>() ?? TimeProvider.System,
+                        context.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(SilentBrokerGuard)));
+                    h.OnRefreshConnectionFactory = factory =>
+                    {
+                        factory.SocketFactory = guard;
+                        return Task.CompletedTask;
+                    };
                     if (options.Nodes.Count > 0)
                     {
                         h.UseCluster(cluster =>

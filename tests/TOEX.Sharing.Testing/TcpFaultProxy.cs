@@ -257,12 +257,13 @@ public sealed class TcpFaultProxy : IAsyncDisposable
             {
                 // Reset, aborted or disposed: the other side is reset too.
             }
-            chunks.TryComplete();
             if (!ended || Dead)
             {
-                // A reset, or the end of a flow that lost bytes: the other side learns nothing more than a reset.
+                // A reset, or the end of a flow that lost bytes: the other side learns nothing more than a reset. Reset before
+                // the writer is told the stream ended: told first, it could end the other side cleanly (a FIN) before the reset.
                 Abort();
             }
+            chunks.TryComplete();
         }
 
         private async Task WriteAsync(Socket to, ChannelReader<(byte[] Data, int Length, long Due)> chunks, Counter forwarded)
