@@ -57,6 +57,7 @@ public static class Extensions
         builder.Services.AddSingleton<DecisionKeys>();
         builder.Services.AddSingleton<AuditKeys>();
         builder.Services.AddScoped<Releaser>();
+        builder.Services.AddSingleton<GatewayWriter>();
         builder.Services.AddSingleton<OutboxSignal>();
         builder.Services.AddHostedService<OutboxRelay>();
         builder.Services.AddSingleton<AuditGate>();

@@ -71,6 +71,13 @@ public sealed class GatewayOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "1.00:00:00", ErrorMessage = "Gateway:DecisionResendInterval must be between 100 ms and 1 day.")]
     public TimeSpan DecisionResendInterval { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// How long a batch of decisions waits after its first for more (up to 100) before it is acted on: a decision alone is
+    /// released at once, a burst together, its releases in one commit.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:00:10", ErrorMessage = "Gateway:DecisionBatchWindow must be between 1 ms and 10 s.")]
+    public TimeSpan DecisionBatchWindow { get; set; } = TimeSpan.FromMilliseconds(5);
+
     /// <summary>The longest wait between two requests for the decision of one undecided submission (the back-off's cap).</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "1.00:00:00", ErrorMessage = "Gateway:DecisionResendMaxInterval must be between 100 ms and 1 day.")]
     public TimeSpan DecisionResendMaxInterval { get; set; } = TimeSpan.FromMinutes(10);

@@ -8,6 +8,7 @@ using TOEX.Sharing.Policy;
 using TOEX.Sharing.Sealing;
 using TOEX.Sharing.Testing;
 using MassTransit;
+using TOEX.Sharing.Gateway.Data;
 
 namespace TOEX.Sharing.Gateway.Tests;
 
@@ -160,6 +161,55 @@ public abstract class ReleaseTests(StoreKind store) : IAsyncLifetime
         await DeliverAsync(id, jws);
 
         Assert.Single(await FeedAsync("bcc-childrens"));
+    }
+
+    [Fact]
+    public async Task A_batch_of_decisions_releases_each_package_whose_release_succeeds_whatever_becomes_of_the_others()
+    {
+        // Long enough for the five decisions below to be acted on as one batch, released in one commit.
+        _factory.Settings["Gateway:DecisionBatchWindow"] = "00:00:02";
+        var packages = new List<(Guid Id, PackageSubmitted Submitted)>();
+        for (var i = 0; i < 5; i++)
+        {
+            var package = Packages.Example();
+            package["reference"] = $"BATCH-{i}";
+            packages.Add(await SubmitAsync(package));
+        }
+        var (forged, failing) = (packages[1].Id, packages[3].Id);
+        using var forger = LocalKeyRing.OpenOrCreate(Path.Combine(_factory.Root, "forger"), TimeProvider.System);
+        // The store refuses the release of one package: its copy's row for bcc-childrens is already there.
+        await using (var scope = _factory.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<GatewayDb>();
+            db.Feed.Add(new FeedItem { Recipient = "bcc-childrens", PackageId = failing, Kind = ItemKind.Package, Sealed = "planted", Position = 1000 });
+            await db.SaveChangesAsync();
+        }
+
+        var consumptions = _factory.Services.GetRequiredService<Consumptions>();
+        var harness = _factory.Services.GetRequiredService<ITestHarness>();
+        var messages = packages.Select(p => (p.Id, MessageId: NewId.NextGuid(), Decided: new SharingDecided
+        {
+            PackageId = p.Id,
+            DecisionJws = new DecisionSigner(p.Id == forged ? forger.Current : _decisionKeys.Current).Sign(Decide(p.Submitted)),
+        })).ToList();
+        var consumed = messages.Select(m => consumptions.WaitAsync(m.MessageId, "1", TimeSpan.FromSeconds(60))).ToList();
+        await Task.WhenAll(messages.Select(m => harness.Bus.Publish(m.Decided, context =>
+        {
+            context.MessageId = m.MessageId;
+            context.Headers.Set(Consumptions.DeliveryHeader, "1");
+        })));
+
+        // The batch is consumed: the failed package is left undecided (asked of PolicyDecision again later), not dead-lettered.
+        await Task.WhenAll(consumed);
+        foreach (var (id, _) in packages.Where(p => p.Id != forged && p.Id != failing))
+        {
+            Assert.Equal("decided", (string)(await StatusAsync(id))["status"]!);
+        }
+        Assert.Equal("decision-rejected", (string)(await StatusAsync(forged))["status"]!);
+        Assert.Equal("submitted", (string)(await StatusAsync(failing))["status"]!);
+        var feed = await FeedAsync("bcc-childrens");
+        // The three released, and the planted row (not a sealed copy of the gateway's).
+        Assert.Equal(4, feed.Count);
     }
 
     [Fact]

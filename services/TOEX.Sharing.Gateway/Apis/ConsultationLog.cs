@@ -12,7 +12,7 @@ namespace TOEX.Sharing.Gateway.Apis;
 /// <see cref="ConsultationRecorded"/> event written to the outbox before the data is answered, so it reaches the
 /// audit worker even if the broker is down for a while (the outbox publishes it once the broker is back).
 /// </summary>
-public sealed class ConsultationLog(GatewayDb db, OutboxSignal outbox, TimeProvider time)
+public sealed class ConsultationLog(GatewayWriter writer, OutboxSignal outbox, TimeProvider time)
 {
     public const string FeedRead = "feed-read";
     public const string PackageStatus = "package-status";
@@ -26,7 +26,7 @@ public sealed class ConsultationLog(GatewayDb db, OutboxSignal outbox, TimeProvi
             return;
         }
         var now = time.GetUtcNow();
-        db.Outbox.Add(OutboxMessages.For(new ConsultationRecorded
+        var recorded = OutboxMessages.For(new ConsultationRecorded
         {
             Kind = kind,
             At = now,
@@ -35,8 +35,20 @@ public sealed class ConsultationLog(GatewayDb db, OutboxSignal outbox, TimeProvi
             Justification = justification,
             Items = items,
             Request = request,
-        }, NewId.NextGuid(), now));
-        await db.SaveChangesAsync(cancellationToken);
+        }, NewId.NextGuid(), now);
+        // Through the gateway's writer: committed with whatever else it has (a fresh row each time the change is applied).
+        await writer.WriteAsync((target, _) =>
+        {
+            target.Outbox.Add(new OutboxMessage
+            {
+                MessageId = recorded.MessageId,
+                MessageType = recorded.MessageType,
+                Body = recorded.Body,
+                CreatedAt = recorded.CreatedAt,
+                TraceParent = recorded.TraceParent,
+            });
+            return Task.CompletedTask;
+        }, cancellationToken);
         outbox.Notify();
     }
 }

@@ -36,7 +36,7 @@ public static class FeedApi
 
     /// <summary>The partner's own items after the cursor; recorded for the audit ledger as a consultation (s62).</summary>
     public static async Task<Results<Ok<FeedPage>, ValidationProblem>> GetFeed(
-        string? after, string? limit, ClaimsPrincipal user, GatewayDb db, IOptions<GatewayOptions> options,
+        string? after, string? limit, ClaimsPrincipal user, GatewayDb db, GatewayWriter writer, IOptions<GatewayOptions> options,
         ConsultationLog consultations, HttpRequest request, TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var (justification, invalid) = Justification.Read(request, DefaultJustification);
@@ -79,8 +79,10 @@ public static class FeedApi
             .Take(take)
             .Select(f => new { f.Cursor, f.Position, f.PackageId, f.Kind, f.Sealed, f.ReleasedAt, f.DeliveredAt })
             .ToListAsync(cancellationToken);
-        var items = await RecipientLife.FeedReadAsync(db, recipient, candidates.Where(i => i.DeliveredAt is null).Select(i => i.Cursor).ToList(),
-            time.GetUtcNow(), cancellationToken) is { Count: > 0 } withdrawn
+        var unread = candidates.Where(i => i.DeliveredAt is null).Select(i => i.Cursor).ToList();
+        var readAt = time.GetUtcNow();
+        var items = (unread.Count == 0 ? [] : await writer.WriteAsync((target, token) => RecipientLife.FeedReadAsync(target, recipient, unread, readAt, token),
+            cancellationToken)) is { Count: > 0 } withdrawn
             ? [.. candidates.Where(i => !withdrawn.Contains(i.Cursor))]
             : candidates;
         var next = items.Count > 0 ? items[^1].Position : cursor;
@@ -121,18 +123,20 @@ public static class FeedApi
     /// acknowledgement is the one on record; another partner's item, or a withdrawn one, is 404.
     /// </summary>
     public static async Task<Results<NoContent, NotFound, ValidationProblem>> Acknowledge(
-        Guid packageId, string? kind, ClaimsPrincipal user, GatewayDb db, OutboxSignal outbox, TimeProvider time,
+        Guid packageId, string? kind, ClaimsPrincipal user, GatewayWriter writer, OutboxSignal outbox, TimeProvider time,
         ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         if ((kind is null ? ItemKind.Package : StateText.Parse<ItemKind>(kind)) is not { } item)
         {
             return Problems.Validation(new Dictionary<string, string[]> { ["kind"] = ["Either package (the default) or recall."] });
         }
-        if (!await Acknowledgements.RecordAsync(db, packageId, user.Organisation(), item, user.Actor(), "feed", time.GetUtcNow(), cancellationToken))
+        var (partner, actor, now) = (user.Organisation(), user.Actor(), time.GetUtcNow());
+        // Checked and recorded by the gateway's writer, committed with whatever else it has.
+        if (!await writer.WriteAsync((target, token) => Acknowledgements.RecordAsync(target, packageId, partner, item, actor, "feed", now, token),
+            cancellationToken))
         {
             return TypedResults.NotFound();
         }
-        await db.SaveChangesAsync(cancellationToken);
         outbox.Notify();
         loggers.CreateLogger(typeof(FeedApi).FullName!).LogInformation(
             "Package {PackageId}: {Kind} acknowledged by {Recipient} on its feed", packageId, item.Text(), user.Organisation());

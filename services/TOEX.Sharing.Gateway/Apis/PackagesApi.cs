@@ -65,7 +65,7 @@ public static class PackagesApi
     }
 
     public static async Task<IResult> Submit(
-        HttpContext http, GatewayDb db, IPublishEndpoint publisher, IOptions<GatewayOptions> options, SubjectBlindIndex blindIndex,
+        HttpContext http, GatewayDb db, GatewayWriter writer, IPublishEndpoint publisher, IOptions<GatewayOptions> options, SubjectBlindIndex blindIndex,
         PackageVault vault, TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var logger = loggers.CreateLogger(typeof(PackagesApi).FullName!);
@@ -83,30 +83,45 @@ public static class PackagesApi
         if (existing is null)
         {
             var id = NewId.NextGuid();
-            existing = new Submission
-            {
-                Id = id,
-                Reference = package.Reference,
-                Originator = package.Originator,
-                ContentHash = contentHash,
-                SubmittedBy = http.User.Actor(),
-                SubmittedByPerson = http.User.Person(),
-                SubmittedAt = AsStored(time.GetUtcNow()),
-                // Encrypted at rest under the package's own data key: the store alone reveals nothing of it.
-                PackageJson = vault.Protect(id, canonical),
-                Status = SubmissionStatus.Submitted,
-                Recipients = [.. package.Recipients.Select(RecipientLife.Submitted)],
-            };
-            db.Submissions.Add(existing);
+            var submittedAt = AsStored(time.GetUtcNow());
+            // Encrypted at rest under the package's own data key: the store alone reveals nothing of it. Done before the
+            // writer takes the change, which only checks and inserts.
+            var protectedJson = vault.Protect(id, canonical);
+            var (actor, person) = (http.User.Actor(), http.User.Person());
             try
             {
-                await db.SaveChangesAsync(cancellationToken);
+                // Checked again by the writer, which serialises it with every other write: a reference submitted
+                // concurrently is found there and answered as a repeated submission.
+                existing = await writer.WriteAsync(async (target, token) =>
+                {
+                    var found = await target.Submissions.AsNoTracking()
+                        .SingleOrDefaultAsync(s => s.Originator == package.Originator && s.Reference == package.Reference, token);
+                    if (found is not null)
+                    {
+                        return found;
+                    }
+                    var submission = new Submission
+                    {
+                        Id = id,
+                        Reference = package.Reference,
+                        Originator = package.Originator,
+                        ContentHash = contentHash,
+                        SubmittedBy = actor,
+                        SubmittedByPerson = person,
+                        SubmittedAt = submittedAt,
+                        PackageJson = protectedJson,
+                        Status = SubmissionStatus.Submitted,
+                        Recipients = [.. package.Recipients.Select(RecipientLife.Submitted)],
+                    };
+                    target.Submissions.Add(submission);
+                    return submission;
+                }, cancellationToken);
             }
             catch (DbUpdateException e) when (!StoreFailures.IsTransient(e))
             {
-                // The same reference arrived concurrently: answer as for a repeated submission. (A store cut off meanwhile
-                // is not that: 503, and the caller's retry finds the submission if its commit got through.)
-                db.ChangeTracker.Clear();
+                // The same reference arrived concurrently at another gateway on the store: answer as for a repeated
+                // submission. (A store cut off meanwhile is not that: 503, and the caller's retry finds the submission if
+                // its commit got through.)
                 existing = await db.Submissions.AsNoTracking()
                     .SingleAsync(s => s.Originator == package.Originator && s.Reference == package.Reference, cancellationToken);
             }
@@ -135,8 +150,9 @@ public static class PackagesApi
                     "The message broker did not confirm the submission in time. Submit it again with the same reference: "
                     + "it is one package, never two.");
             }
-            await db.Submissions.Where(s => s.Id == existing.Id)
-                .ExecuteUpdateAsync(s => s.SetProperty(x => x.Published, true), CancellationToken.None);
+            var publishedId = existing.Id;
+            await writer.WriteAsync((target, token) => target.Submissions.Where(s => s.Id == publishedId)
+                .ExecuteUpdateAsync(s => s.SetProperty(x => x.Published, true), token), CancellationToken.None);
             logger.LogInformation("Package {PackageId} ({Reference}) accepted from {Originator} for {RecipientCount} recipients",
                 existing.Id, existing.Reference, existing.Originator, package.Recipients.Count);
             ToexTelemetry.Submissions.Add(1, new KeyValuePair<string, object?>("result", "accepted"));

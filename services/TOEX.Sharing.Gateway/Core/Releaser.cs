@@ -171,55 +171,91 @@ public sealed class Releaser(
             Sealed = sealedCopy,
             ReleasedAt = Now,
         };
-        db.Feed.Add(item);
         _pending.Add((item, null!));
         return "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(sealedCopy)));
     }
 
-    /// <summary>Records an event to publish once the transaction commits.</summary>
-    public void Enqueue<T>(T message, Guid messageId) where T : class => db.Enqueue(message, messageId, Now);
+    /// <summary>Records an event to publish once the transaction commits (added to the store by <see cref="WriteAsync"/>).</summary>
+    public void Enqueue<T>(T message, Guid messageId) where T : class => _events.Add(target => target.Enqueue(message, messageId, Now));
+
+    private readonly List<Action<GatewayDb>> _events = [];
+
+    /// <summary>Takes the audit ledger's lag as already checked (one check for a batch of decisions, each with its own releaser).</summary>
+    public void Assume(AuditLag lag) => _auditLag = lag;
 
     /// <summary>
-    /// Writes everything in one transaction: the store assigns feed cursors, then the release events and pushes
-    /// that name them are recorded beside the items. Wakes the outbox and the webhook dispatcher once committed.
+    /// Writes everything in one transaction of its own (or the caller's, when it holds one), then wakes the outbox and the
+    /// webhook dispatcher once committed. See <see cref="WriteAsync"/>.
     /// </summary>
     public async Task CommitAsync(CancellationToken cancellationToken)
     {
         // Joins a transaction the caller already holds (an approval claims its referral first).
         // A transaction of its own is rolled back and released at once if the commit fails (e.g. a recall won the race).
         await using var own = db.Database.CurrentTransaction is null ? await db.Database.BeginTransactionAsync(cancellationToken) : null;
-        // Feed cursors must become visible in the order they are assigned, or a reader could pass one still uncommitted.
-        await db.Database.LockForTransactionAsync(StoreLock.Feed, cancellationToken);
-        foreach (var recipient in _pending.GroupBy(p => p.Item.Recipient))
-        {
-            var last = await db.Feed.Where(f => f.Recipient == recipient.Key).MaxAsync(f => (long?)f.Position, cancellationToken) ?? 0;
-            foreach (var (item, _) in recipient)
-            {
-                item.Position = ++last;
-            }
-        }
-        await db.SaveChangesAsync(cancellationToken);
-        var queued = false;
-        foreach (var (item, released) in _pending)
-        {
-            Enqueue(released with { FeedCursor = item.Position }, DerivedId.From(item.PackageId, $"released/{item.Recipient}/{item.Kind.Text()}"));
-            if (endpoints.IsPush(item.Recipient))
-            {
-                db.Webhooks.Add(RecipientLife.PushQueued(item, Now, webhooks.Value.Horizon, ToexTelemetry.CurrentTraceParent()));
-                queued = true;
-            }
-        }
-        await db.SaveChangesAsync(cancellationToken);
+        await WriteAsync(db, cancellationToken);
         if (own is not null)
         {
             await own.CommitAsync(cancellationToken);
         }
         _pending.Clear();
-        _queued |= queued;
+        _events.Clear();
         if (own is not null)
         {
             NotifyCommitted();
         }
+    }
+
+    /// <summary>
+    /// Writes the prepared copies and events on <paramref name="target"/>, inside the transaction it holds (the gateway's
+    /// writer's, or the caller's): the store assigns feed cursors, then the release events and pushes that name them are
+    /// recorded beside the items. The caller commits, then calls <see cref="NotifyCommitted"/>. It can be written again
+    /// (the writer applies a change again alone when its group's commit failed): each write adds fresh rows.
+    /// </summary>
+    public async Task WriteAsync(GatewayDb target, CancellationToken cancellationToken)
+    {
+        foreach (var add in _events)
+        {
+            add(target);
+        }
+        if (_pending.Count == 0)
+        {
+            await target.SaveChangesAsync(cancellationToken);
+            return;
+        }
+        // Feed cursors must become visible in the order they are assigned, or a reader could pass one still uncommitted.
+        await target.Database.LockForTransactionAsync(StoreLock.Feed, cancellationToken);
+        var items = new List<(FeedItem Item, PackageReleased Event)>(_pending.Count);
+        foreach (var recipient in _pending.GroupBy(p => p.Item.Recipient))
+        {
+            var last = await target.Feed.Where(f => f.Recipient == recipient.Key).MaxAsync(f => (long?)f.Position, cancellationToken) ?? 0;
+            foreach (var (prepared, released) in recipient)
+            {
+                var item = new FeedItem
+                {
+                    Recipient = prepared.Recipient,
+                    PackageId = prepared.PackageId,
+                    Kind = prepared.Kind,
+                    Sealed = prepared.Sealed,
+                    ReleasedAt = prepared.ReleasedAt,
+                    Position = ++last,
+                };
+                target.Feed.Add(item);
+                items.Add((item, released));
+            }
+        }
+        await target.SaveChangesAsync(cancellationToken);
+        var queued = false;
+        foreach (var (item, released) in items)
+        {
+            target.Enqueue(released with { FeedCursor = item.Position }, DerivedId.From(item.PackageId, $"released/{item.Recipient}/{item.Kind.Text()}"), Now);
+            if (endpoints.IsPush(item.Recipient))
+            {
+                target.Webhooks.Add(RecipientLife.PushQueued(item, Now, webhooks.Value.Horizon, ToexTelemetry.CurrentTraceParent()));
+                queued = true;
+            }
+        }
+        await target.SaveChangesAsync(cancellationToken);
+        _queued |= queued;
     }
 
     private bool _queued;

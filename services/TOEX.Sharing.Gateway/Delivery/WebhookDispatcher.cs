@@ -16,7 +16,7 @@ namespace TOEX.Sharing.Gateway.Delivery;
 /// died mid-attempt lapses and the push is tried again (with the same webhook-id).
 /// </summary>
 public sealed class WebhookDispatcher(
-    IServiceScopeFactory scopes, WebhookClient client, WebhookEndpoints endpoints, RetrySchedule schedule, WebhookSignal signal,
+    IServiceScopeFactory scopes, GatewayWriter writer, WebhookClient client, WebhookEndpoints endpoints, RetrySchedule schedule, WebhookSignal signal,
     OutboxSignal outbox, TimeProvider time, IOptions<WebhookOptions> options, ILogger<WebhookDispatcher> logger) : BackgroundService
 {
     private static readonly TimeSpan Poll = TimeSpan.FromSeconds(30);
@@ -63,14 +63,15 @@ public sealed class WebhookDispatcher(
         var db = scope.ServiceProvider.GetRequiredService<GatewayDb>();
         var now = time.GetUtcNow();
         var nowMs = now.ToUnixTimeMilliseconds();
-        if (await Acknowledgements.MarkOverdueAsync(db, now, logger, cancellationToken) > 0)
+        if (await writer.WriteAsync((target, token) => Acknowledgements.MarkOverdueAsync(target, now, logger, token), cancellationToken) > 0)
         {
             outbox.Notify();
         }
 
         // A claim that lapsed was held by a gateway that stopped mid-attempt: the push is due again, unless its package
         // was recalled meanwhile (the recall found it under way): then it is never tried again, and is settled below.
-        var lapsedRecalled = await RecipientLife.ReturnLapsedClaimsAsync(db, nowMs, Batch, cancellationToken);
+        var lapsedRecalled = await writer.WriteAsync((target, token) => RecipientLife.ReturnLapsedClaimsAsync(target, nowMs, Batch, token),
+            cancellationToken);
         foreach (var id in lapsedRecalled)
         {
             await ApplyAsync(id, Lapsed, cancellationToken);
@@ -83,26 +84,26 @@ public sealed class WebhookDispatcher(
             .Take(Batch)
             .ToListAsync(cancellationToken);
         var lease = nowMs + (long)(options.Value.AttemptTimeout + TimeSpan.FromMinutes(1)).TotalMilliseconds;
-        // Claimed one by one (another gateway may claim some first: each row's update counts only if still pending), in one
-        // transaction: one commit for the round, not one per push.
+        // Claimed one by one (another gateway may claim some first: each row's update counts only if still pending), by the
+        // gateway's writer: one change for the round, committed with whatever else the writer has, not one per push.
         // A package's push is never claimed once its package is recalled, and claiming one bumps its package's version, so a
         // recall prepared before the claim committed is refused and tried again, and then finds the push under way.
-        var claimed = new List<Guid>();
-        await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
+        var claimed = await writer.WriteAsync(async (target, token) =>
         {
+            var won = new List<Guid>();
             foreach (var id in due)
             {
-                if (await RecipientLife.ClaimAsync(db, id, lease, cancellationToken))
+                if (await RecipientLife.ClaimAsync(target, id, lease, token))
                 {
-                    claimed.Add(id);
+                    won.Add(id);
                 }
             }
-            var packages = await db.Webhooks.Where(w => claimed.Contains(w.Id) && w.Kind == ItemKind.Package).Select(w => w.PackageId)
-                .Distinct().ToListAsync(cancellationToken);
-            await db.Submissions.Where(s => packages.Contains(s.Id))
-                .ExecuteUpdateAsync(s => s.SetProperty(x => x.Version, x => x.Version + 1), cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
-        }
+            var packages = await target.Webhooks.Where(w => won.Contains(w.Id) && w.Kind == ItemKind.Package).Select(w => w.PackageId)
+                .Distinct().ToListAsync(token);
+            await target.Submissions.Where(s => packages.Contains(s.Id))
+                .ExecuteUpdateAsync(s => s.SetProperty(x => x.Version, x => x.Version + 1), token);
+            return won;
+        }, cancellationToken);
         await Task.WhenAll(claimed.Select(id => AttemptAsync(id, cancellationToken)));
         if (claimed.Count > 0)
         {
@@ -185,7 +186,10 @@ public sealed class WebhookDispatcher(
             await using var scope = scopes.CreateAsyncScope();
             try
             {
-                await ApplyOnceAsync(scope.ServiceProvider, id, result, cancellationToken);
+                // Applied by the gateway's writer, committed with whatever else it has (other attempts, releases).
+                var releaser = await writer.WriteAsync((target, token) => ApplyOnceAsync(scope.ServiceProvider, target, id, result, token),
+                    cancellationToken);
+                releaser?.NotifyCommitted();
                 return;
             }
             catch (DbUpdateConcurrencyException) when (attempt < ApplyTries)
@@ -195,16 +199,16 @@ public sealed class WebhookDispatcher(
         }
     }
 
-    private async Task ApplyOnceAsync(IServiceProvider services, Guid id, AttemptResult result, CancellationToken cancellationToken)
+    /// <summary>The change that records an attempt; returns the releaser of a recall notice it wrote, to wake the outbox and pushes once committed.</summary>
+    private async Task<Releaser?> ApplyOnceAsync(IServiceProvider services, GatewayDb db, Guid id, AttemptResult result, CancellationToken cancellationToken)
     {
-        var db = services.GetRequiredService<GatewayDb>();
         var push = await db.Webhooks.SingleAsync(w => w.Id == id, cancellationToken);
         if (push.State != PushState.Sending)
         {
             // Settled elsewhere meanwhile (its lapsed claim was taken over): this outcome is not the one on record.
             logger.LogWarning("Webhook {WebhookId}: the attempt ended after its claim was no longer held ({State}); its outcome is not recorded",
                 id, push.State.Text());
-            return;
+            return null;
         }
         var submission = await db.Submissions.SingleAsync(s => s.Id == push.PackageId, cancellationToken);
         submission.Touch();
@@ -212,8 +216,7 @@ public sealed class WebhookDispatcher(
         if (ReferenceEquals(result, Disabled))
         {
             await DeadLetterAsync(db, push, result.Error!, now, cancellationToken);
-            await db.SaveChangesAsync(cancellationToken);
-            return;
+            return null;
         }
         var item = await db.Feed.SingleAsync(f => f.Cursor == push.FeedCursor, cancellationToken);
         var unknown = ReferenceEquals(result, Lapsed);
@@ -241,10 +244,11 @@ public sealed class WebhookDispatcher(
         }
         if (recalled is null)
         {
-            await db.SaveChangesAsync(cancellationToken);
-            return;
+            return null;
         }
-        var releaser = services.GetRequiredService<Releaser>();
+        // Rare (a recall while this push was under way): its notice is sealed here, inside the writer's change; a fresh
+        // releaser each time the change is applied, so a change applied again alone writes the notice once.
+        var releaser = ActivatorUtilities.CreateInstance<Releaser>(services);
         if (result.Delivered || unknown || !await RecipientLife.WithdrawFromFeedAsync(db, push.PackageId, push.Recipient, now, cancellationToken))
         {
             RecipientLife.RecallSettled(recalled, RecallAction.Notified);
@@ -255,7 +259,8 @@ public sealed class WebhookDispatcher(
             RecipientLife.RecallSettled(recalled, RecallAction.Withdrawn);
         }
         logger.LogInformation("Recall of package {PackageId} settled for {Recipient}: {RecallAction}", push.PackageId, push.Recipient, recalled.RecallAction!.Value.Text());
-        await releaser.CommitAsync(cancellationToken);
+        await releaser.WriteAsync(db, cancellationToken);
+        return releaser;
     }
 
     private async Task DeliveredAsync(GatewayDb db, WebhookDelivery push, FeedItem item, AttemptResult result, DateTimeOffset now,

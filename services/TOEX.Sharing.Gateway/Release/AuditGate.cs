@@ -54,9 +54,9 @@ public sealed class AuditLedgerHealthCheck(GatewayDb db, AuditGate gate) : IHeal
 
 /// <summary>
 /// The audit worker has events of the gateway in its ledger (one message per group commit of the ledger): marks them
-/// confirmed in one statement, and wakes held releases.
+/// confirmed in one statement, committed by the gateway's writer with whatever else it has, and wakes held releases.
 /// </summary>
-public sealed class AuditRecordedConsumer(GatewayDb db, HeldReleasesSignal held) : IConsumer<AuditRecorded>
+public sealed class AuditRecordedConsumer(GatewayWriter writer, HeldReleasesSignal held) : IConsumer<AuditRecorded>
 {
     public async Task Consume(ConsumeContext<AuditRecorded> context)
     {
@@ -67,8 +67,9 @@ public sealed class AuditRecordedConsumer(GatewayDb db, HeldReleasesSignal held)
             return;
         }
         var at = message.RecordedAt.ToUniversalTime();
-        var confirmed = await db.Outbox.Where(o => ids.Contains(o.MessageId) && o.ConfirmedAt == null)
-            .ExecuteUpdateAsync(set => set.SetProperty(o => o.ConfirmedAt, at), context.CancellationToken);
+        // Through the gateway's writer: the confirmations of many messages commit together.
+        var confirmed = await writer.WriteAsync((db, token) => db.Outbox.Where(o => ids.Contains(o.MessageId) && o.ConfirmedAt == null)
+            .ExecuteUpdateAsync(set => set.SetProperty(o => o.ConfirmedAt, at), token), context.CancellationToken);
         if (confirmed > 0)
         {
             held.Notify();
