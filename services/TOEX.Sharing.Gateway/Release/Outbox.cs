@@ -84,7 +84,7 @@ public sealed class HeldReleasesSignal : WakeSignal;
 /// two messages (it and its confirmation) either way. Only the audit worker consumes the gateway's outbox events, so no
 /// other consumer is left waiting for a type that now travels inside a batch.
 /// </remarks>
-public sealed class OutboxRelay(IServiceScopeFactory scopes, IBus bus, OutboxSignal signal, TimeProvider time,
+public sealed class OutboxRelay(IServiceScopeFactory scopes, GatewayWriter writer, IBus bus, OutboxSignal signal, TimeProvider time,
     ILogger<OutboxRelay> logger) : BackgroundService
 {
     /// <summary>The most events one batch carries (and one round reads).</summary>
@@ -172,8 +172,10 @@ public sealed class OutboxRelay(IServiceScopeFactory scopes, IBus bus, OutboxSig
         }
         var sent = time.GetUtcNow();
         var sequences = rows.Select(r => r.Sequence).ToList();
-        await db.Outbox.Where(o => sequences.Contains(o.Sequence))
-            .ExecuteUpdateAsync(set => set.SetProperty(o => o.SentAt, sent).SetProperty(o => o.Attempts, o => o.Attempts + 1), cancellationToken);
+        // Through the one writer: marked in the same group commit as whatever else is being written.
+        await writer.WriteAsync((target, token) => target.Outbox.Where(o => sequences.Contains(o.Sequence))
+            .ExecuteUpdateAsync(set => set.SetProperty(o => o.SentAt, sent).SetProperty(o => o.Attempts, o => o.Attempts + 1), token),
+            cancellationToken);
         foreach (var row in rows.Where(r => r.Attempts == 0))
         {
             // The wait of an event's first publish alone (not a re-send's, nor a retry's after a failed publish).
