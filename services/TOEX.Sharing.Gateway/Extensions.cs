@@ -117,6 +117,8 @@ public static class Extensions
     /// <summary>
     /// A store written before package bodies were encrypted at rest holds them as JSON: encrypts each under its own
     /// data key (<see cref="PackageVault"/>), a batch per transaction, before the service takes any work.
+    /// The one write of the gateway outside its writer (<see cref="GatewayWriter"/>): it runs once, at start, before anything
+    /// is served or consumed, so nothing can race it.
     /// </summary>
     internal static async Task EncryptBodiesAtRestAsync(GatewayDb db, PackageVault vault)
     {

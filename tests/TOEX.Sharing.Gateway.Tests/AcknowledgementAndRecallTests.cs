@@ -72,11 +72,12 @@ public abstract class AcknowledgementAndRecallTests(StoreKind store)
         var (id, submitted) = await push.Gateway.SubmitAsync(Packages.Example());
         var permit = GatewayFactory.Decide(submitted).Decisions.Single(d => d.Recipient == "bcc-childrens");
 
-        // The gateway has read the package and prepared bcc-childrens' copy, as a decision or an approval does...
+        // The gateway has read the package and prepared bcc-childrens' copy on that reading, as a decision does...
         await using var scope = push.Gateway.Services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<GatewayDb>();
         var releaser = scope.ServiceProvider.GetRequiredService<Releaser>();
-        var submission = await db.Submissions.Include(s => s.Recipients).SingleAsync(s => s.Id == id);
+        var submission = await db.Submissions.AsNoTracking().Include(s => s.Recipients).SingleAsync(s => s.Id == id);
+        var read = submission.Version;
         var state = submission.Recipients.Single(r => r.Partner == "bcc-childrens");
         Assert.True(await releaser.ReleaseAsync(submission, permit, "sha256:policy", state, "policy-decision", null, CancellationToken.None));
 
@@ -84,7 +85,16 @@ public abstract class AcknowledgementAndRecallTests(StoreKind store)
         var recall = await RecallAsync(push, id);
         Assert.Equal(HttpStatusCode.Accepted, recall.StatusCode);
 
-        await Assert.ThrowsAsync<DbUpdateConcurrencyException>(() => releaser.CommitAsync(CancellationToken.None));
+        // The prepared release, handed to the gateway's writer as written on the version it read, is refused by that version.
+        var writer = push.Gateway.Services.GetRequiredService<GatewayWriter>();
+        await Assert.ThrowsAsync<DbUpdateConcurrencyException>(() => writer.WriteAsync(async (target, token) =>
+        {
+            var entry = target.Attach(submission);
+            entry.State = EntityState.Modified;
+            entry.Property(s => s.Version).OriginalValue = read;
+            target.Entry(state).State = EntityState.Modified;
+            await releaser.WriteAsync(target, token);
+        }, CancellationToken.None));
         Assert.Empty(await FeedAsync(push, "bcc-childrens"));
         var recipient = await push.RecipientAsync(id);
         Assert.Equal("withheld", (string)recipient["delivery"]!["state"]!);

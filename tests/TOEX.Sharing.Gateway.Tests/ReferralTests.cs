@@ -122,6 +122,42 @@ public abstract class ReferralTests(StoreKind store) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_approval_racing_a_recall_is_ordered_by_the_writer_and_never_leaves_the_recipient_the_package()
+    {
+        var (packageId, referralId) = await ReferredAsync();
+
+        // Both are changes of the gateway's one writer, handed over at once (they may share a transaction): whichever it
+        // applies first, the other reads the outcome. Approval first: released, then withdrawn by the recall. Recall first:
+        // the approval releases nothing.
+        var approval = _factory.DeliverAsync(Decision(packageId, referralId, "approved"));
+        var recalling = _factory.ClientFor("rocu-wm", "Packages.Submit").PostAsync($"/api/v1/packages/{packageId}/recall",
+            Packages.Json(new JsonObject { ["reason"] = "Source compromised; withdraw every copy." }));
+        await Task.WhenAll(approval, recalling);
+        var recall = await recalling;
+
+        Assert.Equal(HttpStatusCode.Accepted, recall.StatusCode);
+        var accepted = (await recall.Content.ReadFromJsonAsync<JsonObject>())!;
+        Assert.Empty(await BccFeedAsync());
+        var recipient = await RecipientAsync(packageId);
+        var state = (string)recipient["delivery"]!["state"]!;
+        var withdrawn = accepted["withdrawn"]!.AsArray().Select(n => (string)n!).ToList();
+        Assert.Empty(accepted["notified"]!.AsArray());
+        if (state == "withdrawn")
+        {
+            Assert.Equal(["bcc-childrens"], withdrawn);
+            Assert.Equal("approved", (string)recipient["referral"]!["decision"]!);
+        }
+        else
+        {
+            Assert.Equal("withheld", state);
+            Assert.Empty(withdrawn);
+            Assert.Null(recipient["referral"]!["decision"]);
+        }
+        Assert.Equal("recalled", (string)(await _factory.ClientFor("rocu-wm", "Packages.Submit")
+            .GetFromJsonAsync<JsonObject>($"/api/v1/packages/{packageId}"))!["status"]!);
+    }
+
+    [Fact]
     public async Task A_rejection_denies_and_releases_nothing()
     {
         var (packageId, referralId) = await ReferredAsync();

@@ -62,7 +62,7 @@ public static class DeliveriesApi
     }
 
     public static async Task<IResult> Retry(
-        Guid id, string partner, HttpContext http, GatewayDb db, IOptions<WebhookOptions> options, TimeProvider time,
+        Guid id, string partner, HttpContext http, GatewayWriter writer, IOptions<WebhookOptions> options, TimeProvider time,
         WebhookSignal pushes, OutboxSignal outbox, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var (reason, problem) = await ReadOptionalReasonAsync(http, cancellationToken);
@@ -70,30 +70,47 @@ public static class DeliveriesApi
         {
             return problem;
         }
+        var by = http.User.Actor();
+        // One change of the gateway's writer: the pushes are read and checked (still dead-lettered) where they are changed.
+        // Waited for whatever the caller does: once handed over it may commit, and then its signals and log follow.
+        var (result, retried) = await writer.WriteAsync((target, token) => RetryAsync(target, id, partner, by, reason, options.Value.Horizon,
+            time.GetUtcNow(), token), CancellationToken.None);
+        if (retried > 0)
+        {
+            outbox.Notify();
+            pushes.Notify();
+            loggers.CreateLogger(typeof(DeliveriesApi).FullName!).LogInformation(
+                "Operator {Operator} sent {Count} dead-lettered pushes of package {PackageId} back to {Recipient}", by, retried, id, partner);
+        }
+        return result;
+    }
+
+    /// <summary>The writer's change of an operator's retry; returns the answer and how many pushes it sent back.</summary>
+    private static async Task<(IResult Result, int Retried)> RetryAsync(GatewayDb db, Guid id, string partner, string by, string? reason,
+        TimeSpan horizon, DateTimeOffset now, CancellationToken cancellationToken)
+    {
         var all = await db.Webhooks.Where(w => w.PackageId == id && w.Recipient == partner).ToListAsync(cancellationToken);
         if (all.Count == 0)
         {
-            return TypedResults.NotFound();
+            return (TypedResults.NotFound(), 0);
         }
         var dead = all.Where(w => w.State == PushState.DeadLettered).ToList();
         if (dead.Count == 0)
         {
-            return Problems.Status(StatusCodes.Status409Conflict, "not-dead-lettered",
-                "No push of this package to this partner is dead-lettered.", $"Its pushes are {string.Join(", ", all.Select(w => w.State.Text()))}.");
+            return (Problems.Status(StatusCodes.Status409Conflict, "not-dead-lettered",
+                "No push of this package to this partner is dead-lettered.", $"Its pushes are {string.Join(", ", all.Select(w => w.State.Text()))}."), 0);
         }
 
-        var now = time.GetUtcNow();
         var endpoint = await db.WebhookEndpoints.SingleOrDefaultAsync(e => e.Partner == partner && e.DisabledAtUnixMs != null, cancellationToken);
         if (endpoint is not null)
         {
             endpoint.DisabledAtUnixMs = null;
             endpoint.DisabledReason = null;
         }
-        var by = http.User.Actor();
         var state = await db.Recipients.SingleOrDefaultAsync(r => r.PackageId == id && r.Partner == partner, cancellationToken);
         foreach (var push in dead)
         {
-            RecipientLife.PushRetried(push, state, now, options.Value.Horizon);
+            RecipientLife.PushRetried(push, state, now, horizon);
             db.Enqueue(new WebhookRetryRequested
             {
                 WebhookId = push.Id,
@@ -106,13 +123,8 @@ public static class DeliveriesApi
                 At = now,
             }, DerivedId.From(push.Id, $"retry/{push.Retries}"), now);
         }
-        await db.SaveChangesAsync(cancellationToken);
-        outbox.Notify();
-        pushes.Notify();
-        loggers.CreateLogger(typeof(DeliveriesApi).FullName!).LogInformation(
-            "Operator {Operator} sent {Count} dead-lettered pushes of package {PackageId} back to {Recipient}", by, dead.Count, id, partner);
-        return TypedResults.Accepted($"/api/v1/packages/{id}",
-            new RetryAccepted(id, partner, [.. dead.Select(w => w.Id)], endpoint is not null));
+        return (TypedResults.Accepted($"/api/v1/packages/{id}", new RetryAccepted(id, partner, [.. dead.Select(w => w.Id)], endpoint is not null)),
+            dead.Count);
     }
 
     internal static PushView ToView(WebhookDelivery w) => new(

@@ -159,7 +159,7 @@ public static class PartnerKeysApi
     /// <summary>The partner registers a new key of its own, with the proof of possession of its current key.</summary>
     public static async Task<Results<Created<PartnerKeyView>, NotFound, ValidationProblem, ProblemHttpResult>> RegisterOwn(
         string partner, HttpRequest request, ClaimsPrincipal user, PolicySetMonitor policies, PartnerKeyRegistry registry, IKeyRing ring,
-        GatewayDb db, OutboxSignal outbox, TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken)
+        GatewayWriter writer, OutboxSignal outbox, TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         if (!IsSelf(user, partner, policies))
         {
@@ -180,13 +180,13 @@ public static class PartnerKeysApi
         }
         var intent = registration!.Intent(partner);
         return await RegisterAsync(partner, registration, user.Actor(), PartnerKeyAuthority.Partner, null,
-            set => Prove(set, proof!, ring, partner, intent, now), registry, db, outbox, now, loggers, cancellationToken);
+            set => Prove(set, proof!, ring, partner, intent, now), registry, writer, outbox, now, loggers, cancellationToken);
     }
 
     /// <summary>An operator registers a new key for a partner, giving a reason.</summary>
     public static async Task<Results<Created<PartnerKeyView>, NotFound, ValidationProblem, ProblemHttpResult>> RegisterAsOperator(
         string partner, HttpRequest request, ClaimsPrincipal user, PolicySetMonitor policies, PartnerKeyRegistry registry,
-        GatewayDb db, OutboxSignal outbox, TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken)
+        GatewayWriter writer, OutboxSignal outbox, TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         if (!IsPartner(partner, policies))
         {
@@ -206,13 +206,13 @@ public static class PartnerKeysApi
             return Problems.Validation(errors);
         }
         return await RegisterAsync(partner, registration!, user.Actor(), PartnerKeyAuthority.Operator, reason,
-            _ => (null, null), registry, db, outbox, now, loggers, cancellationToken);
+            _ => (null, null), registry, writer, outbox, now, loggers, cancellationToken);
     }
 
     /// <summary>The partner revokes a key of its own, with the proof of possession of its current key.</summary>
     public static async Task<Results<Ok<PartnerKeyView>, NotFound, ValidationProblem, ProblemHttpResult>> RevokeOwn(
         string partner, string keyId, HttpRequest request, ClaimsPrincipal user, PolicySetMonitor policies, PartnerKeyRegistry registry,
-        IKeyRing ring, GatewayDb db, OutboxSignal outbox, TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken)
+        IKeyRing ring, GatewayWriter writer, OutboxSignal outbox, TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         if (!IsSelf(user, partner, policies))
         {
@@ -233,13 +233,13 @@ public static class PartnerKeysApi
         }
         var intent = KeyPossession.RevokeIntent(partner, keyId);
         return await RevokeAsync(partner, keyId, user.Actor(), PartnerKeyAuthority.Partner, reason,
-            set => Prove(set, proof!, ring, partner, intent, now), registry, db, outbox, now, loggers, cancellationToken);
+            set => Prove(set, proof!, ring, partner, intent, now), registry, writer, outbox, now, loggers, cancellationToken);
     }
 
     /// <summary>An operator revokes a partner's key, giving a reason.</summary>
     public static async Task<Results<Ok<PartnerKeyView>, NotFound, ValidationProblem, ProblemHttpResult>> RevokeAsOperator(
         string partner, string keyId, HttpRequest request, ClaimsPrincipal user, PolicySetMonitor policies, PartnerKeyRegistry registry,
-        GatewayDb db, OutboxSignal outbox, TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken)
+        GatewayWriter writer, OutboxSignal outbox, TimeProvider time, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         if (!IsPartner(partner, policies))
         {
@@ -258,7 +258,7 @@ public static class PartnerKeysApi
             return Problems.Validation(errors);
         }
         return await RevokeAsync(partner, keyId, user.Actor(), PartnerKeyAuthority.Operator, reason,
-            _ => (null, null), registry, db, outbox, now, loggers, cancellationToken);
+            _ => (null, null), registry, writer, outbox, now, loggers, cancellationToken);
     }
 
     /// <summary>A key to register: <see cref="NotBefore"/> is when it becomes valid (the request's, or now); the intent a proof is for names
@@ -274,7 +274,7 @@ public static class PartnerKeysApi
 
     private static async Task<Results<Created<PartnerKeyView>, NotFound, ValidationProblem, ProblemHttpResult>> RegisterAsync(
         string partner, Registration registration, string by, string authority, string? reason, Authorise authorise,
-        PartnerKeyRegistry registry, GatewayDb db, OutboxSignal outbox, DateTimeOffset now, ILoggerFactory loggers, CancellationToken cancellationToken)
+        PartnerKeyRegistry registry, GatewayWriter writer, OutboxSignal outbox, DateTimeOffset now, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         PartnerKeyRegistered? recorded = null;
         try
@@ -311,7 +311,7 @@ public static class PartnerKeysApi
                 var text = set.WithKey(registration.Registered, registration.NotBefore, registration.Expires);
                 var added = RecipientKeySet.Parse(text).Keys[^1];
                 return new(text, TypedResults.Created($"/api/v1/partners/{partner}/keys", ViewOf(added, now, current: false)));
-            }, ct => RecordAsync(db, recorded!, now, ct), cancellationToken);
+            }, _ => RecordAsync(writer, recorded!, now), cancellationToken);
             if (recorded is not null)
             {
                 outbox.Notify();
@@ -328,7 +328,7 @@ public static class PartnerKeysApi
 
     private static async Task<Results<Ok<PartnerKeyView>, NotFound, ValidationProblem, ProblemHttpResult>> RevokeAsync(
         string partner, string keyId, string by, string authority, string? reason, Authorise authorise,
-        PartnerKeyRegistry registry, GatewayDb db, OutboxSignal outbox, DateTimeOffset now, ILoggerFactory loggers, CancellationToken cancellationToken)
+        PartnerKeyRegistry registry, GatewayWriter writer, OutboxSignal outbox, DateTimeOffset now, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         PartnerKeyRevoked? recorded = null;
         try
@@ -365,7 +365,7 @@ public static class PartnerKeysApi
                 var text = set.WithRevoked(keyId, now);
                 var revoked = RecipientKeySet.Parse(text).Revoked[^1];
                 return new(text, TypedResults.Ok(ViewOf(revoked, now, current: false)));
-            }, ct => RecordAsync(db, recorded!, now, ct), cancellationToken);
+            }, _ => RecordAsync(writer, recorded!, now), cancellationToken);
             if (recorded is not null)
             {
                 outbox.Notify();
@@ -380,11 +380,18 @@ public static class PartnerKeysApi
         }
     }
 
-    /// <summary>The ledger event, in the outbox, committed before the registry's new file takes effect.</summary>
-    private static async Task RecordAsync<T>(GatewayDb db, T message, DateTimeOffset now, CancellationToken cancellationToken) where T : class
+    /// <summary>
+    /// The ledger event, in the outbox, committed by the gateway's writer before the registry's new file takes effect. Waited
+    /// for whatever the caller does: a change handed to the writer may still commit, and the file must then follow it.
+    /// </summary>
+    private static Task RecordAsync<T>(GatewayWriter writer, T message, DateTimeOffset now) where T : class
     {
-        db.Enqueue(message, Guid.NewGuid(), now);
-        await db.SaveChangesAsync(cancellationToken);
+        var messageId = Guid.NewGuid();
+        return writer.WriteAsync((target, _) =>
+        {
+            target.Enqueue(message, messageId, now);
+            return Task.CompletedTask;
+        }, CancellationToken.None);
     }
 
     /// <summary>

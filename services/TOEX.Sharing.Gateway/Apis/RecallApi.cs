@@ -17,36 +17,47 @@ public sealed record RecallAccepted(Guid Id, string Status, IReadOnlyList<string
 /// it) is sent a signed, sealed recall notice by its own channel; one that had not is withdrawn: its push is
 /// cancelled and its feed item is never served. One whose push is under way at that moment is settled by the
 /// dispatcher when the attempt ends (notified if accepted, withdrawn otherwise). A package recalled before its
-/// decision is never released. All of it, and the events, commit in one transaction.
+/// decision is never released. All of it, and the events, are one change of the gateway's writer, so it commits in one
+/// transaction and is ordered with every other change (a release, a push claim) of this gateway.
 /// </summary>
 public static class RecallApi
 {
     public const int MaxReasonLength = 2000;
 
-    /// <summary>How many times a recall is tried again when a decision or release commits while it is prepared.</summary>
+    /// <summary>
+    /// How many times a recall is tried again when the package changed under it. Within one gateway the writer orders the
+    /// recall with every release and claim, so this is another gateway's commit on a shared PostgreSQL store.
+    /// </summary>
     private const int Attempts = 5;
 
     public static async Task<IResult> Recall(
-        Guid id, HttpContext http, IServiceScopeFactory scopes, ILoggerFactory loggers, CancellationToken cancellationToken)
+        Guid id, HttpContext http, GatewayWriter writer, IServiceScopeFactory scopes, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var (reason, problem) = await ReadReasonAsync(http, cancellationToken);
         if (reason is null)
         {
             return problem!;
         }
+        var logger = loggers.CreateLogger(typeof(RecallApi).FullName!);
         for (var attempt = 1; ; attempt++)
         {
-            // Each attempt reads afresh: what a recipient had, or will never have, is decided on the package as committed.
             await using var scope = scopes.CreateAsyncScope();
             try
             {
-                return await RecallOnceAsync(id, reason, http.User, scope.ServiceProvider.GetRequiredService<GatewayDb>(),
-                    scope.ServiceProvider.GetRequiredService<Releaser>(), loggers, cancellationToken);
+                // Waited for whatever the caller does: once the recall is handed over it may commit, and then its signals and log follow.
+                var (result, releaser, summary) = await writer.WriteAsync(
+                    (target, token) => RecallOnceAsync(id, reason, http.User, target, scope.ServiceProvider, token), CancellationToken.None);
+                if (releaser is not null)
+                {
+                    releaser.NotifyCommitted();
+                    logger.LogInformation("Package {PackageId} recalled: {NotifiedCount} recipients notified, {WithdrawnCount} withdrawn",
+                        id, summary!.Notified.Count, summary.Withdrawn.Count);
+                }
+                return result;
             }
             catch (DbUpdateConcurrencyException)
             {
-                loggers.CreateLogger(typeof(RecallApi).FullName!).LogInformation(
-                    "Recall of package {PackageId} met a release committed meanwhile (attempt {Attempt})", id, attempt);
+                logger.LogInformation("Recall of package {PackageId} met a release committed meanwhile (attempt {Attempt})", id, attempt);
                 if (attempt == Attempts)
                 {
                     http.Response.Headers.RetryAfter = "1";
@@ -57,21 +68,27 @@ public static class RecallApi
         }
     }
 
-    private static async Task<IResult> RecallOnceAsync(
-        Guid id, string reason, ClaimsPrincipal user, GatewayDb db, Releaser releaser, ILoggerFactory loggers, CancellationToken cancellationToken)
+    /// <summary>
+    /// The writer's change: reads the package as it is now (what a recipient had, or will never have, is decided on it) and
+    /// recalls it. Rare and one per human action, so the few recall notices are sealed inside the change, by a fresh
+    /// releaser each time it is applied; returns the releaser (null when nothing was recalled now) to wake the outbox and
+    /// the dispatcher once committed.
+    /// </summary>
+    private static async Task<(IResult Result, Releaser? Releaser, RecallAccepted? Summary)> RecallOnceAsync(
+        Guid id, string reason, ClaimsPrincipal user, GatewayDb db, IServiceProvider services, CancellationToken cancellationToken)
     {
         var submission = await db.Submissions.Include(s => s.Recipients).SingleOrDefaultAsync(s => s.Id == id, cancellationToken);
         if (submission is null || submission.Originator != user.Organisation())
         {
-            return TypedResults.NotFound();
+            return (TypedResults.NotFound(), null, null);
         }
         if (submission.RecalledAt is not null)
         {
             // Recalled once: repeating it changes nothing.
-            return TypedResults.Accepted($"/api/v1/packages/{id}", Summary(submission));
+            return (TypedResults.Accepted($"/api/v1/packages/{id}", Summary(submission)), null, null);
         }
 
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var releaser = ActivatorUtilities.CreateInstance<Releaser>(services);
         submission.Touch();
         var now = releaser.Now;
         var by = user.Actor();
@@ -100,13 +117,8 @@ public static class RecallApi
             Pending = summary.Pending,
             At = now,
         }, DerivedId.From(submission.Id, "recalled"));
-        await releaser.CommitAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        releaser.NotifyCommitted();
-        loggers.CreateLogger(typeof(RecallApi).FullName!).LogInformation(
-            "Package {PackageId} recalled: {NotifiedCount} recipients notified, {WithdrawnCount} withdrawn",
-            submission.Id, summary.Notified.Count, summary.Withdrawn.Count);
-        return TypedResults.Accepted($"/api/v1/packages/{id}", summary);
+        await releaser.WriteAsync(db, cancellationToken);
+        return (TypedResults.Accepted($"/api/v1/packages/{id}", summary), releaser, summary);
     }
 
     private static RecallAccepted Summary(Submission submission)

@@ -11,9 +11,11 @@ namespace TOEX.Sharing.Gateway.Core;
 /// few seconds. Each held copy is made exactly as it would have been (on the decision's or the officer's authority);
 /// the feed's unique item per recipient and package keeps a copy from being released twice.
 /// </summary>
-public sealed class HeldReleases(IServiceScopeFactory scopes, HeldReleasesSignal signal, ILogger<HeldReleases> logger) : BackgroundService
+public sealed class HeldReleases(IServiceScopeFactory scopes, GatewayWriter writer, HeldReleasesSignal signal, ILogger<HeldReleases> logger)
+    : BackgroundService
 {
-    private const int Batch = 50;
+    /// <summary>Copies released per change of the writer: small, as they are sealed inside it.</summary>
+    private const int Batch = 20;
     private static readonly TimeSpan Poll = TimeSpan.FromSeconds(2);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -45,7 +47,12 @@ public sealed class HeldReleases(IServiceScopeFactory scopes, HeldReleasesSignal
         }
     }
 
-    /// <summary>Releases up to one batch if the ledger has caught up; true when there may be more.</summary>
+    /// <summary>
+    /// Releases up to one batch if the ledger has caught up; true when there may be more. The batch is one change of the
+    /// gateway's writer, which reads the copies still held in its own transaction (a recall or another gateway may have
+    /// settled some meanwhile) and releases them there. Rare (only after the ledger lagged), so the copies are sealed inside
+    /// the change, a fresh releaser each time it is applied, and the batch is kept small so the writer is not held long.
+    /// </summary>
     private async Task<bool> ReleaseBatchAsync(CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
@@ -54,25 +61,36 @@ public sealed class HeldReleases(IServiceScopeFactory scopes, HeldReleasesSignal
         {
             return false;
         }
-        var releaser = scope.ServiceProvider.GetRequiredService<Releaser>();
-        if ((await releaser.AuditLagAsync(cancellationToken)).Holding)
+        var lag = await scope.ServiceProvider.GetRequiredService<Releaser>().AuditLagAsync(cancellationToken);
+        if (lag.Holding)
         {
             return false;
         }
-        var held = await db.Recipients.Where(r => r.DeliveryState == DeliveryState.Held)
-            .OrderBy(r => r.PackageId).ThenBy(r => r.Position).Take(Batch).ToListAsync(cancellationToken);
-        var ids = held.Select(r => r.PackageId).Distinct().ToList();
-        var submissions = await db.Submissions.Where(s => ids.Contains(s.Id)).ToDictionaryAsync(s => s.Id, cancellationToken);
-        foreach (var state in held)
+        // Waited for to the end, stopping or not: the change uses this scope, which must outlive it.
+        var (count, releaser) = await writer.WriteAsync(async (target, token) =>
         {
-            var submission = submissions[state.PackageId];
-            var (authorisedBy, justification) = RecipientLife.Authority(state);
-            await releaser.ReleaseAsync(submission, RecipientLife.PermitOf(state), submission.PolicyVersion!, state, authorisedBy, justification,
-                cancellationToken);
+            var held = await target.Recipients.Where(r => r.DeliveryState == DeliveryState.Held)
+                .OrderBy(r => r.PackageId).ThenBy(r => r.Position).Take(Batch).ToListAsync(token);
+            var ids = held.Select(r => r.PackageId).Distinct().ToList();
+            var submissions = await target.Submissions.Where(s => ids.Contains(s.Id)).ToDictionaryAsync(s => s.Id, token);
+            var releaser = ActivatorUtilities.CreateInstance<Releaser>(scope.ServiceProvider);
+            releaser.Assume(lag);
+            foreach (var state in held)
+            {
+                var submission = submissions[state.PackageId];
+                var (authorisedBy, justification) = RecipientLife.Authority(state);
+                await releaser.ReleaseAsync(submission, RecipientLife.PermitOf(state), submission.PolicyVersion!, state, authorisedBy, justification,
+                    token);
+            }
+            await releaser.WriteAsync(target, token);
+            return (held.Count, releaser);
+        }, CancellationToken.None);
+        releaser.NotifyCommitted();
+        if (count == 0)
+        {
+            return false;
         }
-        await releaser.CommitAsync(cancellationToken);
-        scope.ServiceProvider.GetRequiredService<OutboxSignal>().Notify();
-        logger.LogInformation("Released {Count} copies held while the audit ledger lagged", held.Count);
-        return held.Count == Batch;
+        logger.LogInformation("Released {Count} copies held while the audit ledger lagged", count);
+        return count == Batch;
     }
 }

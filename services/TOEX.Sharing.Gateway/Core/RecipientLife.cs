@@ -292,8 +292,8 @@ public static class RecipientLife
 
     /// <summary>
     /// A feed read returned these items: from now on the recipient has them (a package's copy: delivered). Returns those a
-    /// recall withdrew between the read's query and this step: they are not served. In one transaction: the caller's (the
-    /// gateway's writer's), or one of its own.
+    /// recall withdrew between the read's query and this step: they are not served. A change of the gateway's writer: in its
+    /// transaction.
     /// </summary>
     public static async Task<HashSet<long>> FeedReadAsync(GatewayDb db, string recipient, List<long> cursors, DateTimeOffset now,
         CancellationToken cancellationToken)
@@ -302,7 +302,6 @@ public static class RecipientLife
         {
             return [];
         }
-        await using var transaction = db.Database.CurrentTransaction is null ? await db.Database.BeginTransactionAsync(cancellationToken) : null;
         await db.Feed.Where(f => cursors.Contains(f.Cursor) && f.DeliveredAt == null && f.WithdrawnAt == null)
             .ExecuteUpdateAsync(f => f.SetProperty(x => x.DeliveredAt, now), cancellationToken);
         var packages = await db.Feed.Where(f => cursors.Contains(f.Cursor) && f.Kind == ItemKind.Package && f.WithdrawnAt == null)
@@ -311,10 +310,6 @@ public static class RecipientLife
         await db.Recipients.Where(r => r.Partner == recipient && packages.Contains(r.PackageId) && r.DeliveryState == DeliveryState.Released)
             .ExecuteUpdateAsync(r => r.SetProperty(x => x.DeliveryState, DeliveryState.Delivered).SetProperty(x => x.DeliveredAt, now), cancellationToken);
         var withdrawn = await db.Feed.Where(f => cursors.Contains(f.Cursor) && f.WithdrawnAt != null).Select(f => f.Cursor).ToListAsync(cancellationToken);
-        if (transaction is not null)
-        {
-            await transaction.CommitAsync(cancellationToken);
-        }
         return [.. withdrawn];
     }
 

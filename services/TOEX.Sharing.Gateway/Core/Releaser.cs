@@ -32,8 +32,8 @@ public sealed class Releaser(
         _auditLag ??= await auditGate.CheckAsync(db, cancellationToken);
 
     /// <summary>
-    /// Prepares the release; it is written by <see cref="CommitAsync"/>. Fails closed: while the audit ledger lags
-    /// beyond its limit the copy is not made, the recipient is marked held with the reason, and
+    /// Prepares the release; it is written by <see cref="WriteAsync"/> in a change of the gateway's writer. Fails closed:
+    /// while the audit ledger lags beyond its limit the copy is not made, the recipient is marked held with the reason, and
     /// <see cref="HeldReleases"/> releases it once the ledger catches up.
     /// </summary>
     public async Task<bool> ReleaseAsync(Submission submission, RecipientDecision decision, string policyVersion, RecipientState state,
@@ -184,30 +184,8 @@ public sealed class Releaser(
     public void Assume(AuditLag lag) => _auditLag = lag;
 
     /// <summary>
-    /// Writes everything in one transaction of its own (or the caller's, when it holds one), then wakes the outbox and the
-    /// webhook dispatcher once committed. See <see cref="WriteAsync"/>.
-    /// </summary>
-    public async Task CommitAsync(CancellationToken cancellationToken)
-    {
-        // Joins a transaction the caller already holds (an approval claims its referral first).
-        // A transaction of its own is rolled back and released at once if the commit fails (e.g. a recall won the race).
-        await using var own = db.Database.CurrentTransaction is null ? await db.Database.BeginTransactionAsync(cancellationToken) : null;
-        await WriteAsync(db, cancellationToken);
-        if (own is not null)
-        {
-            await own.CommitAsync(cancellationToken);
-        }
-        _pending.Clear();
-        _events.Clear();
-        if (own is not null)
-        {
-            NotifyCommitted();
-        }
-    }
-
-    /// <summary>
     /// Writes the prepared copies and events on <paramref name="target"/>, inside the transaction it holds (the gateway's
-    /// writer's, or the caller's): the store assigns feed cursors, then the release events and pushes that name them are
+    /// writer's): the store assigns feed cursors, then the release events and pushes that name them are
     /// recorded beside the items. The caller commits, then calls <see cref="NotifyCommitted"/>. It can be written again
     /// (the writer applies a change again alone when its group's commit failed): each write adds fresh rows.
     /// </summary>
@@ -260,7 +238,7 @@ public sealed class Releaser(
 
     private bool _queued;
 
-    /// <summary>Wakes the outbox and the dispatcher; a caller that holds its own transaction calls it once that commits.</summary>
+    /// <summary>Wakes the outbox and the dispatcher; the caller calls it once the writer has committed its change.</summary>
     public void NotifyCommitted()
     {
         outbox.Notify();

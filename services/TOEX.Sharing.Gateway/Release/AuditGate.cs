@@ -86,7 +86,7 @@ public sealed class AuditRecordedConsumerDefinition : DurableConsumerDefinition<
 /// waits twice as long as the one before, up to <see cref="GatewayOptions.AuditResendMaxInterval"/>, so a ledger that is
 /// merely slow or down is not flooded. Fail closed is unchanged: the hold still counts from the event's creation.
 /// </summary>
-public sealed class AuditResender(IServiceScopeFactory scopes, OutboxSignal outbox, IOptions<GatewayOptions> options, TimeProvider time,
+public sealed class AuditResender(IServiceScopeFactory scopes, GatewayWriter writer, OutboxSignal outbox, IOptions<GatewayOptions> options, TimeProvider time,
     ILogger<AuditResender> logger) : ResendLoop(time, logger)
 {
     private const int Page = 1000;
@@ -132,12 +132,17 @@ public sealed class AuditResender(IServiceScopeFactory scopes, OutboxSignal outb
             }
             after = page[^1].Sequence;
         }
-        var handedBack = 0;
-        foreach (var chunk in due.Chunk(500))
+        // Handed back by the gateway's writer, in one change (checked again there: still unconfirmed and sent).
+        var handedBack = due.Count == 0 ? 0 : await writer.WriteAsync(async (target, token) =>
         {
-            handedBack += await db.Outbox.Where(o => chunk.Contains(o.Sequence) && o.ConfirmedAt == null && o.SentAt != null)
-                .ExecuteUpdateAsync(set => set.SetProperty(o => o.SentAt, (DateTimeOffset?)null), cancellationToken);
-        }
+            var count = 0;
+            foreach (var chunk in due.Chunk(500))
+            {
+                count += await target.Outbox.Where(o => chunk.Contains(o.Sequence) && o.ConfirmedAt == null && o.SentAt != null)
+                    .ExecuteUpdateAsync(set => set.SetProperty(o => o.SentAt, (DateTimeOffset?)null), token);
+            }
+            return count;
+        }, cancellationToken);
         if (handedBack > 0 && oldest is { } first)
         {
             logger.LogWarning("Publishing {Count} events again that the audit ledger has not confirmed; the oldest is {MessageType} {MessageId} "
