@@ -115,7 +115,10 @@ public sealed class SharingDecidedConsumer(
     private async Task<Task<Written>> PrepareAsync(ConsumeContext<SharingDecided> context, CancellationToken cancellationToken)
     {
         var message = context.Message;
-        using var activity = ToexTelemetry.Source.StartActivity("gateway.release");
+        // In the decision's trace (its send's activity, which MassTransit carries in a transport header): a batch is consumed
+        // in the activity of one of its messages, not of each.
+        using var activity = ToexTelemetry.StartLinkedTo("gateway.release",
+            context.ReceiveContext.TransportHeaders.Get<string>(MassTransit.Logging.DiagnosticHeaders.ActivityId));
         activity?.SetTag("toex.package_id", message.PackageId.ToString());
 
         // A reading to prepare on: what the decision changes is applied to it here, then copied by the writer onto the

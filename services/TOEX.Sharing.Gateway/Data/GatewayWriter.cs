@@ -179,8 +179,14 @@ public sealed class GatewayWriter : IAsyncDisposable
 
     private static async Task ApplyAsync(GatewayDb db, Change change, CancellationToken cancellationToken)
     {
-        await change.ApplyAsync(db, cancellationToken);
-        await db.SaveChangesAsync(cancellationToken);
+        // In the caller's trace (a span of its own under the caller's, which may have ended by now): the events and pushes the
+        // change queues carry it as their trace parent, so they join the request or message that caused them, not the
+        // writer's loop.
+        using (ToexTelemetry.StartLinkedTo("gateway.write", change.CallerTraceParent))
+        {
+            await change.ApplyAsync(db, cancellationToken);
+            await db.SaveChangesAsync(cancellationToken);
+        }
         // The next change reads the store as it now is, not entities this one left tracked.
         db.ChangeTracker.Clear();
     }
@@ -232,6 +238,9 @@ public sealed class GatewayWriter : IAsyncDisposable
 
     private abstract class Change
     {
+        /// <summary>The caller's trace parent when it handed the change over.</summary>
+        public string? CallerTraceParent { get; } = ToexTelemetry.CurrentTraceParent();
+
         public abstract bool Answered { get; }
 
         public abstract Task ApplyAsync(GatewayDb db, CancellationToken cancellationToken);
