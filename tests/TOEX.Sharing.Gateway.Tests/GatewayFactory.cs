@@ -85,6 +85,10 @@ public sealed class GatewayFactory(string? rabbitMqUrl = null, TimeSpan? publish
             {
                 services.AddSingleton<Consumptions>();
                 services.AddConsumeObserver(provider => provider.GetRequiredService<Consumptions>());
+                // The host's start waits for the in-memory bus to have started: a test that ends at once would otherwise stop
+                // the bus while its endpoints are still starting, which MassTransit 8.5 answers with a NullReferenceException
+                // from ReceiveEndpoint.Stop (seen in ReferralTests' disposal).
+                services.AddOptions<MassTransitHostOptions>().PostConfigure(o => o.WaitUntilStarted = true);
                 services.AddMassTransitTestHarness(bus =>
                 {
                     bus.SetTestTimeouts(testTimeout: TimeSpan.FromSeconds(60), testInactivityTimeout: TimeSpan.FromSeconds(10));
