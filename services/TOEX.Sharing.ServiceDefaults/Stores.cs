@@ -22,9 +22,32 @@ public static class Stores
     public static DbContextOptionsBuilder UseStore(
         this DbContextOptionsBuilder options, string? database, string? connectionString, string localName) =>
         database == PostgreSql
-            ? options.UseNpgsql(connectionString)
+            ? options.UseNpgsql(WithAutoPrepare(connectionString))
             : options.UseSqlite(connectionString ?? $"Data Source={LocalPaths.Database(localName)}")
                 .AddInterceptors(SqliteBusyTimeout.Instance);
+
+    /// <summary>The statements a connection keeps prepared, unless the connection string says otherwise.</summary>
+    public const int AutoPrepared = 64;
+
+    /// <summary>
+    /// Npgsql prepares nothing by default, so PostgreSQL parses and plans every statement again (measured: planning was a
+    /// fifth of the server's CPU under the benchmark). With automatic preparation, a statement run several times on a
+    /// connection is prepared there, and stays prepared across the pool's resets. An operator's own
+    /// <c>Max Auto Prepare</c> (0 turns it off) is kept.
+    /// </summary>
+    public static string? WithAutoPrepare(string? connectionString)
+    {
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            return connectionString;
+        }
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        if (given.ContainsKey("Max Auto Prepare") || given.ContainsKey("MaxAutoPrepare"))
+        {
+            return connectionString;
+        }
+        return new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { MaxAutoPrepare = AutoPrepared }.ConnectionString;
+    }
 
     /// <summary>
     /// Creates the schema if the store is new: on PostgreSQL under a session lock, so instances starting together
