@@ -273,10 +273,12 @@ public sealed class TcpFaultProxy : IAsyncDisposable
             {
                 await foreach (var (data, length, due) in chunks.ReadAllAsync(token))
                 {
-                    var wait = proxy._time.GetElapsedTime(proxy._time.GetTimestamp(), due);
-                    if (wait > TimeSpan.Zero)
+                    // Until it is due by the high-resolution clock: a timer may fire up to a millisecond early by it (seen: a
+                    // 500 ms round trip measured at 499.6 ms).
+                    for (var wait = proxy._time.GetElapsedTime(proxy._time.GetTimestamp(), due); wait > TimeSpan.Zero;
+                         wait = proxy._time.GetElapsedTime(proxy._time.GetTimestamp(), due))
                     {
-                        await Task.Delay(wait, proxy._time, token);
+                        await Task.Delay(wait < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : wait, proxy._time, token);
                     }
                     if (proxy._blackHole || Dead)
                     {
