@@ -235,7 +235,16 @@ public sealed class GatewayFactory(string? rabbitMqUrl = null, TimeSpan? publish
 
     protected override void Dispose(bool disposing)
     {
-        base.Dispose(disposing);
+        try
+        {
+            base.Dispose(disposing);
+        }
+        catch (NullReferenceException e) when (e.StackTrace?.Contains("MassTransit.Transports.ReceiveEndpoint.Stop", StringComparison.Ordinal) == true)
+        {
+            // MassTransit 8.5's in-memory bus can throw from ReceiveEndpoint.Stop while the test host stops (a race inside it,
+            // seen in CI about twice in 1,300 tests even with WaitUntilStarted). The test's own assertions have all run by now;
+            // the host is stopped either way.
+        }
         _store?.Dispose();
         try
         {
