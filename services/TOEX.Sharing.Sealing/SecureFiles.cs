@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace TOEX.Sharing.Sealing;
 
 /// <summary>
@@ -9,6 +11,9 @@ public static class SecureFiles
     private const UnixFileMode OwnerOnlyDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
     private const UnixFileMode OwnerOnlyFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     private const UnixFileMode PublicFile = OwnerOnlyFile | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+
+    /// <summary><c>EEXIST</c>, the same number on Linux and macOS.</summary>
+    private const int ErrorFileExists = 17;
 
     /// <summary>Creates the directory (and its missing parents) readable by the owner only; an existing one is left as it is.</summary>
     public static void CreatePrivateDirectory(string path)
@@ -69,18 +74,59 @@ public static class SecureFiles
         WriteNew(temporary, content, isPrivate);
         try
         {
-            File.Move(temporary, path, overwrite);
-            return true;
-        }
-        catch (IOException) when (!overwrite && File.Exists(path))
-        {
-            return false;
+            if (overwrite)
+            {
+                File.Move(temporary, path, overwrite: true);
+                return true;
+            }
+
+            return MoveIfAbsent(temporary, path);
         }
         finally
         {
             File.Delete(temporary);
         }
     }
+
+    /// <summary>
+    /// Puts <paramref name="temporary"/> in place at <paramref name="path"/> unless a file is there, in one step.
+    /// .NET's <c>File.Move(…, overwrite: false)</c> is not that on Unix: it looks for the destination and then
+    /// renames, so two processes that both find nothing both "win" and the second silently replaces the first's
+    /// file (a key ring's manifest, a blind-index key). <c>link(2)</c> fails with <c>EEXIST</c> atomically.
+    /// On Windows <c>MoveFileEx</c> without <c>MOVEFILE_REPLACE_EXISTING</c> is already atomic.
+    /// </summary>
+    private static bool MoveIfAbsent(string temporary, string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            try
+            {
+                File.Move(temporary, path, overwrite: false);
+                return true;
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                return false;
+            }
+        }
+
+        if (Link(temporary, path) == 0)
+        {
+            return true;
+        }
+
+        var error = Marshal.GetLastPInvokeError();
+        if (error == ErrorFileExists)
+        {
+            return false;
+        }
+
+        throw new IOException($"Cannot create '{path}': {Marshal.GetPInvokeErrorMessage(error)}.");
+    }
+
+    [DllImport("libc", EntryPoint = "link", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static extern int Link([MarshalAs(UnmanagedType.LPUTF8Str)] string existing, [MarshalAs(UnmanagedType.LPUTF8Str)] string created);
 
     private static FileStreamOptions Options(FileMode mode, bool isPrivate)
     {
