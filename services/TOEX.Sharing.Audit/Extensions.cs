@@ -112,6 +112,7 @@ public static class Extensions
         }
         await AddEventDigestsAndDeliveredCopiesAsync(db);
         await EntryReferences.AddColumnAsync(db, CancellationToken.None);
+        await db.Database.ExecuteSqlRawAsync(AuditDb.AddSubmissionsByOriginator);
         await app.Services.GetRequiredService<LedgerTree>().CatchUpAsync(db, CancellationToken.None);
         // The key ring is opened (and its public half written for the gateway) at start, not at the first signature.
         _ = app.Services.GetRequiredService<IKeyRing>();

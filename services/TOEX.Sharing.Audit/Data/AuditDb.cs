@@ -5,6 +5,18 @@ namespace TOEX.Sharing.Audit.Data;
 /// <summary>The audit worker's own store: the ledger, its signed tree heads, subjects' blind indexes, and referrals awaiting an IG officer.</summary>
 public sealed class AuditDb(DbContextOptions<AuditDb> options) : DbContext(options)
 {
+    /// <summary>
+    /// The packages an organisation originated, which every non-custodian read of the ledger is scoped by
+    /// (<see cref="Apis.LedgerScope"/>): one small index row per package. Without it each such read scanned the whole ledger.
+    /// </summary>
+    public const string SubmissionsByOriginator = "IX_Entries_Originator_Submissions";
+
+    private const string SubmissionsFilter = "\"Type\" = 'submission'";
+
+    /// <summary>Adds <see cref="SubmissionsByOriginator"/> to a store created before it (SQLite and PostgreSQL alike).</summary>
+    public const string AddSubmissionsByOriginator =
+        $"CREATE INDEX IF NOT EXISTS \"{SubmissionsByOriginator}\" ON \"Entries\" (\"Originator\") WHERE {SubmissionsFilter}";
+
     public DbSet<LedgerEntry> Entries => Set<LedgerEntry>();
 
     public DbSet<StoredTreeHead> TreeHeads => Set<StoredTreeHead>();
@@ -25,6 +37,7 @@ public sealed class AuditDb(DbContextOptions<AuditDb> options) : DbContext(optio
             e.HasIndex(x => x.PackageId);
             e.HasIndex(x => x.AtUnixMs);
             e.HasIndex(x => x.Reference);
+            e.HasIndex(x => x.Originator).HasDatabaseName(SubmissionsByOriginator).HasFilter(SubmissionsFilter);
         });
         modelBuilder.Entity<StoredTreeHead>(e =>
         {
