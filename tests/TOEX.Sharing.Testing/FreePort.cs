@@ -80,16 +80,18 @@ public static class FreePort
     /// <summary>The upper half of the ports below the ephemeral range (16384-32767 on Debian), or null where it cannot be read.</summary>
     private static (int Low, int High)? BelowEphemeral()
     {
+        string text;
         try
         {
-            var first = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range")
-                .Split((char[])['\t', ' ', '\n'], StringSplitOptions.RemoveEmptyEntries)[0];
-            var start = int.Parse(first, CultureInfo.InvariantCulture);
-            return start >= 4096 ? (start / 2, start - 1) : null;
+            text = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range");
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return null;
         }
+        var fields = text.Split((char[])['\t', ' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
+        return fields.Length > 0 && int.TryParse(fields[0], NumberStyles.None, CultureInfo.InvariantCulture, out var start) && start >= 4096
+            ? (start / 2, start - 1)
+            : null;
     }
 }
